@@ -1,0 +1,44 @@
+# HXB Lab. The two commands a user needs are `make demo` and `make test`; see README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ARGS ?=
+STAMP := $(VENV)/.hxb-installed
+
+.PHONY: demo test check bench install test-deps clean
+
+## Create .venv and install the project (editable) with its JupyterLab extension.
+install: $(STAMP)
+
+$(STAMP): pyproject.toml extensions/hxb-lab/package.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip install --python $(BIN)/python -e ".[dev]"
+	$(BIN)/jupyter labextension develop --overwrite .
+	$(BIN)/jupyter server extension enable --sys-prefix hxb_lab
+	touch $@
+
+## Seed the embedded demo platform and start JupyterLab on notebooks/ (ARGS=--no-lab: seed only).
+demo: install
+	$(BIN)/hxb-lab demo --lab $(ARGS)
+
+## Everything the tests need (Debian packages, binaries built from Go modules), then the suite.
+test-deps: install
+	bash tools/install-test-deps.sh
+
+test: test-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Lint, format and type checks. Fails on problems; never rewrites files.
+check: install
+	$(BIN)/ruff format --check hxb_lab tests
+	$(BIN)/ruff check hxb_lab tests
+	$(BIN)/mypy
+
+## Benchmarks: one line each with our figure, the peer's, and the ratio. Not run in CI.
+bench: test-deps
+	$(BIN)/python -m tests.benchmarks $(ARGS)
+
+clean:
+	rm -rf $(VENV) build dist hxb_lab/labextension extensions/hxb-lab/lib extensions/hxb-lab/node_modules

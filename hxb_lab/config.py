@@ -1,0 +1,456 @@
+"""Profiles: where each backend of one platform lives.
+
+Profiles are read from ``~/.config/hxb-lab/profiles.toml`` (or the file named by
+``HXB_LAB_CONFIG``). The active profile is ``HXB_LAB_PROFILE``, else the file's
+``default``, else the built-in ``demo`` profile, which needs no configuration at all:
+its cluster is a snapshot directory, its telemetry Parquet files read by an in-process
+chDB, its MLflow store a SQLite file, all under ``HXB_LAB_HOME``.
+
+Secrets are never stored in the file: a secret field holds ``{ env = "NAME" }`` or
+``{ file = "/path" }`` and is read only when a client needs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from hxb_lab._redact import redact_url, remember_secret
+from hxb_lab.errors import ConfigError
+
+__all__ = [
+    "DEMO",
+    "AlertmanagerConfig",
+    "ArtifactsConfig",
+    "ClickHouseConfig",
+    "ClickHouseTables",
+    "JaegerConfig",
+    "KubeConfig",
+    "MlflowConfig",
+    "Profile",
+    "PrometheusConfig",
+    "RunbooksConfig",
+    "SecretRef",
+    "active_profile_name",
+    "config_path",
+    "hxb_home",
+    "load_profile",
+    "profiles",
+]
+
+DEMO = "demo"
+
+
+def hxb_home() -> Path:
+    """Directory of the embedded data (`HXB_LAB_HOME`, default ``~/.local/share/hxb-lab``)."""
+    value = os.environ.get("HXB_LAB_HOME")
+    if value:
+        return Path(value).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
+    return Path(base).expanduser() / "hxb-lab"
+
+
+def config_path() -> Path:
+    """The profiles file: `HXB_LAB_CONFIG`, else ``~/.config/hxb-lab/profiles.toml``."""
+    value = os.environ.get("HXB_LAB_CONFIG")
+    if value:
+        return Path(value).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or "~/.config"
+    return Path(base).expanduser() / "hxb-lab" / "profiles.toml"
+
+
+def builtin_runbooks_dir() -> Path:
+    """The project's own runbook library (``runbooks/`` next to the package)."""
+    return Path(__file__).resolve().parent.parent / "runbooks"
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A reference to a secret: an environment variable or a file, never the value itself."""
+
+    env: str | None = None
+    file: str | None = None
+
+    def resolve(self) -> str | None:
+        """Read the secret now; None when the variable is unset. A missing file is an error."""
+        if self.env:
+            value = os.environ.get(self.env)
+        elif self.file:
+            path = Path(self.file).expanduser()
+            try:
+                value = path.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read secret file {path}: {exc.strerror}",
+                    hint="create the file or point the profile at another one",
+                ) from None
+        else:
+            value = None
+        if value:
+            remember_secret(value)
+        return value
+
+    def describe(self) -> str:
+        """A safe description for `profile show`: where the secret comes from, not its value."""
+        if self.env:
+            state = "set" if os.environ.get(self.env) else "not set"
+            return f"env:{self.env} ({state})"
+        return f"file:{self.file}"
+
+    def __repr__(self) -> str:
+        return f"SecretRef({self.describe()})"
+
+
+@dataclass(frozen=True)
+class KubeConfig:
+    """Kubernetes access: a kubeconfig and its contexts, or an offline snapshot directory."""
+
+    kubeconfig: str | None = None  # None: $KUBECONFIG or ~/.kube/config
+    contexts: tuple[str, ...] = ()  # empty: the kubeconfig's current context
+    namespace: str = "default"
+    workspace_label: str = "hxb.io/workspace"
+    snapshot: str | None = None  # a directory of `kubectl get -o json` lists
+    request_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class ClickHouseTables:
+    """Table names, defaulting to those of the OpenTelemetry Collector's ClickHouse exporter."""
+
+    traces: str = "otel_traces"
+    traces_trace_id_ts: str = "otel_traces_trace_id_ts"
+    logs: str = "otel_logs"
+    metrics_gauge: str = "otel_metrics_gauge"
+    metrics_sum: str = "otel_metrics_sum"
+    metrics_histogram: str = "otel_metrics_histogram"
+
+
+@dataclass(frozen=True)
+class ClickHouseConfig:
+    """Telemetry store: ``parquet:///dir`` (embedded), ``chdb:///dir`` or ``http(s)://host``."""
+
+    dsn: str
+    database: str = "otel"
+    username: str | None = None
+    password: SecretRef | None = None
+    tables: ClickHouseTables = field(default_factory=ClickHouseTables)
+
+
+@dataclass(frozen=True)
+class PrometheusConfig:
+    url: str
+    token: SecretRef | None = None
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True)
+class AlertmanagerConfig:
+    url: str
+    token: SecretRef | None = None
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True)
+class JaegerConfig:
+    url: str
+
+
+@dataclass(frozen=True)
+class MlflowConfig:
+    tracking_uri: str
+    registry_uri: str | None = None
+    token: SecretRef | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactsConfig:
+    """Where run outputs go: ``file:///dir`` or ``s3://bucket/prefix`` with an endpoint."""
+
+    uri: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key: SecretRef | None = None
+    secret_key: SecretRef | None = None
+
+
+@dataclass(frozen=True)
+class RunbooksConfig:
+    directories: tuple[str, ...] = ()  # searched after the project's own runbooks/
+    image: str = "ghcr.io/hxb-platform/hxb-lab-runbooks:latest"
+    namespace: str = "hxb-runbooks"
+    service_account: str = "hxb-runbook-runner"
+    kernel: str = "python3"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One platform: where its cluster, telemetry, alerts, MLflow and artifacts live."""
+
+    name: str
+    description: str = ""
+    kube: KubeConfig = field(default_factory=KubeConfig)
+    clickhouse: ClickHouseConfig | None = None
+    prometheus: PrometheusConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+    jaeger: JaegerConfig | None = None
+    mlflow: MlflowConfig | None = None
+    artifacts: ArtifactsConfig | None = None
+    runbooks: RunbooksConfig = field(default_factory=RunbooksConfig)
+    source: str = "built-in"  # the file it came from
+
+    @property
+    def is_demo(self) -> bool:
+        return self.name == DEMO
+
+    def mlflow_or_default(self) -> MlflowConfig:
+        """The profile's MLflow, else a local SQLite store under `HXB_LAB_HOME`."""
+        return self.mlflow or MlflowConfig(f"sqlite:///{hxb_home() / 'mlflow' / 'mlflow.db'}")
+
+    def artifacts_or_default(self) -> ArtifactsConfig:
+        """The profile's artifact store, else ``file://`` under `HXB_LAB_HOME`."""
+        return self.artifacts or ArtifactsConfig(f"file://{hxb_home() / 'artifacts'}")
+
+    def runbook_directories(self) -> list[Path]:
+        """The project's runbooks first, then the profile's own directories."""
+        dirs = [builtin_runbooks_dir()]
+        dirs += [Path(d).expanduser() for d in self.runbooks.directories]
+        return dirs
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able view with URLs and secrets redacted (for `profile show` and the server)."""
+        return {k: _public(v) for k, v in _fields(self).items()}
+
+    def __repr__(self) -> str:
+        return f"Profile({self.summary()})"
+
+    def summary(self) -> str:
+        """One line naming the profile and where its backends live (passwords redacted)."""
+        parts = [f"name={self.name!r}", f"source={self.source!r}"]
+        if self.kube.snapshot:
+            parts.append(f"kube=snapshot:{self.kube.snapshot}")
+        elif self.kube.contexts:
+            parts.append(f"kube={','.join(self.kube.contexts)}")
+        if self.clickhouse:
+            parts.append(f"clickhouse={redact_url(self.clickhouse.dsn)}")
+        for name in ("prometheus", "alertmanager"):
+            section = getattr(self, name)
+            if section:
+                parts.append(f"{name}={redact_url(section.url)}")
+        return ", ".join(parts)
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def _public(value: Any) -> Any:
+    if isinstance(value, SecretRef):
+        return value.describe()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _public(v) for k, v in _fields(value).items()}
+    if isinstance(value, tuple):
+        return [_public(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return redact_url(value)
+    return value
+
+
+def demo_profile() -> Profile:
+    """The built-in embedded profile; every feature works on it with no configuration."""
+    home = hxb_home() / "demo"
+    return Profile(
+        name=DEMO,
+        description="Embedded demo platform: cluster snapshot, Parquet telemetry in chDB, "
+        "local MLflow",
+        kube=KubeConfig(snapshot=str(home / "cluster"), namespace="default"),
+        clickhouse=ClickHouseConfig(dsn=f"parquet://{home / 'telemetry'}", database="otel"),
+        mlflow=MlflowConfig(f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"),
+        artifacts=ArtifactsConfig(f"file://{home / 'artifacts'}"),
+    )
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class _Where:
+    file: str
+    profile: str
+
+    def error(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, file=self.file, profile=self.profile, key=key, hint=hint)
+
+
+def _expand(value: str) -> str:
+    """Expand ``{home}`` (HXB_LAB_HOME), a leading ``~`` and ``$VARS`` in a path or URL."""
+    value = value.replace("{home}", str(hxb_home()))
+    if value.startswith("~"):
+        value = os.path.expanduser(value)
+    return os.path.expandvars(value)
+
+
+def _convert(tp: Any, value: Any, key: str, where: _Where) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(options[0], value, key, where)
+    if tp is SecretRef:
+        if isinstance(value, str):
+            raise where.error(
+                key,
+                "secrets are not stored in the profiles file",
+                hint=f'write {key} = {{ env = "VARIABLE" }} or {key} = {{ file = "/path" }}',
+            )
+        if not isinstance(value, dict) or set(value) - {"env", "file"} or len(value) != 1:
+            raise where.error(key, 'expected { env = "NAME" } or { file = "/path" }')
+        ref = SecretRef(**{k: str(v) for k, v in value.items()})
+        return SecretRef(env=ref.env, file=_expand(ref.file) if ref.file else None)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise where.error(key, f"expected a table, got {type(value).__name__}")
+        return _build(tp, value, key, where)
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise where.error(key, f"expected a list of strings, got {value!r}")
+        return tuple(_expand(v) for v in value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise where.error(key, f"expected true or false, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise where.error(key, f"expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise where.error(key, f"expected a string, got {value!r}")
+        return _expand(value)
+    raise TypeError(f"unsupported config type {tp!r}")  # pragma: no cover - programming error
+
+
+def _build(cls: Any, data: dict[str, Any], prefix: str, where: _Where, **fixed: Any) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("name", "source")}
+    kwargs: dict[str, Any] = dict(fixed)
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if key not in known:
+            raise where.error(
+                dotted, "unknown key", hint=f"known keys here: {', '.join(sorted(known))}"
+            )
+        kwargs[key] = _convert(hints[key], value, dotted, where)
+    for name, f in known.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and name not in kwargs:
+            dotted = f"{prefix}.{name}" if prefix else name
+            raise where.error(dotted, "missing required key")
+    return cls(**kwargs)
+
+
+def _check_urls(profile: Profile, where: _Where) -> None:
+    """Refuse passwords written inline in a DSN or URL: they belong in a secret reference."""
+    candidates = {
+        "clickhouse.dsn": profile.clickhouse.dsn if profile.clickhouse else None,
+        "prometheus.url": profile.prometheus.url if profile.prometheus else None,
+        "alertmanager.url": profile.alertmanager.url if profile.alertmanager else None,
+        "mlflow.tracking_uri": profile.mlflow.tracking_uri if profile.mlflow else None,
+        "artifacts.endpoint_url": profile.artifacts.endpoint_url if profile.artifacts else None,
+    }
+    for key, url in candidates.items():
+        if url and urlsplit(url).password:
+            section = key.split(".")[0]
+            raise where.error(
+                key,
+                f"the URL {redact_url(url)} carries a password inline",
+                hint=f'remove it and set {section}.password/token = {{ env = "NAME" }}',
+            )
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(
+            "the profiles file does not exist",
+            file=str(path),
+            hint="create it, or unset HXB_LAB_CONFIG to use the built-in demo profile",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+
+
+def _load() -> tuple[dict[str, Profile], str | None, Path]:
+    path = config_path()
+    found = {DEMO: demo_profile()}
+    if not path.exists() and "HXB_LAB_CONFIG" not in os.environ:
+        return found, None, path
+    data = _read_file(path)
+    top = _Where(str(path), "")
+    unknown = set(data) - {"default", "profiles"}
+    if unknown:
+        raise ConfigError(
+            "unknown top-level key",
+            file=str(path),
+            key=sorted(unknown)[0],
+            hint="the file holds `default = NAME` and [profiles.NAME] tables",
+        )
+    default = data.get("default")
+    if default is not None and not isinstance(default, str):
+        raise top.error("default", f"expected a profile name, got {default!r}")
+    tables = data.get("profiles", {})
+    if not isinstance(tables, dict):
+        raise top.error("profiles", "expected [profiles.NAME] tables")
+    for name, table in tables.items():
+        where = _Where(str(path), name)
+        if name == DEMO:
+            raise where.error("profiles.demo", "the name 'demo' is reserved for the built-in")
+        if not isinstance(table, dict):
+            raise where.error(f"profiles.{name}", "expected a table")
+        profile = _build(Profile, table, "", where, name=name, source=str(path))
+        _check_urls(profile, where)
+        found[name] = profile
+    if default is not None and default not in found:
+        raise top.error(
+            "default",
+            f"names the profile {default!r}, which the file does not define",
+            hint=f"defined: {', '.join(sorted(found))}",
+        )
+    return found, default, path
+
+
+def profiles() -> dict[str, Profile]:
+    """Every profile: the built-in ``demo`` plus those of the profiles file."""
+    return _load()[0]
+
+
+def active_profile_name() -> str:
+    """`HXB_LAB_PROFILE`, else the file's ``default``, else ``demo``."""
+    env = os.environ.get("HXB_LAB_PROFILE")
+    if env:
+        return env
+    _, default, _ = _load()
+    return default or DEMO
+
+
+def load_profile(name: str | None = None) -> Profile:
+    """The named profile (or the active one); `ConfigError` names the file when it is unknown."""
+    found, default, path = _load()
+    chosen = name or os.environ.get("HXB_LAB_PROFILE") or default or DEMO
+    if chosen not in found:
+        origin = "HXB_LAB_PROFILE" if not name and os.environ.get("HXB_LAB_PROFILE") else None
+        raise ConfigError(
+            f"unknown profile {chosen!r}" + (f" (from {origin})" if origin else ""),
+            file=str(path),
+            hint=f"known profiles: {', '.join(sorted(found))}",
+        )
+    return found[chosen]

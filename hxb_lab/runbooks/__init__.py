@@ -1,0 +1,1 @@
+"""Runbooks: notebooks with typed parameters, run locally or on Kubernetes, recorded in MLflow."""

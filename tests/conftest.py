@@ -1,0 +1,81 @@
+"""Shared fixtures: an isolated HXB Lab environment per test, and the seeded demo platform.
+
+Components are real (see DESIGN.md). `require()` skips a test whose component is missing
+on a developer's machine, and fails it under CI=true, where nothing may be skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip (locally) or fail (CI=true) when a component the test needs is missing."""
+    if condition:
+        return
+    message = f"{what} is missing: run `make test`, which installs it"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def require_tool(name: str) -> str:
+    """The path of an executable, or skip/fail as `require` does."""
+    path = shutil.which(name)
+    require(path is not None, f"the tool {name!r}")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(autouse=True)
+def hxb_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own HXB_LAB_HOME and config directory, and no profile overrides."""
+    home = tmp_path / "hxb-home"
+    monkeypatch.setenv("HXB_LAB_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("HXB_LAB_CONFIG", raising=False)
+    monkeypatch.delenv("HXB_LAB_PROFILE", raising=False)
+    return home
+
+
+@pytest.fixture
+def profiles_file(tmp_path: Path) -> Path:
+    """Where the default profiles file lives for this test (under XDG_CONFIG_HOME)."""
+    path = tmp_path / "config" / "hxb-lab" / "profiles.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An HXB_LAB_HOME with the demo platform seeded once per session (size small)."""
+    home = tmp_path_factory.mktemp("demo-home")
+    previous = os.environ.get("HXB_LAB_HOME")
+    os.environ["HXB_LAB_HOME"] = str(home)
+    try:
+        from hxb_lab import demo
+
+        demo.seed("small")
+    finally:
+        if previous is None:
+            os.environ.pop("HXB_LAB_HOME", None)
+        else:
+            os.environ["HXB_LAB_HOME"] = previous
+    yield home
+
+
+@pytest.fixture
+def demo_env(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point this test at the session's seeded demo platform."""
+    monkeypatch.setenv("HXB_LAB_HOME", str(demo_home))
+    return demo_home

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install what the test suite needs beyond Python packages: Debian packages and binaries
+# built from Go modules (cached under ~/.cache/hxb-lab). Idempotent and quiet when warm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests start for real (one per line in tools/debian-packages.txt).
+missing=()
+while read -r pkg; do
+  [[ -z "$pkg" || "$pkg" == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done < tools/debian-packages.txt
+if ((${#missing[@]})); then
+  echo "installing Debian packages: ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Binaries built from Go modules (kube-apiserver, etcd, kubectl).
+if [[ -x tests/controlplane/build.sh ]]; then
+  bash tests/controlplane/build.sh >/dev/null
+fi
