@@ -25,8 +25,17 @@ from hxb_lab._version import __version__
 from hxb_lab.config import hxb_home
 from hxb_lab.errors import ConfigError, HxbLabError
 
-__all__ = ["SIZES", "SeedContext", "SeedResult", "demo_dir", "ensure_seeded", "manifest",
-           "register", "seed", "seeders"]
+__all__ = [
+    "SIZES",
+    "SeedContext",
+    "SeedResult",
+    "demo_dir",
+    "ensure_seeded",
+    "manifest",
+    "register",
+    "seed",
+    "seeders",
+]
 
 SIZES = ("small", "medium", "large")
 MANIFEST = "manifest.json"
@@ -44,6 +53,11 @@ class SeedContext:
     home: Path  # $HXB_LAB_HOME/demo
     size: str = "medium"
     seed: int = 7
+    #: The demo's clock: data is laid out before this instant, and on the demo profile
+    #: `Workbench.now()` returns it, so a demo seeded last week still shows its last hour.
+    now: datetime = field(
+        default_factory=lambda: datetime.now(UTC).replace(second=0, microsecond=0)
+    )
     progress: Callable[[str], None] = field(default=lambda _msg: None)
 
     def path(self, *parts: str) -> Path:
@@ -140,6 +154,7 @@ def seed(
             "size": size,
             "seed": seed,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "now": ctx.now.isoformat(),
             "parts": [r.__dict__ for r in results],
         }
         tmp = target / (MANIFEST + ".tmp")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,16 @@ class Workbench:
         from hxb_lab.clients import Clients
 
         return Clients(self.profile)
+
+    def now(self) -> datetime:
+        """The present for default time ranges: the seed time on the demo, else the clock."""
+        if self.profile.is_demo:
+            from hxb_lab.demo import manifest
+
+            anchor = (manifest() or {}).get("now")
+            if anchor:
+                return datetime.fromisoformat(anchor)
+        return datetime.now(UTC)
 
     def __getattr__(self, name: str) -> Any:
         target = FACADES.get(name)
