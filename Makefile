@@ -11,11 +11,11 @@ STAMP := $(VENV)/.hxb-installed
 ## Create .venv and install the project (editable) with its JupyterLab extension.
 install: $(STAMP)
 
-$(STAMP): pyproject.toml extensions/hxb-lab/package.json
+$(STAMP): pyproject.toml extensions/hxb-lab/package.json extensions/hxb-lab/yarn.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip install --python $(BIN)/python -e ".[dev]"
-	$(BIN)/jupyter labextension develop --overwrite .
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter-builder develop --overwrite .
 	$(BIN)/jupyter server extension enable --sys-prefix hxb_lab
 	touch $@
 
