@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 STAMP := $(VENV)/.hxb-installed
 
-.PHONY: demo test check bench install test-deps clean
+.PHONY: demo test check bench install test-deps test-extension clean
 
 ## Create .venv and install the project (editable) with its JupyterLab extension.
 install: $(STAMP)
@@ -27,7 +27,14 @@ demo: install
 test-deps: install
 	bash tools/install-test-deps.sh
 
-test: test-deps
+## The JupyterLab extension: its jest tests, then a build of the current sources (the browser
+## test runs what was built).
+test-extension: install
+	cd extensions/hxb-lab && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm install >/dev/null \
+		&& PATH="$(CURDIR)/$(BIN):$$PATH" jlpm test --ci \
+		&& PATH="$(CURDIR)/$(BIN):$$PATH" jlpm build >/dev/null
+
+test: test-deps test-extension
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Lint, format and type checks. Fails on problems; never rewrites files.

@@ -33,5 +33,7 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "hxb-lab"}]
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "hxb_lab.server"}]
+def _jupyter_server_extension_points() -> list[dict[str, _typing.Any]]:
+    from hxb_lab.server import _jupyter_server_extension_points as points  # an ExtensionApp
+
+    return points()

@@ -13,6 +13,7 @@ import typer
 
 from hxb_lab._version import __version__
 from hxb_lab.errors import HxbLabError
+from hxb_lab.runbooks._cli import runbook_app
 
 app = typer.Typer(
     name="hxb-lab",
@@ -26,6 +27,13 @@ profile_app = typer.Typer(
     help="List and inspect platform profiles.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(profile_app, name="profile")
+cluster_app = typer.Typer(
+    help="Kubernetes clusters: snapshots for offline analysis.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(cluster_app, name="cluster")
+app.add_typer(runbook_app, name="runbook")
 
 
 def _echo_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
@@ -61,7 +69,9 @@ def profile_list() -> None:
 
 @profile_app.command("show")
 def profile_show(
-    name: Annotated[str | None, typer.Argument(help="Profile name (default: the active one)")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Profile name (default: the active one)")
+    ] = None,
 ) -> None:
     """Show one profile as JSON, with secrets and URL passwords redacted."""
     from hxb_lab.config import load_profile
@@ -85,6 +95,41 @@ def demo(
     typer.echo(f"Seeded under {demo_mod.demo_dir()}. Open it with: hx.connect('demo')")
     if lab:
         _start_lab()
+
+
+@cluster_app.command("snapshot")
+def cluster_snapshot(
+    directory: Annotated[str, typer.Argument(help="Where to write <cluster>/<kind>.json lists")],
+    context: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="CONTEXT",
+            help="Kubeconfig context (repeatable; default: the profile's contexts)",
+        ),
+    ] = None,
+    kubeconfig: Annotated[str | None, typer.Option(help="Kubeconfig file")] = None,
+    profile: Annotated[str | None, typer.Option(help="Profile (default: the active one)")] = None,
+) -> None:
+    """Write every cluster's objects as `kubectl get -A -o json` lists, readable offline
+    by a profile whose kube.snapshot is DIRECTORY."""
+    import dataclasses
+
+    from hxb_lab.config import load_profile
+    from hxb_lab.workbench import Workbench
+
+    chosen = load_profile(profile)
+    kube = chosen.kube
+    if context or kubeconfig or kube.snapshot:
+        kube = dataclasses.replace(
+            kube,
+            snapshot=None,
+            contexts=tuple(context) if context else kube.contexts,
+            kubeconfig=kubeconfig or kube.kubeconfig,
+        )
+    with Workbench(dataclasses.replace(chosen, kube=kube)) as wb:
+        written = wb.cluster.snapshot(directory)
+    rows = [[name, str(count)] for name, count in written.items()]
+    _echo_table(f"Snapshot in {directory}", ["file", "objects"], rows)
 
 
 def _start_lab() -> None:

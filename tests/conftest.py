@@ -10,8 +10,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.controlplane import ControlPlane
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -57,7 +61,7 @@ def profiles_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An HXB_LAB_HOME with the demo platform seeded once per session (size small)."""
     home = tmp_path_factory.mktemp("demo-home")
     previous = os.environ.get("HXB_LAB_HOME")
@@ -71,7 +75,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop("HXB_LAB_HOME", None)
         else:
             os.environ["HXB_LAB_HOME"] = previous
-    yield home
+    return home
 
 
 @pytest.fixture
@@ -79,3 +83,38 @@ def demo_env(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point this test at the session's seeded demo platform."""
     monkeypatch.setenv("HXB_LAB_HOME", str(demo_home))
     return demo_home
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    """A real etcd + kube-apiserver on loopback with the platform's CRDs, for the session.
+
+    Its kubeconfig (`control_plane.kubeconfig_path`) has the contexts ``admin`` and
+    ``restricted``. Built from Go modules by `make test`; skipped locally (failed under
+    CI=true) when it cannot be built or started.
+    """
+    from tests.support.controlplane import ControlPlane, ControlPlaneError
+
+    try:
+        plane = ControlPlane().start()
+    except ControlPlaneError as exc:
+        require(False, f"the test Kubernetes control plane ({str(exc).splitlines()[0]})")
+        raise  # pragma: no cover - require() skipped or failed
+    try:
+        plane.install_crds()
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture
+def kube_namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, uniquely named namespace for one test, deleted afterwards."""
+    import re
+    import uuid
+
+    stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"{stem}-{uuid.uuid4().hex[:6]}"
+    control_plane.create_namespace(name)
+    yield name
+    control_plane.kubectl("delete", "namespace", name, "--wait=false")

@@ -38,7 +38,9 @@ def test_every_error_derives_from_hxb_lab_error() -> None:
     assert all(issubclass(c, errors.HxbLabError) for c in classes)
     forbidden = errors.ForbiddenError(user="ana", verb="list", resource="pods", namespace="ml")
     assert str(forbidden).startswith("user 'ana' may not list pods in namespace 'ml'")
-    assert isinstance(errors.ClusterUnavailableError("down", server="https://k"), errors.BackendUnavailableError)
+    assert isinstance(
+        errors.ClusterUnavailableError("down", server="https://k"), errors.BackendUnavailableError
+    )
     problems = errors.ParameterError(["a: missing", "b: not a number"])
     assert "2 invalid parameters" in str(problems) and "b: not a number" in str(problems)
 

@@ -59,7 +59,11 @@ def test_profile_show_redacts_secrets(profiles_file: Path) -> None:
     [
         ("[profiles.prod\n", ("profile", "show"), "not valid TOML"),
         ("", ("profile", "show", "qa"), "unknown profile 'qa'"),
-        ("[profiles.prod]\nclickhouse = {}\n", ("profile", "list"), "key 'clickhouse.dsn': missing"),
+        (
+            "[profiles.prod]\nclickhouse = {}\n",
+            ("profile", "list"),
+            "key 'clickhouse.dsn': missing",
+        ),
         ("[profiles.prod]\nkube = { namespace = 3 }\n", ("profile", "show"), "expected a string"),
     ],
     ids=["malformed", "unknown-profile", "missing-key", "wrong-type"],

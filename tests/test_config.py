@@ -64,9 +64,7 @@ def test_profiles_file_default_and_environment_override(
     assert load_profile("demo").name == "demo"
 
 
-def test_hxb_lab_config_names_another_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_hxb_lab_config_names_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     other = tmp_path / "elsewhere.toml"
     other.write_text(PROD)
     monkeypatch.setenv("HXB_LAB_CONFIG", str(other))
@@ -95,7 +93,7 @@ def test_secrets_resolve_from_env_and_file_and_are_redacted(
 
 
 def test_missing_secret_file_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read secret file .*nope"):
+    with pytest.raises(ConfigError, match=r"cannot read secret file .*nope"):
         SecretRef(file=str(tmp_path / "nope")).resolve()
 
 
@@ -103,20 +101,51 @@ def test_missing_secret_file_names_the_file(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("default = \n", r"profiles\.toml: not valid TOML"),
-        ('[profiles.prod]\nkube = { contexts = "eu-1" }\n', r"profile 'prod', key 'kube\.contexts': expected a list of strings"),
-        ('[profiles.prod]\nclickhouse = { database = "x" }\n', r"profile 'prod', key 'clickhouse\.dsn': missing required key"),
-        ('[profiles.prod]\nkube = { namspace = "x" }\n', r"key 'kube\.namspace': unknown key \(known keys here: .*namespace"),
-        ('[profiles.prod]\nprometheus = { url = 9090 }\n', r"key 'prometheus\.url': expected a string, got 9090"),
-        ('[profiles.prod]\nprometheus = { url = "http://p", verify_tls = "no" }\n', r"expected true or false"),
-        ('[profiles.prod]\nclickhouse = { dsn = "http://h", password = "hunter22" }\n', r"key 'clickhouse\.password': secrets are not stored in the profiles file"),
-        ('[profiles.prod]\nclickhouse = { dsn = "http://u:hunter22@h" }\n', r"key 'clickhouse\.dsn': the URL http://u:\*\*\*@h carries a password inline"),
+        (
+            '[profiles.prod]\nkube = { contexts = "eu-1" }\n',
+            r"profile 'prod', key 'kube\.contexts': expected a list of strings",
+        ),
+        (
+            '[profiles.prod]\nclickhouse = { database = "x" }\n',
+            r"profile 'prod', key 'clickhouse\.dsn': missing required key",
+        ),
+        (
+            '[profiles.prod]\nkube = { namspace = "x" }\n',
+            r"key 'kube\.namspace': unknown key \(known keys here: .*namespace",
+        ),
+        (
+            "[profiles.prod]\nprometheus = { url = 9090 }\n",
+            r"key 'prometheus\.url': expected a string, got 9090",
+        ),
+        (
+            '[profiles.prod]\nprometheus = { url = "http://p", verify_tls = "no" }\n',
+            r"expected true or false",
+        ),
+        (
+            '[profiles.prod]\nclickhouse = { dsn = "http://h", password = "hunter22" }\n',
+            r"key 'clickhouse\.password': secrets are not stored in the profiles file",
+        ),
+        (
+            '[profiles.prod]\nclickhouse = { dsn = "http://u:hunter22@h" }\n',
+            r"key 'clickhouse\.dsn': the URL http://u:\*\*\*@h carries a password inline",
+        ),
         ('default = "nope"\n[profiles.prod]\n', r"key 'default': names the profile 'nope'"),
-        ('[profiles.demo]\n', r"'demo' is reserved"),
+        ("[profiles.demo]\n", r"'demo' is reserved"),
         ('colour = "blue"\n', r"key 'colour': unknown top-level key"),
     ],
-    ids=["malformed", "wrong-type-list", "missing-key", "unknown-key", "wrong-type-str",
-         "wrong-type-bool", "inline-secret", "inline-url-password", "bad-default", "reserved",
-         "unknown-top-level"],
+    ids=[
+        "malformed",
+        "wrong-type-list",
+        "missing-key",
+        "unknown-key",
+        "wrong-type-str",
+        "wrong-type-bool",
+        "inline-secret",
+        "inline-url-password",
+        "bad-default",
+        "reserved",
+        "unknown-top-level",
+    ],
 )
 def test_bad_profiles_file_gives_config_error_naming_file_profile_and_key(
     profiles_file: Path, text: str, expected: str

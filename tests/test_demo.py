@@ -61,9 +61,7 @@ def test_a_failing_seeder_leaves_no_half_seeded_demo(
     assert demo.manifest() is None
 
 
-def test_connect_seeds_the_demo_on_first_use(
-    only_these_seeders: list[str], hxb_env: Path
-) -> None:
+def test_connect_seeds_the_demo_on_first_use(only_these_seeders: list[str], hxb_env: Path) -> None:
     import hxb_lab as hx
 
     wb = hx.connect()

@@ -130,10 +130,11 @@ def _methods(handler: type[tornado.web.RequestHandler]) -> list[str]:
 
 
 ROUTE_METHODS = [
-    pytest.param(pattern, method, id=f"{method} {pattern}")
+    pytest.param(pattern, method, id=f"{method} {_example_path(pattern)}")
     for pattern, handler in ROUTES
     for method in _methods(handler)
 ]
+CHANGING_METHODS = [p for p in ROUTE_METHODS if p.values[1] != "GET"]
 
 
 def test_every_route_has_a_method() -> None:
@@ -167,3 +168,41 @@ async def test_every_route_rejects_an_unauthenticated_request(
 
     assert response.code == 403, f"{method} {url} answered {response.code} without a valid token"
     assert "Traceback" not in response.body.decode()
+
+
+def test_every_route_is_listed_once_and_the_api_has_what_the_sidebar_needs() -> None:
+    patterns = [_example_path(pattern) for pattern, _ in ROUTES]
+    assert len(patterns) == len(set(patterns))
+    routes = {f"{method} {_example_path(pattern)}" for pattern, method in
+              (p.values for p in ROUTE_METHODS)}  # fmt: skip
+    assert routes == {
+        "GET profiles", "GET profiles/active", "PUT profiles/active", "GET platform/summary",
+        "GET runbooks", "POST runbooks/example/runs", "POST runbooks/example/schedules",
+        "GET runs", "GET runs/example", "POST runs/example/cancel", "GET runs/example/report",
+        "GET runs/example/notebook", "GET schedules", "PATCH schedules/example",
+        "DELETE schedules/example",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("pattern", "method"), CHANGING_METHODS)
+async def test_cookie_authenticated_changes_need_the_xsrf_token(
+    jp_fetch: Any, http_server_client: Any, jp_base_url: str, pattern: str, method: str
+) -> None:
+    login = await jp_fetch(*API, "profiles", "active")  # a token login sets the cookie
+    cookie = login.headers["Set-Cookie"].split(";")[0]
+    url = url_path_join(jp_base_url, *API, _example_path(pattern))
+
+    forged = await http_server_client.fetch(
+        url, method=method, headers={"Cookie": cookie}, raise_error=False,
+        body="{}" if method != "DELETE" else None, allow_nonstandard_methods=True,
+    )  # fmt: skip
+    assert forged.code == 403, f"{method} {url} answered {forged.code} without an XSRF token"
+    assert "xsrf" in forged.body.decode().lower()
+
+    with_token = await http_server_client.fetch(
+        url, method=method, raise_error=False, allow_nonstandard_methods=True,
+        headers={"Cookie": f"{cookie}; _xsrf=sidebar-token", "X-XSRFToken": "sidebar-token"},
+        body="{}" if method != "DELETE" else None,
+    )  # fmt: skip
+    assert with_token.code != 403, with_token.body  # past the check, answered by the route
+    assert with_token.headers["Content-Type"].startswith("application/json")

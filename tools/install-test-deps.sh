@@ -21,3 +21,4 @@ fi
 if [[ -x tests/controlplane/build.sh ]]; then
   bash tests/controlplane/build.sh >/dev/null
 fi
+bash tests/runbooks/build_s3.sh >/dev/null  # versitygw: the S3 server of the runbook tests

@@ -1,13 +1,61 @@
-"""Kubernetes as frames: clusters, nodes, pods, workloads, events, workspaces, GPUs."""
+"""Kubernetes as frames: clusters, nodes, pods, workloads, events, workspaces, GPUs.
+
+``wb.cluster`` reads every cluster of the profile, live (the contexts of a kubeconfig)
+or offline (a snapshot directory of ``kubectl get -o json`` lists), and both give the
+same frames. Every frame has a ``cluster`` column naming the context or snapshot cluster.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hxb_lab.cluster._frame import bulk
+from hxb_lab.cluster.live import PartialReadWarning
+from hxb_lab.cluster.watch import ChangeEvent
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from hxb_lab.cluster._resources import Resource
+    from hxb_lab.cluster._selectors import Selector
     from hxb_lab.workbench import Workbench
 
-__all__ = ["Cluster"]
+__all__ = ["ChangeEvent", "Cluster", "PartialReadWarning"]
+
+Namespaces = str | Sequence[str] | None
+
+CONTEXT_COLUMNS = (
+    ("cluster", "str"),
+    ("transport", "str"),
+    ("server", "str"),
+    ("user", "str"),
+    ("namespace", "str"),
+)
+
+
+class Source(Protocol):
+    """A transport to one cluster: `LiveSource` or `SnapshotSource`."""
+
+    name: str
+    transport: str
+
+    def items(
+        self,
+        res: Resource,
+        namespaces: Sequence[str] | None = None,
+        selector: Selector | None = None,
+    ) -> Iterator[dict[str, Any]]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+def _namespaces(namespace: Namespaces) -> list[str] | None:
+    if namespace is None:
+        return None
+    return [namespace] if isinstance(namespace, str) else list(namespace)
 
 
 class Cluster:
@@ -15,6 +63,310 @@ class Cluster:
 
     def __init__(self, wb: Workbench) -> None:
         self._wb = wb
+        self._cached: list[Source] | None = None
 
     def __repr__(self) -> str:
-        return f"<Cluster of profile {self._wb.profile.name!r}>"
+        kube = self._wb.profile.kube
+        where = f"snapshot {kube.snapshot}" if kube.snapshot else "kubeconfig contexts"
+        return f"<Cluster of profile {self._wb.profile.name!r}: {where}>"
+
+    # ------------------------------------------------------------------ transports
+    def sources(self) -> list[Source]:
+        """One source per cluster: snapshot clusters, or the profile's kubeconfig contexts."""
+        if self._cached is None:
+            profile = self._wb.profile
+            if profile.kube.snapshot:
+                from hxb_lab.cluster.snapshot import snapshot_sources
+
+                self._cached = list(snapshot_sources(profile.kube.snapshot))
+            else:
+                from hxb_lab.clients.kube import open_kube
+                from hxb_lab.cluster.live import LiveSource
+
+                clients = self._wb.clients.get("kube", open_kube)
+                fallback = [profile.kube.namespace, profile.runbooks.namespace]
+                self._cached = [LiveSource(ctx, fallback) for ctx in clients]
+        return self._cached
+
+    def _items(
+        self,
+        kind: str,
+        namespaces: Sequence[str] | None = None,
+        selector: Selector | None = None,
+        **extra: Any,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        from hxb_lab.cluster._resources import resource
+
+        res = resource(kind)
+        for source in self.sources():
+            kwargs = extra if source.transport == "live" else {}
+            for item in source.items(res, namespaces, selector, **kwargs):
+                yield source.name, item
+
+    def _workspace_map(self) -> dict[str, dict[str, str]]:
+        from hxb_lab.cluster.live import warn_user
+        from hxb_lab.cluster.workspaces import workspace_map
+        from hxb_lab.errors import ForbiddenError
+
+        label = self._wb.profile.kube.workspace_label
+        found: dict[str, dict[str, str]] = {}
+        for source in self.sources():
+            try:
+                found.update(workspace_map(self._source_items(source, "namespaces"), label))
+            except ForbiddenError as exc:
+                warn_user(
+                    f"user {exc.user!r} may not list namespaces on {source.name!r}: "
+                    "the workspace column is empty"
+                )
+                found[source.name] = {}
+        return found
+
+    @staticmethod
+    def _source_items(source: Source, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        from hxb_lab.cluster._resources import resource
+
+        for item in source.items(resource(kind)):
+            yield source.name, item
+
+    def _now(self) -> datetime:
+        return self._wb.now()
+
+    # ------------------------------------------------------------------ frames
+    def contexts(self) -> pd.DataFrame:
+        """The clusters this profile reads.
+
+        Columns: cluster, transport ("live" or "snapshot"), server (URL or directory),
+        user, namespace (the context's default namespace).
+        """
+        from hxb_lab.cluster import _frame
+
+        rows = []
+        for source in self.sources():
+            d = source.describe()
+            rows.append((source.name, source.transport, d["server"], d["user"], d["namespace"]))
+        return _frame.build(CONTEXT_COLUMNS, rows)
+
+    @bulk
+    def nodes(self) -> pd.DataFrame:
+        """One row per node, with what the pods bound to it request.
+
+        Columns: cluster, name, ready, unschedulable, roles, pool, instance_type, zone,
+        cpu_capacity, cpu_allocatable, cpu_requested (cores), memory_capacity,
+        memory_allocatable, memory_requested (bytes), gpu_product, gpu_memory_mb,
+        gpu_capacity, gpu_allocatable, gpu_requested, gpu_free (GPUs), pods, taints
+        ("key=value:Effect, ..."), kubelet_version, container_runtime, created, age.
+        """
+        from hxb_lab.cluster.nodes import node_usage, nodes_frame
+
+        nodes = list(self._items("nodes"))  # first: a user who may not list nodes learns it now
+        return nodes_frame(nodes, node_usage(self._bound_pods()), self._now())
+
+    def _bound_pods(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        running = "status.phase!=Succeeded,status.phase!=Failed"
+        return self._items("pods", field_selector=running)
+
+    @bulk
+    def pods(
+        self,
+        namespace: Namespaces = None,
+        selector: str | None = None,
+        workspace: str | None = None,
+    ) -> pd.DataFrame:
+        """One row per pod, in `namespace` (a name or a list; None: all), matching the label
+        `selector`, in `workspace`.
+
+        Columns: cluster, namespace, workspace, name, phase, reason (CrashLoopBackOff,
+        Unschedulable, ...), ready, restarts, node, cpu_requests (cores),
+        memory_requests (bytes), gpu_requests, mig_requests, owner_kind, owner_name,
+        workload_kind, workload_name (a ReplicaSet's Deployment), last_termination_reason
+        (OOMKilled, Error, ...), started, created.
+        """
+        from hxb_lab.cluster._selectors import parse_selector
+        from hxb_lab.cluster.pods import pods_frame
+
+        parsed = parse_selector(selector)
+        workspaces = self._workspace_map()
+        names = _namespaces(namespace)
+        if workspace is not None:
+            in_workspace = sorted(
+                {
+                    ns
+                    for mapping in workspaces.values()
+                    for ns, ws in mapping.items()
+                    if ws == workspace
+                }
+            )
+            names = in_workspace if names is None else [n for n in names if n in in_workspace]
+            if not names:
+                return pods_frame([], workspaces)
+        return pods_frame(self._items("pods", names, parsed), workspaces)
+
+    @bulk
+    def workloads(self, namespace: Namespaces = None, selector: str | None = None) -> pd.DataFrame:
+        """Deployments, StatefulSets, DaemonSets and Jobs, one row each.
+
+        Columns: cluster, namespace, workspace, kind, name, status (Ready, Degraded,
+        Unavailable, ScaledDown, Stalled; Running, Complete, Failed, Suspended, Pending for
+        Jobs), desired, ready, available, updated (for Jobs: completions, ready, active,
+        succeeded), cpu_requests, memory_requests, gpu_requests (per replica), gpus_total,
+        images, owner_kind, owner_name (e.g. the InferenceService), created.
+        """
+        from hxb_lab.cluster._selectors import parse_selector
+        from hxb_lab.cluster.workloads import WORKLOAD_KINDS, workloads_frame
+
+        parsed = parse_selector(selector)
+        names = _namespaces(namespace)
+        workspaces = self._workspace_map()
+
+        def items() -> Iterator[tuple[str, str, dict[str, Any]]]:
+            for kind in WORKLOAD_KINDS:
+                for cluster, item in self._items(kind, names, parsed):
+                    yield cluster, kind, item
+
+        return workloads_frame(items(), workspaces)
+
+    @bulk
+    def events(
+        self,
+        since: str | timedelta | datetime | None = None,
+        namespace: Namespaces = None,
+        warnings_only: bool = False,
+    ) -> pd.DataFrame:
+        """Events, oldest first; `since` is a datetime, a timedelta or "30m"/"2h"/"1d" before
+        now (the seed time on the demo).
+
+        Columns: cluster, namespace, time (last seen), first_seen, type (Normal, Warning),
+        reason, object_kind, object_name, message, count, source.
+        """
+        from hxb_lab.cluster._frame import parse_since
+        from hxb_lab.cluster.events import events_frame
+
+        start = parse_since(since, self._now())
+        return events_frame(self._items("events", _namespaces(namespace)), start, warnings_only)
+
+    @bulk
+    def workspaces(self) -> pd.DataFrame:
+        """One row per workspace (namespaces labelled with the profile's workspace label).
+
+        Columns: cluster, workspace, namespaces, pods, running, pending (non-finished
+        pods), cpu_requested (cores), memory_requested (bytes), gpu_requested,
+        quota_cpu_hard/used (cores), quota_memory_hard/used (bytes), quota_gpu_hard/used,
+        quota_pods_hard/used (NaN without a quota), created.
+        """
+        from hxb_lab.cluster.workspaces import workspaces_frame
+
+        label = self._wb.profile.kube.workspace_label
+        return workspaces_frame(
+            self._items("namespaces"),
+            self._bound_pods(),
+            self._items("resourcequotas"),
+            label,
+        )
+
+    @bulk
+    def gpus(self) -> pd.DataFrame:
+        """One row per node with GPUs.
+
+        Columns: cluster, node, pool, ready, unschedulable, product, memory_mb (per GPU),
+        gpu_count (physical GPUs), capacity, allocatable, requested, free (whole GPUs,
+        `nvidia.com/gpu`), mig_strategy, mig_devices, mig_requested, mig_profiles
+        ("1g.5gb=14, 3g.20gb=4"), driver_version, cuda_version.
+        """
+        from hxb_lab.cluster.gpus import gpus_frame
+        from hxb_lab.cluster.nodes import node_usage
+
+        nodes = list(self._items("nodes"))
+        return gpus_frame(nodes, node_usage(self._bound_pods()))
+
+    @bulk
+    def gpu_allocation(self, by: str = "workspace") -> pd.DataFrame:
+        """Who holds the GPUs: per "workspace", "namespace", "workload" or "pod".
+
+        Columns: the keys of `by` (cluster, workspace; + namespace; + workload_kind,
+        workload_name; + pod, node, phase), then gpu_product, gpus_allocated (bound pods),
+        gpus_pending (pods waiting for GPUs), mig_allocated, pods, share (of the cluster's
+        allocatable GPUs). Largest first.
+        """
+        from hxb_lab.cluster.gpus import ALLOCATION_KEYS, gpu_allocation_frame
+        from hxb_lab.errors import ParameterError
+
+        if by not in ALLOCATION_KEYS:
+            raise ParameterError([f"by: {by!r} is not one of {', '.join(ALLOCATION_KEYS)}"])
+        return gpu_allocation_frame(by, self.pods(), self.gpus())
+
+    # ------------------------------------------------------------------ changes
+    def watch(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        selector: str | None = None,
+        *,
+        cluster: str | None = None,
+        resource_version: str | None = None,
+        timeout: float | None = None,
+        bookmarks: bool = False,
+        initial: bool = True,
+        reconnect_timeout: float = 300.0,
+    ) -> Iterator[ChangeEvent]:
+        """Change events of one kind on one cluster (default: the first), until `timeout`
+        seconds pass (None: until the caller stops iterating).
+
+        The objects present first come as ADDED (unless `initial=False` or a
+        `resource_version` to resume from is given); BOOKMARK events only with
+        `bookmarks=True`. Survives API server restarts and 410 Gone (by relisting).
+        """
+        from hxb_lab.cluster._resources import resource
+        from hxb_lab.cluster._selectors import parse_selector
+        from hxb_lab.cluster.live import LiveSource
+        from hxb_lab.cluster.watch import watch_live, watch_snapshot
+        from hxb_lab.errors import NotFoundError
+
+        res = resource(kind)
+        parsed = parse_selector(selector)
+        sources = self.sources()
+        chosen = (
+            sources[0] if cluster is None else next((s for s in sources if s.name == cluster), None)
+        )
+        if chosen is None:
+            raise NotFoundError(
+                f"no cluster {cluster!r} in profile {self._wb.profile.name!r}",
+                hint=f"clusters: {', '.join(s.name for s in sources)}",
+            )
+        if isinstance(chosen, LiveSource):
+            return watch_live(
+                chosen.context,
+                res,
+                namespace,
+                parsed,
+                resource_version=resource_version,
+                timeout=timeout,
+                bookmarks=bookmarks,
+                initial=initial,
+                reconnect_timeout=reconnect_timeout,
+            )
+        ns = [namespace] if namespace else None
+        return watch_snapshot(chosen.name, res, chosen.items(res, ns, parsed), initial)
+
+    # ------------------------------------------------------------------ snapshots
+    def snapshot(self, directory: str | Path, kinds: Sequence[str] | None = None) -> dict[str, int]:
+        """Write every cluster's objects as a snapshot directory (``<dir>/<cluster>/*.json``),
+        readable offline with a profile whose ``kube.snapshot`` is `directory`.
+
+        Returns ``{"<cluster>/<file>": count}``.
+        """
+        from hxb_lab.cluster._resources import KINDS, resource
+        from hxb_lab.cluster.snapshot import write_list
+        from hxb_lab.errors import NotFoundError
+
+        chosen = [resource(k) for k in kinds] if kinds else [r for r in KINDS if r.snapshot]
+        written: dict[str, int] = {}
+        for source in self.sources():
+            target = Path(directory).expanduser() / source.name
+            for res in chosen:
+                try:
+                    items = list(source.items(res))
+                except NotFoundError:  # a CRD the cluster does not have
+                    continue
+                count = write_list(target, res, items)
+                written[f"{source.name}/{res.file_name}"] = count
+        return written

@@ -1,13 +1,30 @@
-"""Inference deployments (KServe, Seldon, Triton): status, health and guarded actions."""
+"""Inference deployments (KServe, Seldon, Triton): status, health and guarded actions.
+
+Reads are frames. Actions (`scale`, `canary`, `promote`, `rollback`,
+`promote_from_registry`) are dry runs by default: they return a `Change` whose `diff` a
+person reviews and whose `apply()` makes exactly that change, or `apply=True` at once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from hxb_lab.inference._change import Change
+
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from hxb_lab.inference._kube import Found
+    from hxb_lab.inference._model_ref import ModelRef
+    from hxb_lab.models import ModelVersion
     from hxb_lab.workbench import Workbench
 
-__all__ = ["Inference"]
+__all__ = ["Change", "Inference"]
+
+Namespaces = str | Sequence[str] | None
+When = datetime | timedelta | str | None
 
 
 class Inference:
@@ -18,3 +35,207 @@ class Inference:
 
     def __repr__(self) -> str:
         return f"<Inference of profile {self._wb.profile.name!r}>"
+
+    # ------------------------------------------------------------------ reads
+    def deployments(self, namespace: Namespaces = None) -> pd.DataFrame:
+        """Every KServe InferenceService and Seldon Model, one row each.
+
+        Columns: cluster, namespace, workspace, name, kind (kserve | seldon), ready,
+        reason and message (why it is not ready), url, model_format, runtime,
+        storage_uri, model_name and model_version (the registered version it serves),
+        previous_model_version (what the previous revision serves), min_replicas,
+        max_replicas (<NA>: no bound), replicas, ready_replicas, gpus_per_replica,
+        gpu_product (from the node selector or affinity), canary_percent (the latest
+        revision's share of traffic while a canary runs, else <NA>),
+        latest_ready_revision, previous_revision, created.
+        """
+        from hxb_lab.inference.deployments import deployments_frame
+
+        names = [namespace] if isinstance(namespace, str) else namespace
+        return deployments_frame(self._wb, None if names is None else list(names))
+
+    def pods(
+        self, name: str, *, namespace: str | None = None, cluster: str | None = None
+    ) -> pd.DataFrame:
+        """The pods behind one deployment (by its serving labels), with nodes and GPUs.
+
+        Columns: those of `wb.cluster.pods()` (cluster, namespace, workspace, name, phase,
+        reason, ready, restarts, node, cpu_requests, memory_requests, gpu_requests, ...,
+        started, created), then deployment, component (predictor, transformer, ...),
+        revision, model_version, gpu_product (of the pod's node).
+        """
+        from hxb_lab.inference._kube import find
+        from hxb_lab.inference.deployments import pods_frame
+
+        return pods_frame(self._wb, find(self._wb, name, namespace, cluster))
+
+    def health(
+        self, start: When = None, end: When = None, *, namespace: Namespaces = None
+    ) -> pd.DataFrame:
+        """Per deployment over [start, end) (default: the last hour): traffic, errors and
+        latency from Triton metrics, GPU use of its pods from DCGM, joined on pod and node.
+
+        Columns: cluster, namespace, workspace, name, kind, ready, model_version,
+        canary_percent, pods, gpus, request_rate (requests/s), error_rate (share of
+        requests that failed), p50_ms, p95_ms, gpu_utilization (mean %, of its GPUs),
+        gpu_memory_used (bytes, summed over its GPUs), gpu_memory_share (used over used +
+        free memory of those GPUs).
+        NaN where the deployment reports no such metric (no Triton, no GPU).
+        """
+        from hxb_lab.inference.health import health_frame
+
+        names = [namespace] if isinstance(namespace, str) else namespace
+        return health_frame(self._wb, start, end, None if names is None else list(names))
+
+    # ------------------------------------------------------------------ actions
+    def _find(self, name: str, namespace: str | None, cluster: str | None) -> Found:
+        from hxb_lab.inference._kube import find
+
+        return find(self._wb, name, namespace, cluster)
+
+    @staticmethod
+    def _done(change: Change, apply: bool) -> Change:
+        return change.apply() if apply else change
+
+    def scale(
+        self,
+        name: str,
+        min_replicas: int | None = None,
+        max_replicas: int | None = None,
+        *,
+        namespace: str | None = None,
+        cluster: str | None = None,
+        apply: bool = False,
+    ) -> Change:
+        """Set a deployment's replica bounds. A dry run unless `apply=True`."""
+        from hxb_lab.inference import actions
+
+        found = self._find(name, namespace, cluster)
+        return self._done(actions.scale(found, min_replicas, max_replicas), apply)
+
+    def canary(
+        self,
+        name: str,
+        storage_uri: str | None = None,
+        *,
+        model: str | None = None,
+        version: int | str | None = None,
+        alias: str | None = None,
+        percent: int = 10,
+        namespace: str | None = None,
+        cluster: str | None = None,
+        apply: bool = False,
+    ) -> Change:
+        """Route `percent` % of a KServe deployment's traffic to a new model: a storage URI,
+        or a registry version (`version=` or `alias=`; `model=` defaults to the one it
+        serves). A dry run unless `apply=True`."""
+        from hxb_lab.inference import actions
+
+        found = self._find(name, namespace, cluster)
+        uri, chosen = self._target(found, storage_uri, model, version, alias)
+        return self._done(actions.canary(found, uri, chosen, percent), apply)
+
+    def promote(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        cluster: str | None = None,
+        apply: bool = False,
+    ) -> Change:
+        """Give the canary 100 % of the traffic. A dry run unless `apply=True`."""
+        from hxb_lab.inference import actions
+
+        found = self._find(name, namespace, cluster)
+        return self._done(actions.promote(found), apply)
+
+    def rollback(
+        self,
+        name: str,
+        *,
+        namespace: str | None = None,
+        cluster: str | None = None,
+        apply: bool = False,
+    ) -> Change:
+        """Serve the previous revision's model again, with all traffic (a running canary
+        is dropped). A dry run unless `apply=True`."""
+        from hxb_lab.inference import actions
+
+        found = self._find(name, namespace, cluster)
+        uri, ref = actions.previous_model(found, self._previous_revision(found))
+        return self._done(actions.rollback(found, uri, ref), apply)
+
+    def promote_from_registry(
+        self,
+        name: str,
+        model: str | None = None,
+        alias: str = "champion",
+        *,
+        namespace: str | None = None,
+        cluster: str | None = None,
+        apply: bool = False,
+    ) -> Change:
+        """Serve the registry version that `alias` of `model` (default: the model it serves)
+        points to, with all traffic: the storage URI becomes the version's download URI.
+        A dry run unless `apply=True`."""
+        from hxb_lab.inference import actions
+
+        found = self._find(name, namespace, cluster)
+        chosen = self._wb.models.resolve(self._model_name(found, model), alias=alias)
+        return self._done(actions.promote_to(found, chosen), apply)
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _model_name(found: Found, model: str | None) -> str:
+        from hxb_lab.errors import ParameterError
+        from hxb_lab.inference.actions import current_model
+
+        name = model or current_model(found).name
+        if not name:
+            raise ParameterError(
+                [f"model: {found.namespace}/{found.name} names no registered model; pass model="]
+            )
+        return name
+
+    def _target(
+        self,
+        found: Found,
+        storage_uri: str | None,
+        model: str | None,
+        version: int | str | None,
+        alias: str | None,
+    ) -> tuple[str, ModelVersion | None]:
+        from hxb_lab.errors import ParameterError
+        from hxb_lab.inference._model_ref import model_ref
+
+        if sum(x is not None for x in (storage_uri, version, alias)) != 1:
+            raise ParameterError(["pass exactly one of storage_uri=, version= and alias="])
+        if storage_uri is not None:
+            ref = model_ref(storage_uri, {})
+            if ref.name is None:  # not a models:/ URI: served as given
+                return storage_uri, None
+            model, version, alias = ref.name, ref.version, ref.alias
+        name = self._model_name(found, model)
+        chosen = self._wb.models.resolve(name, version=version, alias=alias)
+        return chosen.download_uri, chosen
+
+    def _previous_revision(self, found: Found) -> tuple[str | None, ModelRef] | None:
+        """(storage URI, ModelRef) of what the previous rolled-out revision served."""
+        from hxb_lab.inference._model_ref import ModelRef
+        from hxb_lab.inference._revisions import revisions
+
+        status = found.obj.get("status") or {}
+        revision = ((status.get("components") or {}).get("predictor") or {}).get(
+            "previousRolledoutRevision"
+        )
+        if not revision:
+            return None
+        key = (found.cluster, found.namespace, str(revision))
+        before = revisions(self._wb, [key]).get(key)
+        if before is None or (before.storage_uri is None and before.version is None):
+            return None
+        ref = ModelRef(before.model, before.version)
+        uri = before.storage_uri
+        if uri is None and before.model is not None and before.version is not None:
+            uri = self._wb.models.resolve(before.model, version=before.version).download_uri
+        return uri, ref

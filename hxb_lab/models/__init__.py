@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hxb_lab.errors import HxbLabError, ParameterError
+
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from hxb_lab.models._registry import Registry
     from hxb_lab.workbench import Workbench
 
-__all__ = ["Models"]
+__all__ = ["ModelVersion", "Models"]
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered model version, as an action needs it."""
+
+    name: str
+    version: int
+    download_uri: str
+    source: str | None
+    run_id: str | None
+    aliases: tuple[str, ...]
+    stage: str
+
+    @property
+    def uri(self) -> str:
+        """The version's registry URI, ``models:/<name>/<version>``."""
+        return f"models:/{self.name}/{self.version}"
 
 
 class Models:
@@ -18,3 +42,85 @@ class Models:
 
     def __repr__(self) -> str:
         return f"<Models of profile {self._wb.profile.name!r}>"
+
+    def _registry(self) -> Registry:
+        from hxb_lab.models._registry import open_registry
+
+        registry: Registry = self._wb.clients.get("mlflow_registry", open_registry)
+        return registry
+
+    def _servers(self) -> dict[tuple[str, int], list[tuple[str, int | None]]]:
+        from hxb_lab.cluster.live import warn_user
+        from hxb_lab.models._frames import servers
+
+        try:
+            deployments = self._wb.inference.deployments()
+        except HxbLabError as exc:
+            warn_user(f"the served_by column is empty: the cluster could not be read: {exc}")
+            return {}
+        return servers(deployments)
+
+    def registered(self) -> pd.DataFrame:
+        """One row per registered model.
+
+        Columns: name, description, versions (how many), latest_version, aliases
+        ("challenger=8, champion=7"), tags ("k=v, ..."), served_by (the deployments serving
+        any of its versions, "namespace/name, ..."), created, updated.
+        """
+        from hxb_lab.models._frames import registered_frame
+
+        registry = self._registry()
+        return registered_frame(
+            registry.registered_models(), registry.all_versions(), self._servers()
+        )
+
+    def versions(self, name: str) -> pd.DataFrame:
+        """The versions of one registered model, newest first.
+
+        Columns: name, version, aliases ("champion"), stage (None, Staging, Production,
+        Archived), status, run_id, source, download_uri (what a server downloads),
+        description, served_by ("namespace/name (traffic %)"), created, updated.
+        An unknown model is a `NotFoundError`.
+        """
+        from hxb_lab.models._frames import versions_frame
+
+        _check_name(name)
+        registry = self._registry()
+        model = registry.registered_model(name)
+        found = registry.versions(name)
+        uris = {v["version"]: registry.download_uri(name, v["version"]) for v in found}
+        return versions_frame(found, model["aliases"], uris, self._servers())
+
+    def resolve(
+        self, name: str, version: int | str | None = None, alias: str | None = None
+    ) -> ModelVersion:
+        """The version `version`, or the one `alias` points to, of model `name`.
+
+        Unknown models, versions and aliases are a `NotFoundError` naming them.
+        """
+        _check_name(name)
+        if (version is None) == (alias is None):
+            raise ParameterError(["pass exactly one of version= and alias="])
+        registry = self._registry()
+        if alias is not None:
+            found = registry.version_by_alias(name, alias)
+        else:
+            text = str(version).strip()
+            if not text.isdigit():
+                raise ParameterError([f"version: expected a version number, got {version!r}"])
+            found = registry.version(name, int(text))
+        aliases = registry.registered_model(name)["aliases"]
+        return ModelVersion(
+            name=found["name"],
+            version=found["version"],
+            download_uri=registry.download_uri(name, found["version"]),
+            source=found["source"],
+            run_id=found["run_id"],
+            aliases=tuple(sorted(a for a, v in aliases.items() if v == found["version"])),
+            stage=found["stage"],
+        )
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise ParameterError([f"model: expected a registered model name, got {name!r}"])

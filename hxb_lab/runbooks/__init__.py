@@ -1,1 +1,146 @@
-"""Runbooks: notebooks with typed parameters, run locally or on Kubernetes, recorded in MLflow."""
+"""Runbooks: notebooks with typed parameters, run locally or on Kubernetes, recorded in MLflow.
+
+    import hxb_lab as hx
+    hx.runbooks.catalog()                          # the runbook library, as a frame
+    rb = hx.runbooks.get("platform-smoke")
+    rb.schema                                      # JSON Schema of the parameters cell
+    run = rb.run({"mode": "quick"})                # papermill, HTML report, MLflow run
+    rb.submit({"mode": "quick"})                   # a Kubernetes Job
+    rb.schedule("0 6 * * *", {"mode": "full"})     # a Kubernetes CronJob
+    hx.runbooks.runs(status="failed", since="2d")  # the history, read from MLflow
+
+Inside a runbook, `hx.runbooks.log_metric(name, value)` records a metric with the run.
+Importing this package is cheap: papermill, nbconvert, mlflow and kubernetes are loaded by
+the functions that use them.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import os as _os
+import threading as _threading
+import time as _time
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from hxb_lab.config import Profile as _Profile
+from hxb_lab.config import load_profile as _load_profile
+from hxb_lab.errors import ParameterError as _ParameterError
+from hxb_lab.runbooks._catalog import Runbook, catalog, get
+from hxb_lab.runbooks._parameters import Secret
+from hxb_lab.runbooks._run import Run
+
+if _TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
+    import pandas as pd
+
+    from hxb_lab.runbooks._kubernetes import Schedule
+
+__all__ = [
+    "Run",
+    "Runbook",
+    "Secret",
+    "catalog",
+    "delete",
+    "get",
+    "log_metric",
+    "resume",
+    "runs",
+    "schedules",
+    "session_metrics",
+    "suspend",
+]
+
+_lock = _threading.Lock()
+#: Metrics logged outside a run (a runbook opened in JupyterLab): kept for a look, not recorded.
+session_metrics: dict[str, float] = {}
+
+
+def log_metric(name: str, value: float, step: int | None = None) -> None:
+    """Record a metric with the current run (it appears in MLflow and in `runs()`).
+
+    Outside a run (a runbook opened interactively) the value is only kept in
+    `session_metrics`, so the same notebook works in both places.
+    """
+    if not isinstance(name, str) or not name:
+        raise _ParameterError(["name: a metric needs a non-empty name"], subject="metric")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _ParameterError([f"{name}: a metric is a number, got {value!r}"], subject="metric")
+    target = _os.environ.get("HXB_LAB_METRICS_FILE")
+    if not target:
+        session_metrics[name] = float(value)
+        return
+    line = _json.dumps(
+        {
+            "key": name,
+            "value": float(value),
+            "step": step or 0,
+            "timestamp": int(_time.time() * 1000),
+        }
+    )
+    with _lock, open(target, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+
+
+def _profile(profile: str | _Profile | None) -> _Profile:
+    return profile if isinstance(profile, _Profile) else _load_profile(profile)
+
+
+def runs(
+    name: str | None = None,
+    status: str | None = None,
+    since: datetime | timedelta | str | None = None,
+    profile: str | _Profile | None = None,
+) -> pd.DataFrame:
+    """The recorded runs (newest first), read from the profile's MLflow.
+
+    Columns: run_id, runbook, status (running, succeeded, failed, timed_out, cancelled),
+    started, finished (datetime64[ns, UTC]), duration_ms (float), profile, executor (local
+    or kubernetes), kubernetes_job, parameters (dict, secrets ``***``), metrics (dict),
+    report_uri, notebook_uri, error (None unless it failed), mlflow_run_id.
+    `since` is a time or an age such as ``"6h"`` or ``"2d"``.
+    """
+    from hxb_lab.runbooks._history import runs as read_runs
+
+    return read_runs(name, status, since, _profile(profile))
+
+
+def schedules(profile: str | _Profile | None = None) -> pd.DataFrame:
+    """The runbook CronJobs in the profile's runbook namespace.
+
+    Columns: name, runbook, cron, suspended (bool), parameters (dict, secrets ``***``),
+    last_schedule (datetime64[ns, UTC]), created (datetime64[ns, UTC]), namespace.
+    """
+    from hxb_lab.runbooks._kubernetes import list_schedules
+
+    return list_schedules(_profile(profile))
+
+
+def suspend(name: str, profile: str | _Profile | None = None) -> Schedule:
+    """Pause a schedule (its CronJob stops creating Jobs)."""
+    from hxb_lab.runbooks._kubernetes import set_suspended
+
+    return set_suspended(name, True, _profile(profile))
+
+
+def resume(name: str, profile: str | _Profile | None = None) -> Schedule:
+    """Resume a paused schedule."""
+    from hxb_lab.runbooks._kubernetes import set_suspended
+
+    return set_suspended(name, False, _profile(profile))
+
+
+def delete(name: str, profile: str | _Profile | None = None) -> None:
+    """Delete a schedule (its CronJob and the ConfigMap and Secret made for it)."""
+    from hxb_lab.runbooks._kubernetes import delete_schedule
+
+    delete_schedule(name, _profile(profile))
+
+
+def __getattr__(name: str) -> _Any:  # `Schedule` and `Submission` without importing kubernetes
+    if name in ("Schedule", "Submission"):
+        from hxb_lab.runbooks import _kubernetes
+
+        return getattr(_kubernetes, name)
+    raise AttributeError(f"module 'hxb_lab.runbooks' has no attribute {name!r}")

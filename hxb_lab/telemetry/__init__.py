@@ -1,34 +1,15 @@
-"""Telemetry as frames: traces, metrics and logs in ClickHouse, metrics and alerts in Prometheus."""
+"""Telemetry as frames: traces, logs and metrics in ClickHouse (the OpenTelemetry
+Collector exporter's tables), metrics in Prometheus, alerts in Alertmanager.
+
+The facades `Traces`, `Metrics`, `Logs` and `Alerts` are `wb.traces`, `wb.metrics`,
+`wb.logs` and `wb.alerts`; `hxb_lab.telemetry.generate` writes the demo's telemetry.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from hxb_lab.workbench import Workbench
+from hxb_lab.telemetry.alerts import Alerts
+from hxb_lab.telemetry.logs import Logs
+from hxb_lab.telemetry.metrics import Metrics
+from hxb_lab.telemetry.traces import Traces
 
 __all__ = ["Alerts", "Logs", "Metrics", "Traces"]
-
-
-class _Facade:
-    def __init__(self, wb: Workbench) -> None:
-        self._wb = wb
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} of profile {self._wb.profile.name!r}>"
-
-
-class Traces(_Facade):
-    """OpenTelemetry traces: service and operation RED figures, search, one trace, deps."""
-
-
-class Metrics(_Facade):
-    """Metrics from Prometheus or the OTel metric tables, as tidy frames."""
-
-
-class Logs(_Facade):
-    """OpenTelemetry logs, searchable and correlated with traces."""
-
-
-class Alerts(_Facade):
-    """Alerts from Alertmanager."""

@@ -1,20 +1,98 @@
-"""Interactive views (ipywidgets + plotly) composed of a domain read, a figure and controls."""
+"""Interactive views (ipywidgets + plotly) composed of a domain read, a figure and controls.
+
+Every view shares a time range control, refreshes on demand or on an interval, shows a
+loading state and errors inline as one line, and has `.figure()` for static reports.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from hxb_lab.widgets.cluster import ClusterView
+    from hxb_lab.widgets.gpus import GpusView
+    from hxb_lab.widgets.inference import InferenceView
+    from hxb_lab.widgets.metrics import MetricsView
+    from hxb_lab.widgets.services import ServicesView
+    from hxb_lab.widgets.traces import TracesView
     from hxb_lab.workbench import Workbench
 
 __all__ = ["Views"]
 
+Time = datetime | str | None
+
 
 class Views:
-    """`wb.view.*`: interactive views over the workbench's frames."""
+    """`wb.view.*`: interactive views over the workbench's frames. Common keywords:
+    `last` ("15m", "1h", "6h", "24h", "7d"), or `start`/`end`; `refresh_every` seconds.
+    """
 
     def __init__(self, wb: Workbench) -> None:
         self._wb = wb
+
+    def cluster(self, **options: Any) -> ClusterView:
+        """Summary cards, a filterable nodes table, the pods of the selected node or workspace."""
+        from hxb_lab.widgets.cluster import ClusterView
+
+        return ClusterView(self._wb, **options)
+
+    def gpus(self, **options: Any) -> GpusView:
+        """The GPU fleet heatmap, who holds GPUs, and who holds them without using them."""
+        from hxb_lab.widgets.gpus import GpusView
+
+        return GpusView(self._wb, **options)
+
+    def inference(self, **options: Any) -> InferenceView:
+        """Inference deployments; the selected one's status, traffic, charts and actions."""
+        from hxb_lab.widgets.inference import InferenceView
+
+        return InferenceView(self._wb, **options)
+
+    def metrics(
+        self,
+        metric: str | None = None,
+        *,
+        promql: str | None = None,
+        where: dict[str, Any] | None = None,
+        by: Sequence[str] | None = None,
+        agg: str = "avg",
+        rate: bool = False,
+        step: str | None = None,
+        **options: Any,
+    ) -> MetricsView:
+        """A metric (``wb.metrics.query`` arguments) or a PromQL expression over time, with
+        step, group-by and auto-refresh controls.
+        """
+        from hxb_lab.widgets.metrics import MetricsView
+
+        return MetricsView(
+            self._wb,
+            metric=metric,
+            promql=promql,
+            where=where,
+            by=by,
+            agg=agg,
+            rate=rate,
+            step=step,
+            **options,
+        )
+
+    def traces(self, service: str | None = None, **options: Any) -> TracesView:
+        """Services (RED) → a service's slowest and failing traces → one trace's waterfall,
+        span attributes and logs.
+        """
+        from hxb_lab.widgets.traces import TracesView
+
+        return TracesView(self._wb, service=service, **options)
+
+    def services(self, **options: Any) -> ServicesView:
+        """The service map of a time range."""
+        from hxb_lab.widgets.services import ServicesView
+
+        return ServicesView(self._wb, **options)
 
     def __repr__(self) -> str:
         return f"<Views of profile {self._wb.profile.name!r}>"

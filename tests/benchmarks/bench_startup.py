@@ -18,5 +18,6 @@ def run() -> Iterator[Result]:
     ours = command_time([python, "-c", "import hxb_lab"])
     yield Result("import hxb_lab", ours, pandas, "import pandas", goal="<= 0.3 s")
     cli = str(Path(python).parent / "hxb-lab")
-    yield Result("hxb-lab --help", command_time([cli, "--help"]), pandas, "import pandas",
-                 goal="<= 0.6 s")
+    yield Result(
+        "hxb-lab --help", command_time([cli, "--help"]), pandas, "import pandas", goal="<= 0.6 s"
+    )

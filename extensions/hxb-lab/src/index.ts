@@ -1,76 +1,342 @@
+/**
+ * HXB Lab in JupyterLab: the HXB sidebar, Run and Schedule dialogs, run
+ * reports in sandboxed tabs, launcher cards, palette commands and the
+ * status-bar item, all talking to the server extension under /hxb-lab/api.
+ */
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import {
+  Dialog,
+  ICommandPalette,
+  Notification,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import { ILauncher } from '@jupyterlab/launcher';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { Widget } from '@lumino/widgets';
+import { LabIcon } from '@jupyterlab/ui-components';
+import { DisposableSet } from '@lumino/disposable';
 
-import { requestAPI } from './request';
+import { api, IRunbook } from './api';
+import { HxbModel } from './model';
+import { createOpsNotebook, saveRunNotebook } from './notebooks';
+import { createReportWidget } from './report';
+import { openRunbookDialog } from './rundialog';
+import { CommandIDs, HxbSidebar } from './sidebar';
+import { ProfileStatus } from './status';
 
-/** The active profile as `GET /hxb-lab/api/profiles/active` returns it. */
-export interface IActiveProfile {
-  name: string;
-  description: string;
-  source: string;
+export { CommandIDs } from './sidebar';
+export { ProfileStatus } from './status';
+
+const CATEGORY = 'HXB Lab';
+
+export const hxbIcon = new LabIcon({
+  name: 'hxb-lab:icon',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16">' +
+    '<g class="jp-icon3" fill="#616161"><path d="M3 4h4v6h10V4h4v16h-4v-6H7v6H3z"/></g></svg>'
+});
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
-/** How often the status item asks the server for the active profile. */
-const REFRESH_MS = 60_000;
-
-/**
- * A status-bar item showing `HXB: <profile>`, or `HXB: offline` with the
- * error as its tooltip. Text is set with textContent, never as HTML.
- */
-export class ProfileStatus extends Widget {
-  constructor() {
-    super();
-    this.id = 'hxb-lab-status';
-    this.addClass('hxb-StatusItem');
-    this.node.textContent = 'HXB: …';
-    this._timer = window.setInterval(() => void this.refresh(), REFRESH_MS);
+async function findRunbook(model: HxbModel, name: string): Promise<IRunbook> {
+  let runbook = model.runbooks.find(r => r.name === name);
+  if (!runbook) {
+    await model.refreshRunbooks();
+    runbook = model.runbooks.find(r => r.name === name);
   }
+  if (!runbook) {
+    throw new Error(
+      `no runbook named ${name} in profile ${model.activeProfile ?? '?'}`
+    );
+  }
+  return runbook;
+}
 
-  /** Fetch the active profile and show it; never throws. */
-  async refresh(): Promise<void> {
-    try {
-      const profile = await requestAPI<IActiveProfile>('profiles/active');
-      this.node.textContent = `HXB: ${profile.name}`;
-      this.node.title = profile.description
-        ? `${profile.description} (${profile.source})`
-        : profile.source;
-      this.removeClass('hxb-mod-offline');
-    } catch (error) {
-      this.node.textContent = 'HXB: offline';
-      this.node.title = error instanceof Error ? error.message : String(error);
-      this.addClass('hxb-mod-offline');
+function addCommands(
+  app: JupyterFrontEnd,
+  model: HxbModel,
+  sidebar: HxbSidebar
+): void {
+  const { commands, serviceManager, shell } = app;
+  const title = (name: unknown): string =>
+    model.runbooks.find(r => r.name === name)?.title ??
+    String(name ?? 'a runbook');
+
+  commands.addCommand(CommandIDs.openSidebar, {
+    label: 'Show the HXB sidebar',
+    execute: () => shell.activateById(sidebar.id)
+  });
+  commands.addCommand(CommandIDs.refresh, {
+    label: 'Refresh the HXB sidebar',
+    execute: () => model.refreshAll()
+  });
+  commands.addCommand(CommandIDs.newOpsNotebook, {
+    label: args => (args.isPalette ? 'New Ops notebook' : 'Ops notebook'),
+    caption: 'A notebook connected to the active HXB profile',
+    icon: args => (args.isPalette ? undefined : hxbIcon),
+    execute: async args => {
+      const folder = typeof args.cwd === 'string' ? args.cwd : '';
+      const path = await createOpsNotebook(
+        serviceManager.contents,
+        model.activeProfile,
+        folder
+      );
+      return commands.execute('docmanager:open', {
+        path,
+        factory: 'Notebook',
+        kernel: { name: 'python3' }
+      });
     }
-  }
-
-  dispose(): void {
-    window.clearInterval(this._timer);
-    super.dispose();
-  }
-
-  private _timer: number;
+  });
+  commands.addCommand(CommandIDs.runRunbook, {
+    label: args => (args.name ? `Run: ${title(args.name)}` : 'Run a runbook…'),
+    icon: args => (args.isPalette ? undefined : hxbIcon),
+    execute: async args => {
+      try {
+        const runbook = await findRunbook(model, String(args.name));
+        shell.activateById(sidebar.id);
+        await openRunbookDialog(model, runbook, 'run');
+      } catch (error) {
+        await showErrorMessage('Cannot run the runbook', errorText(error));
+      }
+    }
+  });
+  commands.addCommand(CommandIDs.scheduleRunbook, {
+    label: args =>
+      args.name ? `Schedule: ${title(args.name)}` : 'Schedule a runbook…',
+    execute: async args => {
+      try {
+        await openRunbookDialog(
+          model,
+          await findRunbook(model, String(args.name)),
+          'schedule'
+        );
+      } catch (error) {
+        await showErrorMessage('Cannot schedule the runbook', errorText(error));
+      }
+    }
+  });
+  commands.addCommand(CommandIDs.openReport, {
+    label: args => `Open the report of run ${args.id ?? ''}`,
+    execute: args => {
+      const id = String(args.id);
+      const runbook = String(
+        args.runbook ?? model.runs.find(r => r.id === id)?.runbook ?? ''
+      );
+      const existing = Array.from(shell.widgets('main')).find(
+        w => w.id === `hxb-report-${id}`
+      );
+      if (existing) {
+        shell.activateById(existing.id);
+        return;
+      }
+      shell.add(createReportWidget(id, runbook), 'main');
+    }
+  });
+  commands.addCommand(CommandIDs.openNotebook, {
+    label: args => `Open the output notebook of run ${args.id ?? ''}`,
+    execute: async args => {
+      const id = String(args.id);
+      try {
+        const answer = await api.notebook(id);
+        const runbook = model.runs.find(r => r.id === id)?.runbook ?? 'run';
+        const path = await saveRunNotebook(
+          serviceManager.contents,
+          runbook,
+          id,
+          answer.content
+        );
+        await commands.execute('docmanager:open', {
+          path,
+          factory: 'Notebook'
+        });
+      } catch (error) {
+        await showErrorMessage(
+          'Cannot open the output notebook',
+          errorText(error)
+        );
+      }
+    }
+  });
+  commands.addCommand(CommandIDs.cancelRun, {
+    label: args => `Cancel run ${args.id ?? ''}`,
+    execute: async args => {
+      try {
+        await api.cancel(String(args.id));
+      } catch (error) {
+        await showErrorMessage('Cannot cancel the run', errorText(error));
+      }
+      await model.refreshRuns();
+    }
+  });
+  commands.addCommand(CommandIDs.switchProfile, {
+    label: args =>
+      args.name
+        ? `Switch to the HXB profile ${args.name}`
+        : 'Switch HXB profile',
+    execute: async args => {
+      try {
+        await model.switchProfile(String(args.name));
+      } catch (error) {
+        await showErrorMessage('Cannot switch the profile', errorText(error));
+        await model.refreshProfiles();
+      }
+    }
+  });
+  const scheduleChange = async (
+    what: () => Promise<unknown>,
+    failure: string
+  ) => {
+    try {
+      await what();
+    } catch (error) {
+      await showErrorMessage(failure, errorText(error));
+    }
+    await model.refreshSchedules();
+  };
+  commands.addCommand(CommandIDs.suspendSchedule, {
+    label: args => `Suspend the schedule ${args.name ?? ''}`,
+    execute: args =>
+      scheduleChange(
+        () => api.setSuspended(String(args.name), true),
+        'Cannot suspend'
+      )
+  });
+  commands.addCommand(CommandIDs.resumeSchedule, {
+    label: args => `Resume the schedule ${args.name ?? ''}`,
+    execute: args =>
+      scheduleChange(
+        () => api.setSuspended(String(args.name), false),
+        'Cannot resume'
+      )
+  });
+  commands.addCommand(CommandIDs.deleteSchedule, {
+    label: args => `Delete the schedule ${args.name ?? ''}`,
+    execute: async args => {
+      const name = String(args.name);
+      const answer = await showDialog({
+        title: 'Delete the schedule?',
+        body: `The CronJob ${name} and what was made for it are deleted; past runs stay recorded.`,
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+      });
+      if (answer.button.accept) {
+        await scheduleChange(() => api.deleteSchedule(name), 'Cannot delete');
+      }
+    }
+  });
 }
 
-const statusPlugin: JupyterFrontEndPlugin<void> = {
-  id: 'hxb-lab:status',
-  description: 'Shows the active HXB Lab profile in the status bar.',
-  autoStart: true,
-  optional: [IStatusBar],
-  activate: (_app: JupyterFrontEnd, statusBar: IStatusBar | null) => {
-    if (!statusBar) {
+/** Launcher cards and palette entries that follow the runbook catalog. */
+function followCatalog(
+  model: HxbModel,
+  launcher: ILauncher | null,
+  palette: ICommandPalette | null
+): void {
+  let items = new DisposableSet();
+  let shown = '';
+  model.changed.connect(() => {
+    const names = model.runbooks.filter(r => !r.problem).map(r => r.name);
+    const key = names.join('\n');
+    if (key === shown) {
       return;
     }
-    const item = new ProfileStatus();
-    statusBar.registerStatusItem('hxb-lab:status', {
-      item,
-      align: 'left',
-      rank: 100
+    shown = key;
+    items.dispose();
+    items = new DisposableSet();
+    names.forEach((name, rank) => {
+      if (launcher) {
+        items.add(
+          launcher.add({
+            command: CommandIDs.runRunbook,
+            args: { name },
+            category: CATEGORY,
+            rank: rank + 1
+          })
+        );
+      }
+      if (palette) {
+        items.add(
+          palette.addItem({
+            command: CommandIDs.runRunbook,
+            args: { name },
+            category: CATEGORY
+          })
+        );
+      }
     });
-    void item.refresh();
+  });
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'hxb-lab:plugin',
+  description:
+    'The HXB sidebar, runbook launcher, runs, reports and the status-bar item.',
+  autoStart: true,
+  optional: [ILauncher, ICommandPalette, IStatusBar, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    launcher: ILauncher | null,
+    palette: ICommandPalette | null,
+    statusBar: IStatusBar | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const model = new HxbModel();
+    const sidebar = new HxbSidebar({ model, commands: app.commands });
+    sidebar.title.icon = hxbIcon;
+    sidebar.title.caption = 'HXB: platform, runbooks and runs';
+    app.shell.add(sidebar, 'left', { rank: 250 });
+    restorer?.add(sidebar, sidebar.id);
+
+    addCommands(app, model, sidebar);
+    launcher?.add({
+      command: CommandIDs.newOpsNotebook,
+      category: CATEGORY,
+      rank: 0
+    });
+    for (const command of [
+      CommandIDs.openSidebar,
+      CommandIDs.refresh,
+      CommandIDs.newOpsNotebook
+    ]) {
+      palette?.addItem({ command, category: CATEGORY });
+    }
+    followCatalog(model, launcher, palette);
+
+    if (statusBar) {
+      statusBar.registerStatusItem('hxb-lab:status', {
+        item: new ProfileStatus(model),
+        align: 'left',
+        rank: 100
+      });
+    }
+    model.runFinished.connect((_, run) => {
+      const text = `${run.runbook}: ${run.status.replace('_', ' ')}${run.error ? ` (${run.error})` : ''}`;
+      const actions = run.has_report
+        ? [
+            {
+              label: 'Open report',
+              callback: () =>
+                void app.commands.execute(CommandIDs.openReport, {
+                  id: run.id,
+                  runbook: run.runbook
+                })
+            }
+          ]
+        : [];
+      if (run.status === 'succeeded') {
+        Notification.success(text, { autoClose: 5000, actions });
+      } else {
+        Notification.error(text, { autoClose: false, actions });
+      }
+    });
+    model.start();
   }
 };
 
-export default statusPlugin;
+export default plugin;

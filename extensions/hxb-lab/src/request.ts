@@ -2,6 +2,39 @@ import { URLExt } from '@jupyterlab/coreutils';
 
 import { ServerConnection } from '@jupyterlab/services';
 
+/** The JSON error body of the HXB Lab server extension. */
+export interface IErrorBody {
+  message: string;
+  type: string;
+  problems?: string[];
+  fields?: Record<string, string[]>;
+}
+
+/**
+ * An error answer of the server extension: its message, the HxbLabError type,
+ * and for a ParameterError the problems per field.
+ */
+export class HxbApiError extends ServerConnection.ResponseError {
+  constructor(response: Response, body: Partial<IErrorBody>, message: string) {
+    super(response, message);
+    this.type = body.type ?? 'HTTPError';
+    this.fields = body.fields ?? {};
+    this.problems = body.problems ?? [];
+  }
+
+  readonly type: string;
+  readonly fields: Record<string, string[]>;
+  readonly problems: string[];
+}
+
+/** The URL of an endpoint of the server extension (for an iframe's `src`). */
+export function apiUrl(
+  endPoint: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): string {
+  return URLExt.join(settings.baseUrl, 'hxb-lab/api', endPoint);
+}
+
 /**
  * Call the HXB Lab server extension under `<baseUrl>/hxb-lab/api/`.
  *
@@ -9,7 +42,7 @@ import { ServerConnection } from '@jupyterlab/services';
  * @param init initial values for the request (method, body, ...)
  * @param settings the server connection settings (the page's by default)
  * @returns the response body parsed as JSON
- * @throws ServerConnection.ResponseError (an Error) whose message is the
+ * @throws HxbApiError (a ServerConnection.ResponseError) whose message is the
  *   server's JSON `message` on a non-2xx answer, or NetworkError when the
  *   server cannot be reached
  */
@@ -18,7 +51,7 @@ export async function requestAPI<T>(
   init: RequestInit = {},
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<T> {
-  const requestUrl = URLExt.join(settings.baseUrl, 'hxb-lab/api', endPoint);
+  const requestUrl = apiUrl(endPoint, settings);
 
   let response: Response;
   try {
@@ -28,21 +61,29 @@ export async function requestAPI<T>(
   }
 
   const text = await response.text();
-  let data: any = text;
+  let data: any = undefined;
   if (text.length > 0) {
     try {
       data = JSON.parse(text);
     } catch (error) {
-      console.warn('hxb-lab: not a JSON response body', response);
+      if (response.ok) {
+        throw new HxbApiError(
+          response,
+          { type: 'InvalidResponse' },
+          `${endPoint}: the server's answer is not valid JSON`
+        );
+      }
     }
   }
 
   if (!response.ok) {
+    const body: Partial<IErrorBody> =
+      data && typeof data === 'object' ? data : {};
     const message =
-      data && typeof data === 'object' && typeof data.message === 'string'
-        ? data.message
+      typeof body.message === 'string'
+        ? body.message
         : `${response.status} ${response.statusText}`.trim();
-    throw new ServerConnection.ResponseError(response, message);
+    throw new HxbApiError(response, body, message);
   }
 
   return data as T;

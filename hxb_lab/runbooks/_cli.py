@@ -1,0 +1,365 @@
+"""``hxb-lab runbook ...``: list, show, run, submit and schedule runbooks, read their history.
+
+Exit codes: 0 success; 1 the runbook failed, timed out or was cancelled (the failing cell,
+the error and the report's location are printed); 2 bad input (one line, no traceback).
+Heavy libraries are imported inside the commands, so ``hxb-lab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+if TYPE_CHECKING:
+    from hxb_lab.runbooks._catalog import Runbook
+    from hxb_lab.runbooks._run import Run
+
+__all__ = ["runbook_app"]
+
+runbook_app = typer.Typer(
+    help="Runbooks: list, run locally, submit to Kubernetes, schedule, and read their history.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def _pair(value: Any) -> list[str]:
+    # Typer turns each (name, value) tuple into its repr, as for any list[str] option.
+    pair = ast.literal_eval(value) if isinstance(value, str) else value
+    return [str(pair[0]), str(pair[1])]
+
+
+class _PairsCommand(TyperCommand):
+    """Lets ``-p NAME VALUE`` take two values, as many times as needed (typer cannot say it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.name == "parameter":
+                param.nargs = 2
+                param.callback = lambda _ctx, _param, value: (
+                    [json.dumps(_pair(v)) for v in value] if value else value
+                )
+
+
+Profile = Annotated[str | None, typer.Option("--profile", help="Profile (default: the active one)")]
+Params = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-p", "--parameter", metavar="NAME VALUE",
+        help="A parameter value, converted by its type (repeat for several).",
+    ),
+]  # fmt: skip
+
+
+def _values(runbook: Runbook, pairs: list[str] | None) -> dict[str, Any]:
+    raw = dict(json.loads(p) for p in pairs or [])
+    return runbook.coerce(raw)
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for index, column in enumerate(columns):  # names and ids are never cut
+        table.add_column(column, no_wrap=index == 0, overflow="fold")
+    for row in rows:  # values such as list[str] or [1, 2] are text, not rich markup
+        table.add_row(*(escape(cell) for cell in row))
+    Console().print(table)
+
+
+def _text(value: Any) -> str:
+    if value is None or value != value:  # None or NaN/NaT
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+@runbook_app.command("list")
+def list_runbooks(profile: Profile = None) -> None:
+    """List the runbooks of the profile's runbook directories."""
+    from hxb_lab.runbooks import catalog
+
+    frame = catalog(profile)
+    rows = [
+        [r.name, r.title, _text(r.parameters), _text(r.schedule), _text(r.tags), _text(r.problem)]
+        for r in frame.itertuples()
+    ]
+    _table("Runbooks", ["name", "title", "parameters", "schedule", "tags", "problem"], rows)
+
+
+@runbook_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Runbook name or notebook path")],
+    profile: Profile = None,
+    schema: Annotated[bool, typer.Option("--schema", help="Print the JSON Schema")] = False,
+) -> None:
+    """Show a runbook: title, description and its typed parameters."""
+    from hxb_lab.runbooks import get
+    from hxb_lab.runbooks._parameters import REQUIRED
+
+    rb = get(name, profile)
+    if schema:
+        typer.echo(json.dumps(rb.schema, indent=2))
+        return
+    typer.echo(f"{rb.title} ({rb.name})\n{rb.path}")
+    if rb.description:
+        typer.echo(rb.description)
+    if rb.default_schedule:
+        typer.echo(f"default schedule: {rb.default_schedule}")
+    rows = []
+    for p in rb.parameters:
+        default = "(required)" if p.required else p.default_source or repr(p.default)
+        if p.secret and p.default not in (REQUIRED, ""):
+            default = "***"
+        rows.append([p.name, p.type_name(), default, p.help])
+    _table("Parameters", ["name", "type", "default", "help"], rows)
+
+
+def _report_run(run: Run) -> None:
+    typer.echo(run.summary())
+    if run.status != "succeeded" and run.failed_cell is not None:
+        typer.echo(f"  failed cell: {run.failed_cell}")
+        typer.echo(f"  error:       {run.ename}: {run.evalue}")
+    if run.report:
+        typer.echo(f"  report:      {run.report}")
+    if run.output_notebook:
+        typer.echo(f"  notebook:    {run.output_notebook}")
+    if run.report_uri:
+        typer.echo(f"  stored at:   {run.report_uri}")
+    if run.mlflow_run_id:
+        typer.echo(f"  mlflow run:  {run.mlflow_run_id} (experiment runbooks/{run.runbook})")
+    for warning in run.warnings:
+        typer.echo(f"hxb-lab: warning: {warning}", err=True)
+
+
+@runbook_app.command("run", cls=_PairsCommand)
+def run(
+    name: Annotated[str | None, typer.Argument(help="Runbook name or notebook path")] = None,
+    parameter: Params = None,
+    profile: Profile = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Directory for run directories (default $HXB_LAB_HOME/runs)")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds for the whole run")] = None,
+    cell_timeout: Annotated[float | None, typer.Option(help="Seconds for each cell")] = None,
+    kernel: Annotated[str | None, typer.Option(help="Jupyter kernel name")] = None,
+    cwd: Annotated[Path | None, typer.Option(help="Working directory of the kernel")] = None,
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Run every runbook with its defaults, index their reports")
+    ] = False,
+) -> None:
+    """Run a runbook here with papermill; write its report and record it in MLflow.
+
+    With --all, run every runbook of the catalog and write an index of their reports.
+    """
+    from hxb_lab.errors import ParameterError
+    from hxb_lab.runbooks import get
+
+    if all_:
+        if name is not None or parameter:
+            raise ParameterError(["--all runs every runbook with its defaults: drop NAME and -p"])
+        _run_all(profile, output, timeout, cell_timeout, kernel)
+        return
+    if name is None:
+        raise ParameterError(["name: give a runbook name, or --all for every runbook"])
+    rb = get(name, profile)
+    result = rb.run(
+        _values(rb, parameter),
+        profile,
+        output=output,
+        timeout=timeout,
+        cell_timeout=cell_timeout,
+        kernel=kernel,
+        cwd=cwd,
+        progress_bar=progress,
+    )
+    _report_run(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _run_all(
+    profile: str | None,
+    output: Path | None,
+    timeout: float | None,
+    cell_timeout: float | None,
+    kernel: str | None,
+) -> None:
+    from hxb_lab.runbooks._gallery import run_all, summary_lines
+    from hxb_lab.runbooks._local import runs_root
+
+    target = output or runs_root()
+    entries = run_all(
+        profile, target, timeout=timeout, cell_timeout=cell_timeout, kernel=kernel,
+        progress=lambda line: typer.echo(line, err=True),
+    )  # fmt: skip
+    for line in summary_lines(entries, target / "index.html"):
+        typer.echo(line)
+    if any(e.run is not None and not e.run.ok for e in entries):
+        raise typer.Exit(1)
+
+
+@runbook_app.command("exec")
+def exec_(
+    name: Annotated[str, typer.Argument(help="Runbook name")],
+    notebook: Annotated[Path | None, typer.Option(help="The runbook's notebook")] = None,
+) -> None:
+    """Run a runbook inside its Kubernetes pod (the container's command; see `submit`)."""
+    from hxb_lab.runbooks._exec import exec_in_pod
+
+    result = exec_in_pod(name, notebook)
+    _report_run(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@runbook_app.command("submit", cls=_PairsCommand)
+def submit(
+    name: Annotated[str, typer.Argument(help="Runbook name or notebook path")],
+    parameter: Params = None,
+    profile: Profile = None,
+    job_name: Annotated[str | None, typer.Option("--name", help="Job name")] = None,
+) -> None:
+    """Run a runbook as a Kubernetes Job in the profile's runbook namespace."""
+    from hxb_lab.runbooks import get
+
+    rb = get(name, profile)
+    typer.echo(f"submitted {rb.submit(_values(rb, parameter), profile, name=job_name)}")
+
+
+@runbook_app.command("schedule", cls=_PairsCommand)
+def schedule(
+    name: Annotated[str, typer.Argument(help="Runbook name or notebook path")],
+    cron: Annotated[str | None, typer.Option(help="Cron expression, e.g. '0 6 * * *'")] = None,
+    parameter: Params = None,
+    profile: Profile = None,
+    schedule_name: Annotated[str | None, typer.Option("--name", help="CronJob name")] = None,
+    suspend: Annotated[bool, typer.Option(help="Create it suspended")] = False,
+) -> None:
+    """Run a runbook on a schedule (a Kubernetes CronJob); default: its own schedule."""
+    from hxb_lab.runbooks import get
+
+    rb = get(name, profile)
+    created = rb.schedule(cron, _values(rb, parameter), schedule_name, profile, suspend=suspend)
+    typer.echo(f"scheduled {created}")
+
+
+@runbook_app.command("schedules")
+def schedules(profile: Profile = None) -> None:
+    """List the runbook schedules (CronJobs) of the profile's runbook namespace."""
+    from hxb_lab.runbooks import schedules as read
+
+    frame = read(profile)
+    rows = [
+        [r.name, r.runbook, r.cron, "yes" if r.suspended else "", _text(r.parameters),
+         _text(r.last_schedule)]
+        for r in frame.itertuples()
+    ]  # fmt: skip
+    _table("Schedules", ["name", "runbook", "cron", "suspended", "parameters", "last run"], rows)
+
+
+@runbook_app.command("suspend")
+def suspend(
+    name: Annotated[str, typer.Argument(help="Schedule name")], profile: Profile = None
+) -> None:
+    """Pause a schedule."""
+    from hxb_lab.runbooks import suspend as do
+
+    typer.echo(f"suspended {do(name, profile)}")
+
+
+@runbook_app.command("resume")
+def resume(
+    name: Annotated[str, typer.Argument(help="Schedule name")], profile: Profile = None
+) -> None:
+    """Resume a paused schedule."""
+    from hxb_lab.runbooks import resume as do
+
+    typer.echo(f"resumed {do(name, profile)}")
+
+
+@runbook_app.command("delete")
+def delete(
+    name: Annotated[str, typer.Argument(help="Schedule name")], profile: Profile = None
+) -> None:
+    """Delete a schedule."""
+    from hxb_lab.runbooks import delete as do
+
+    do(name, profile)
+    typer.echo(f"deleted schedule {name}")
+
+
+@runbook_app.command("runs")
+def runs(
+    name: Annotated[str | None, typer.Argument(help="Only this runbook's runs")] = None,
+    status: Annotated[str | None, typer.Option(help="succeeded, failed, timed_out, ...")] = None,
+    since: Annotated[str | None, typer.Option(help="A time or an age: 30m, 6h, 2d")] = None,
+    profile: Profile = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """List recorded runs, newest first (read from MLflow)."""
+    from hxb_lab.runbooks import runs as read
+
+    frame = read(name, status, since, profile)
+    if as_json:
+        for record in json.loads(frame.to_json(orient="records", date_format="iso")):
+            typer.echo(json.dumps(record))
+        return
+    rows = [
+        [r.run_id, r.runbook, r.status, _text(r.started)[:19],
+         f"{r.duration_ms / 1000:.1f}s" if r.duration_ms == r.duration_ms else "",
+         _text(r.executor), _text(r.error)]
+        for r in frame.itertuples()
+    ]  # fmt: skip
+    _table("Runs", ["run", "runbook", "status", "started", "duration", "executor", "error"], rows)
+
+
+@runbook_app.command("report")
+def report(
+    run_id: Annotated[str, typer.Argument(help="Run id (or MLflow run id)")],
+    profile: Profile = None,
+    output: Annotated[Path | None, typer.Option(help="Write the HTML report to this file")] = None,
+) -> None:
+    """Print where a run's report is, or save it with --output."""
+    from hxb_lab.config import load_profile
+    from hxb_lab.runbooks._history import find_run, read_report
+
+    chosen = load_profile(profile)
+    row = find_run(run_id, chosen)
+    if output is None:
+        typer.echo(row.get("report_uri") or "")
+        return
+    output.write_bytes(read_report(row, chosen))
+    typer.echo(str(output))
+
+
+@runbook_app.command("rbac")
+def rbac(
+    namespace: Annotated[str, typer.Option(help="The runbook namespace")],
+    service_account: Annotated[str, typer.Option(help="Service account of runbook pods")] = (
+        "hxb-runbook-runner"
+    ),
+    write: Annotated[
+        bool, typer.Option("--write", help="Also allow changes (default read-only)")
+    ] = False,
+) -> None:
+    """Print the ServiceAccount, Role and RoleBinding runbook pods run as (kubectl apply -f -)."""
+    import yaml
+
+    from hxb_lab.runbooks._manifests import rbac as manifests
+
+    docs = manifests(namespace, service_account, write=write)
+    sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))

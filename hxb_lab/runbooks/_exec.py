@@ -1,0 +1,54 @@
+"""The entry point of a runbook pod: ``hxb-lab runbook exec NAME``.
+
+Everything comes from the pod's environment, as the Job or CronJob set it up:
+``HXB_LAB_PROFILE`` (and ``HXB_LAB_CONFIG``) the profile, ``HXB_LAB_PARAMETERS`` the
+parameters as JSON (the pod annotation, through the downward API), ``HXB_LAB_SECRET_*``
+the secret parameters (from a Secret), ``HXB_LAB_RUN_ID`` the run id given at submission
+(a CronJob's runs make their own) and ``HXB_LAB_K8S_JOB`` the Job's name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from hxb_lab.config import load_profile
+from hxb_lab.errors import RunbookError
+from hxb_lab.runbooks._catalog import get, load
+from hxb_lab.runbooks._parameters import secret_env_var
+from hxb_lab.runbooks._run import Run
+
+__all__ = ["exec_in_pod"]
+
+
+def exec_in_pod(
+    name: str, notebook: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> Run:
+    """Run the runbook as the pod's main process and record it (executor ``kubernetes``)."""
+    from hxb_lab.runbooks._local import run_locally
+
+    env = os.environ if env is None else env
+    profile = load_profile(env.get("HXB_LAB_PROFILE") or None)
+    runbook = load(notebook, name=name) if notebook else get(name, profile)
+    raw = env.get("HXB_LAB_PARAMETERS") or "{}"
+    try:
+        params = json.loads(raw)
+    except ValueError as exc:
+        raise RunbookError(f"HXB_LAB_PARAMETERS is not valid JSON: {exc}") from None
+    if not isinstance(params, dict):
+        raise RunbookError("HXB_LAB_PARAMETERS must be a JSON object of parameter values")
+    for p in runbook.parameters:
+        variable = secret_env_var(p.name)
+        if p.secret and env.get(variable):
+            params[p.name] = env[variable]
+    return run_locally(
+        runbook,
+        params,
+        profile,
+        executor="kubernetes",
+        kubernetes_job=env.get("HXB_LAB_K8S_JOB") or None,
+        run_id=env.get("HXB_LAB_RUN_ID") or None,
+        progress_bar=False,
+    )

@@ -1,0 +1,376 @@
+"""Run history in MLflow: each run is an MLflow run in experiment ``runbooks/<name>``.
+
+Recorded: the parameters (secrets as ``***``), tags (profile, executor, Kubernetes job,
+status, error, artifact URIs), the metrics the runbook logged with
+`hx.runbooks.log_metric`, and the output notebook and report, uploaded to the profile's
+artifact store. History is read back from MLflow (`runs`), not from a store of our own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from hxb_lab.config import Profile
+from hxb_lab.errors import HxbLabError, NotFoundError, ParameterError, QueryError
+from hxb_lab.runbooks._artifacts import ArtifactStore, join
+from hxb_lab.runbooks._run import STATUSES, Run
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hxb_lab.clients.mlflow import TrackingStore
+
+__all__ = [
+    "RUNS_COLUMNS",
+    "Recorder",
+    "complete_run",
+    "experiment_name",
+    "failure",
+    "find_run",
+    "open_run",
+    "read_report",
+    "runs",
+    "tags_of",
+]
+
+EXPERIMENT_PREFIX = "runbooks/"
+TAG = "hxb_lab."
+MLFLOW_STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "timed_out": "FAILED",
+                 "cancelled": "KILLED", "running": "RUNNING"}  # fmt: skip
+RUNS_COLUMNS = [
+    "run_id",
+    "runbook",
+    "status",
+    "started",
+    "finished",
+    "duration_ms",
+    "profile",
+    "executor",
+    "kubernetes_job",
+    "parameters",
+    "metrics",
+    "report_uri",
+    "notebook_uri",
+    "error",
+    "mlflow_run_id",
+]
+_PARAM_LIMIT = 6000  # MLflow's longest parameter value
+
+
+def experiment_name(runbook: str) -> str:
+    return EXPERIMENT_PREFIX + runbook
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _experiment(store: TrackingStore, name: str, artifact_location: str) -> str:
+    experiment = store.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment["lifecycle_stage"] == "deleted":
+            store.restore_experiment(experiment["experiment_id"])
+        return str(experiment["experiment_id"])
+    try:
+        return store.create_experiment(name, artifact_location)
+    except Exception:  # created meanwhile by a concurrent run
+        experiment = store.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return str(experiment["experiment_id"])
+
+
+def tags_of(run: Run) -> dict[str, str]:
+    """The MLflow tags of a run."""
+    tags = {
+        TAG + "run_id": run.id,
+        TAG + "runbook": run.runbook,
+        TAG + "profile": run.profile,
+        TAG + "executor": run.executor,
+        TAG + "status": run.status,
+        TAG + "parameters": json.dumps(run.parameters, default=str)[:_PARAM_LIMIT],
+    }
+    if run.kubernetes_job:
+        tags[TAG + "kubernetes_job"] = run.kubernetes_job
+    if run.report_uri:
+        tags[TAG + "report_uri"] = run.report_uri
+    if run.notebook_uri:
+        tags[TAG + "notebook_uri"] = run.notebook_uri
+    if run.error:
+        tags[TAG + "error"] = run.error[:_PARAM_LIMIT]
+    return tags
+
+
+def open_run(store: TrackingStore, profile: Profile, run: Run) -> dict[str, Any]:
+    """Create the MLflow run (status RUNNING) in experiment ``runbooks/<name>``."""
+    artifacts = ArtifactStore.of(profile)
+    location = join(artifacts.uri, "runbooks", run.runbook)
+    experiment_id = _experiment(store, experiment_name(run.runbook), location)
+    return store.create_run(experiment_id, _ms(run.started), tags_of(run), run.id)
+
+
+def complete_run(store: TrackingStore, mlflow_run_id: str, run: Run) -> None:
+    """Log the parameters, metrics and tags of a finished run, and its status."""
+    params = {k: str(v)[:_PARAM_LIMIT] for k, v in run.parameters.items()}
+    store.log_batch(mlflow_run_id, _metrics(run), params, tags_of(run))
+    store.set_terminated(mlflow_run_id, MLFLOW_STATUS[run.status], _ms(run.finished or run.started))
+
+
+def failure(profile: Profile, exc: BaseException | None) -> str:
+    """One line saying why MLflow could not be used."""
+    from hxb_lab.clients.mlflow import unavailable
+
+    if isinstance(exc, HxbLabError):
+        return str(exc)
+    return str(unavailable(profile, exc or RuntimeError("unknown error")))
+
+
+class Recorder:
+    """Records one run in MLflow. `start()` opens the MLflow run in a background thread,
+    while the kernel starts; `finish()` uploads the outputs and completes the MLflow run."""
+
+    def __init__(self, profile: Profile, run: Run) -> None:
+        self.profile = profile
+        self.run = run
+        self._thread = threading.Thread(target=self._open, name="hxb-mlflow", daemon=True)
+        self._store: TrackingStore | None = None
+        self._mlflow_run: dict[str, Any] | None = None
+        self._error: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _open(self) -> None:
+        from hxb_lab.clients.mlflow import open_tracking_store
+
+        try:
+            self._store = open_tracking_store(self.profile)
+            self._mlflow_run = open_run(self._store, self.profile, self.run)
+        except BaseException as exc:  # reported by finish(); the run itself goes on
+            self._error = failure(self.profile, exc)
+
+    def _opened(self) -> dict[str, Any] | None:
+        """Wait for the MLflow run to exist; None (and `_error`) when it could not."""
+        self._thread.join()
+        return self._mlflow_run
+
+    def _complete(self, run: Run) -> str | None:
+        """Complete the MLflow run; the problem, if any."""
+        assert self._store is not None and self._mlflow_run is not None
+        try:
+            complete_run(self._store, self._mlflow_run["info"]["run_id"], run)
+        except Exception as exc:
+            return failure(self.profile, exc)
+        finally:
+            self._store.close()
+        return None
+
+    def _upload(self, store: ArtifactStore, base: str) -> None:
+        run = self.run
+        if run.report is not None and run.report.exists():
+            run.report_uri = store.put(run.report, join(base, run.report.name))
+        if run.output_notebook is not None and run.output_notebook.exists():
+            run.notebook_uri = store.put(run.output_notebook, join(base, run.output_notebook.name))
+
+    def finish(self, run: Run) -> None:
+        """Upload the notebook and report, log parameters, metrics, tags and the status.
+
+        A store that cannot be reached does not lose the run: it stays in its directory
+        and the problem is added to `run.warnings`.
+        """
+        self.run = run
+        mlflow_run = self._opened()
+        artifacts = ArtifactStore.of(self.profile)
+        base = join(artifacts.uri, "runbooks", run.runbook, run.id)
+        if mlflow_run is not None and artifacts.owns(mlflow_run["info"]["artifact_uri"]):
+            base = mlflow_run["info"]["artifact_uri"]  # MLflow's UI shows them too
+        try:
+            self._upload(artifacts, base)
+        except HxbLabError as exc:
+            run.warnings.append(f"outputs not uploaded: {exc}")
+        if mlflow_run is None:
+            run.warnings.append(f"run not recorded in MLflow: {self._error or 'unknown error'}")
+            if self._store is not None:
+                self._store.close()
+            return
+        run.mlflow_run_id = mlflow_run["info"]["run_id"]
+        problem = self._complete(run)
+        if problem:
+            run.warnings.append(f"run not recorded in MLflow: {problem}")
+
+
+def _metrics(run: Run) -> list[dict[str, Any]]:
+    """The metrics the runbook logged (every value, with its step and time)."""
+    from hxb_lab.runbooks._local import METRICS_FILE
+
+    if run.directory is None:
+        return []
+    path = run.directory / METRICS_FILE
+    found = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                item = json.loads(line)
+                found.append(
+                    {
+                        "key": str(item["key"]),
+                        "value": float(item["value"]),
+                        "timestamp": int(item.get("timestamp") or _ms(run.started)),
+                        "step": int(item.get("step") or 0),
+                    }
+                )
+            except (ValueError, KeyError, TypeError):
+                continue
+    return found
+
+
+# --------------------------------------------------------------------------- reading
+
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _since(since: datetime | timedelta | str | None) -> datetime | None:
+    if since is None:
+        return None
+    if isinstance(since, timedelta):
+        return datetime.now(UTC) - since
+    if isinstance(since, datetime):
+        return since if since.tzinfo else since.replace(tzinfo=UTC)
+    match = _RELATIVE.match(since)
+    if match:
+        amount, unit = match.groups()
+        return datetime.now(UTC) - timedelta(**{_UNITS[unit]: float(amount)})
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        raise ParameterError(
+            [f"since: {since!r} is neither a time (2025-01-31T12:00) nor an age (30m, 6h, 2d)"]
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _search(
+    profile: Profile, name: str | None, filters: list[str], max_results: int = 1000
+) -> list[dict[str, Any]]:
+    from hxb_lab.clients.mlflow import open_tracking_store, unavailable
+
+    store: TrackingStore | None = None
+    try:
+        store = open_tracking_store(profile)
+        if name:
+            experiment = store.get_experiment_by_name(experiment_name(name))
+            experiments = [experiment] if experiment is not None else []
+        else:
+            experiments = store.search_experiments(f"name LIKE '{EXPERIMENT_PREFIX}%'")
+        ids = [e["experiment_id"] for e in experiments]
+        if not ids:
+            return []
+        return store.search_runs(ids, " and ".join(filters), max_results)
+    except (ParameterError, QueryError):
+        raise
+    except Exception as exc:
+        raise unavailable(profile, exc) from None
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _quote(value: str) -> str:
+    """A string literal for an MLflow filter (values are checked before they get here)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.:/ -]*", value):
+        raise ParameterError([f"{value!r} contains characters a run filter does not allow"])
+    return f"'{value}'"
+
+
+def _row(mlrun: dict[str, Any]) -> dict[str, Any]:
+    info, data = mlrun["info"], mlrun["data"]
+    tags = data["tags"]
+    started = datetime.fromtimestamp(info["start_time"] / 1000, UTC)
+    end = info["end_time"]
+    finished = datetime.fromtimestamp(end / 1000, UTC) if end else None
+    try:
+        parameters = json.loads(tags.get(TAG + "parameters", "{}"))
+    except ValueError:
+        parameters = dict(data["params"])
+    return {
+        "run_id": tags.get(TAG + "run_id", info["run_id"]),
+        "runbook": tags.get(TAG + "runbook", ""),
+        "status": tags.get(TAG + "status", str(info["status"]).lower()),
+        "started": started,
+        "finished": finished,
+        "duration_ms": (finished - started).total_seconds() * 1000.0 if finished else None,
+        "profile": tags.get(TAG + "profile"),
+        "executor": tags.get(TAG + "executor"),
+        "kubernetes_job": tags.get(TAG + "kubernetes_job"),
+        "parameters": parameters,
+        "metrics": dict(data["metrics"]),
+        "report_uri": tags.get(TAG + "report_uri"),
+        "notebook_uri": tags.get(TAG + "notebook_uri"),
+        "error": tags.get(TAG + "error"),
+        "mlflow_run_id": info["run_id"],
+    }
+
+
+def runs(
+    name: str | None = None,
+    status: str | None = None,
+    since: datetime | timedelta | str | None = None,
+    profile: Profile | None = None,
+    limit: int = 1000,
+) -> pd.DataFrame:
+    """Runbook runs recorded in the profile's MLflow, newest first.
+
+    Columns: run_id, runbook, status (running, succeeded, failed, timed_out, cancelled),
+    started, finished (datetime64[ns, UTC]), duration_ms (float), profile, executor (local
+    or kubernetes), kubernetes_job, parameters (dict, secrets ``***``), metrics (dict),
+    report_uri, notebook_uri, error (one line, None unless it failed), mlflow_run_id.
+    `since` is a time or an age such as ``"6h"`` or ``"2d"``.
+    """
+    import pandas as pd
+
+    from hxb_lab.config import load_profile
+
+    profile = profile or load_profile()
+    filters = []
+    if status is not None:
+        if status not in STATUSES:
+            raise ParameterError([f"status: {status!r} is not one of {', '.join(STATUSES)}"])
+        filters.append(f"tags.`{TAG}status` = {_quote(status)}")
+    moment = _since(since)
+    if moment is not None:
+        filters.append(f"attributes.start_time >= {_ms(moment)}")
+    rows = [_row(r) for r in _search(profile, name, filters, max_results=limit)]
+    frame = pd.DataFrame(rows, columns=RUNS_COLUMNS)
+    for column in ("started", "finished"):
+        frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
+    frame["duration_ms"] = frame["duration_ms"].astype("float64")
+    for column in ("parameters", "metrics"):
+        frame[column] = frame[column].astype("object")
+    return frame
+
+
+def find_run(run_id: str, profile: Profile) -> dict[str, Any]:
+    """One recorded run by its HXB Lab run id (or MLflow run id), as a `runs()` row."""
+    found = _search(profile, None, [f"tags.`{TAG}run_id` = {_quote(run_id)}"], max_results=1)
+    if not found and re.fullmatch(r"[0-9a-f]{32}", run_id):
+        found = _search(profile, None, [f"attributes.run_id = {_quote(run_id)}"], max_results=1)
+    if not found:
+        raise NotFoundError(
+            f"no runbook run {run_id!r} in the MLflow of profile {profile.name!r}",
+            hint="list runs with `hxb-lab runbook runs`",
+        )
+    return _row(found[0])
+
+
+def read_report(row: dict[str, Any], profile: Profile) -> bytes:
+    """The HTML report of a recorded run, from the artifact store."""
+    uri = row.get("report_uri")
+    if not uri:
+        raise NotFoundError(f"run {row['run_id']!r} has no report in the artifact store")
+    return ArtifactStore.of(profile).get(str(uri))

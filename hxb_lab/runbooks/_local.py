@@ -1,0 +1,377 @@
+"""Running a runbook here, with papermill: one run directory, one report, one MLflow run.
+
+The same function runs a runbook on a laptop (`Runbook.run`, `hxb-lab runbook run`) and
+inside a Kubernetes pod (`hxb-lab runbook exec`): only the executor tag differs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hxb_lab._redact import redact
+from hxb_lab.config import Profile, config_path, hxb_home
+from hxb_lab.errors import RunbookError
+from hxb_lab.runbooks import _parameters as P
+from hxb_lab.runbooks._run import Run, new_run_id
+
+if TYPE_CHECKING:
+    from hxb_lab.runbooks._catalog import Runbook
+    from hxb_lab.runbooks._engine import Control
+
+__all__ = ["METRICS_FILE", "kernel_environment", "run_locally", "runs_root"]
+
+METRICS_FILE = "metrics.jsonl"
+REPORT_FILE = "report.html"
+KERNEL_LOG = "kernel.log"
+
+
+def runs_root() -> Path:
+    """Where local runs are kept unless `output` says otherwise: ``$HXB_LAB_HOME/runs``."""
+    return hxb_home() / "runs"
+
+
+def _run_directory(output: str | Path | None, runbook: str, run_id: str) -> Path:
+    root = Path(output).expanduser() if output else runs_root()
+    directory = root / runbook / run_id
+    try:
+        directory.mkdir(parents=True, exist_ok=False)  # a run never reuses a directory
+    except FileExistsError:
+        raise RunbookError(f"the run directory {directory} already exists") from None
+    except OSError as exc:
+        raise RunbookError(
+            f"cannot create the run directory {directory}: {exc.strerror}",
+            hint="pass another output directory",
+        ) from None
+    return directory
+
+
+def kernel_environment(
+    profile: Profile, run: Run, secrets: Mapping[str, str], base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The kernel's environment: this process's, plus the run's profile, run directory,
+    metrics file and secret parameters. `hx.connect()` in the runbook opens the run's profile.
+    """
+    env = dict(os.environ if base is None else base)
+    env = {k: v for k, v in env.items() if not k.startswith("HXB_LAB_SECRET_")}
+    env["HXB_LAB_PROFILE"] = profile.name
+    env["HXB_LAB_HOME"] = str(hxb_home())
+    if profile.source != "built-in":
+        env["HXB_LAB_CONFIG"] = profile.source
+    elif "HXB_LAB_CONFIG" not in env and config_path().exists():
+        env["HXB_LAB_CONFIG"] = str(config_path())
+    env["HXB_LAB_RUN_ID"] = run.id
+    env["HXB_LAB_RUNBOOK"] = run.runbook
+    if run.directory is not None:
+        env["HXB_LAB_RUN_DIR"] = str(run.directory)
+        env["HXB_LAB_METRICS_FILE"] = str(run.directory / METRICS_FILE)
+    # Figures go out as plotly JSON; the report turns them into HTML with plotly.js once.
+    env["PLOTLY_RENDERER"] = "plotly_mimetype"
+    for name, value in secrets.items():
+        env[P.secret_env_var(name)] = value
+    return env
+
+
+def _nbformat() -> Any:
+    import nbformat
+
+    return nbformat
+
+
+def _check_kernel(name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(name)
+    except NoSuchKernel:
+        known = ", ".join(sorted(manager.find_kernel_specs())) or "none"
+        raise RunbookError(
+            f"no Jupyter kernel named {name!r}",
+            hint=f"installed kernels: {known}; set runbooks.kernel in the profile",
+        ) from None
+
+
+def _prepare(runbook: Runbook, values: Mapping[str, Any], run_id: str, kernel: str) -> Any:
+    """The notebook to execute: the runbook with the injected parameters cell."""
+    from hxb_lab.runbooks._catalog import INJECTED_TAG, PARAMETERS_TAG
+
+    nbformat = _nbformat()
+    nb = nbformat.reads(json.dumps(runbook.notebook), as_version=4)
+    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
+    source = P.injected_source(runbook.parameters, values, run_id=run_id)
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+    index = next(
+        (i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in c.metadata.get("tags", [])), None
+    )
+    nb.cells.insert(0 if index is None else index + 1, cell)
+    spec = dict(nb.metadata.get("kernelspec") or {})
+    spec.update({"name": kernel, "language": "python"})
+    spec.setdefault("display_name", kernel)
+    nb.metadata["kernelspec"] = spec
+    return nb
+
+
+def _redact_notebook(nb: Any, secrets: list[str]) -> None:
+    """Mask secret values (and URL passwords) in every output of the notebook, in place."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, secrets)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for key in ("text", "data", "evalue", "traceback"):
+                if key in output:
+                    output[key] = clean(output[key])
+
+
+def _redact_file(path: Path, secrets: list[str]) -> None:
+    if secrets and path.exists():
+        path.write_text(redact(path.read_text(errors="replace"), secrets))
+
+
+@contextlib.contextmanager
+def _signals_cancel(control: Control) -> Iterator[None]:
+    """Ctrl-C (SIGINT) or SIGTERM cancels the run: the running cell is interrupted and the
+    run is recorded as cancelled, outputs kept. A second Ctrl-C stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if control.reason is None:
+            print("\nhxb-lab: cancelling the run ...", file=sys.stderr, flush=True)
+            control.stop("cancelled")
+        elif signum == signal.SIGINT:
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _original_cell(runbook: Runbook, index: int | None) -> int | None:
+    """Map a cell index of the executed notebook back to the runbook as written."""
+    if index is None:
+        return None
+    injected = 0 if runbook.parameters_cell is None else runbook.parameters_cell + 1
+    if index < injected:
+        return index
+    if index == injected:  # the injected cell itself: blame the parameters cell
+        return runbook.parameters_cell or 0
+    return index - 1
+
+
+def _add_error(nb: Any, index: int | None, ename: str, evalue: str) -> None:
+    nbformat = _nbformat()
+    if index is None or not 0 <= index < len(nb.cells):
+        return
+    cell = nb.cells[index]
+    if cell.get("cell_type") != "code":
+        return
+    if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+        return
+    cell.outputs.append(
+        nbformat.v4.new_output(
+            "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+        )
+    )
+    cell.metadata.setdefault("papermill", {})["exception"] = True
+
+
+def _load_nbconvert() -> None:
+    with contextlib.suppress(Exception):  # the report will say what is wrong
+        from nbconvert import HTMLExporter  # noqa: F401
+
+
+def _execute(
+    nb: Any,
+    output_path: Path,
+    control: Control,
+    *,
+    kernel: str,
+    cell_timeout: float | None,
+    progress_bar: bool,
+) -> tuple[str, int | None, str | None, str | None]:
+    """Execute; (status, executed cell index, ename, evalue)."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    from hxb_lab.runbooks._engine import ENGINE, RunInterrupted
+
+    # The report needs nbconvert (a second of imports): load it while the kernel works.
+    threading.Thread(target=_load_nbconvert, name="hxb-nbconvert", daemon=True).start()
+    try:
+        papermill.execute_notebook(
+            nb,
+            str(output_path),
+            engine_name=ENGINE,
+            kernel_name=kernel,
+            progress_bar=progress_bar,
+            request_save_on_cell_execute=True,
+            execution_timeout=cell_timeout,
+            hxb_control=control,
+        )
+    except PapermillExecutionError as exc:
+        return control.reason or "failed", exc.cell_index, exc.ename, exc.evalue
+    except CellTimeoutError:
+        limit = f" after {cell_timeout:g}s" if cell_timeout else ""
+        return "timed_out", control.current_cell, "CellTimeoutError", f"the cell ran{limit}"
+    except DeadKernelError as exc:
+        detail = "the kernel died (a crash, running out of memory, or os._exit)"
+        if control.reason:
+            detail = f"the kernel was stopped ({control.reason.replace('_', ' ')})"
+        return (
+            control.reason or "failed",
+            control.current_cell,
+            "DeadKernelError",
+            detail or str(exc),
+        )
+    except RunInterrupted as exc:
+        reason = str(exc)
+        text = "the run was cancelled" if reason == "cancelled" else "the run ran out of time"
+        return reason, control.current_cell, "RunInterrupted", text
+    except KeyboardInterrupt:
+        return "cancelled", control.current_cell, "KeyboardInterrupt", "cancelled"
+    finally:
+        control.disarm()
+    return "succeeded", None, None, None
+
+
+def _read_metrics(path: Path) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                item = json.loads(line)
+                metrics[str(item["key"])] = float(item["value"])
+            except (ValueError, KeyError, TypeError):
+                continue
+    return metrics
+
+
+def run_locally(
+    runbook: Runbook,
+    params: Mapping[str, Any],
+    profile: Profile,
+    *,
+    output: str | Path | None = None,
+    timeout: float | None = None,
+    cell_timeout: float | None = None,
+    kernel: str | None = None,
+    cwd: str | Path | None = None,
+    progress_bar: bool | None = None,
+    run_id: str | None = None,
+    executor: str = "local",
+    kubernetes_job: str | None = None,
+    record: bool = True,
+    on_cell: Callable[[int | None], None] | None = None,
+) -> Run:
+    """Validate, execute, report and record one run; see `Runbook.run`."""
+    nbformat = _nbformat()
+    from hxb_lab.runbooks._engine import Control
+    from hxb_lab.runbooks._recorder import make_recorder
+    from hxb_lab.runbooks._report import render_report
+
+    values = runbook.validate(params)  # before anything starts
+    kernel_name = kernel or profile.runbooks.kernel or runbook.kernel or "python3"
+    _check_kernel(kernel_name)
+    run_id = run_id or new_run_id()
+    directory = _run_directory(output, runbook.name, run_id)
+    everything = P.resolved(runbook.parameters, values)
+    secrets = {
+        p.name: str(values[p.name]) for p in runbook.parameters if p.secret and values.get(p.name)
+    }
+    hidden = list(secrets.values())
+    run = Run(
+        id=run_id,
+        runbook=runbook.name,
+        status="running",
+        started=datetime.now(UTC),
+        parameters=P.redacted(runbook.parameters, everything),
+        profile=profile.name,
+        executor=executor,
+        directory=directory,
+        output_notebook=directory / f"{runbook.name}.ipynb",
+        kubernetes_job=kubernetes_job,
+    )
+    run.save()
+    recorder = make_recorder(profile, run) if record else None
+    if recorder is not None:
+        recorder.start()  # MLflow is slow to import: it loads while the kernel works
+
+    nb = _prepare(runbook, values, run_id, kernel_name)
+    env = kernel_environment(profile, run, secrets)
+    work_dir = str(Path(cwd).expanduser()) if cwd else str(directory)
+    control = Control(
+        env,
+        work_dir,
+        redact=lambda notebook: _redact_notebook(notebook, hidden),
+        on_cell=on_cell,
+        kernel_log=str(directory / KERNEL_LOG),
+    )
+    assert run.output_notebook is not None
+    show_progress = sys.stderr.isatty() if progress_bar is None else progress_bar
+    with _signals_cancel(control):
+        control.arm(timeout)
+        status, index, ename, evalue = _execute(
+            nb,
+            run.output_notebook,
+            control,
+            kernel=kernel_name,
+            cell_timeout=cell_timeout,
+            progress_bar=show_progress,
+        )
+        run.finished = datetime.now(UTC)
+        run.status = status
+        if status != "succeeded":
+            run.failed_cell = _original_cell(runbook, index)
+            run.ename, run.evalue = ename, redact(evalue or "", hidden)
+
+        executed = (
+            nbformat.read(str(run.output_notebook), as_version=4)
+            if run.output_notebook.exists()
+            else nb
+        )
+        if status != "succeeded" and ename in (
+            "CellTimeoutError",
+            "DeadKernelError",
+            "RunInterrupted",
+        ):
+            _add_error(executed, index, ename or "", run.evalue or "")
+        _redact_notebook(executed, hidden)
+        executed.metadata["hxb_lab_run"] = {
+            "id": run.id,
+            "runbook": run.runbook,
+            "status": run.status,
+            "profile": run.profile,
+            "parameters": run.parameters,
+        }
+        nbformat.write(executed, str(run.output_notebook))
+        run.metrics = _read_metrics(directory / METRICS_FILE)
+        _redact_file(directory / KERNEL_LOG, hidden)
+
+        run.report = directory / REPORT_FILE
+        render_report(executed, run, runbook, run.report, secrets=hidden)
+        if recorder is not None:
+            recorder.finish(run)
+        run.save()
+    return run

@@ -1,0 +1,567 @@
+"""The parameters cell: one typed definition for the schema, the CLI, the form and the run.
+
+A runbook's cell tagged ``parameters`` holds annotated assignments with the help text as a
+trailing comment::
+
+    service: str                    # Service to investigate (required: no default)
+    threshold_ms: float = 250.0     # p95 latency that counts as slow
+    mode: Literal["report", "fix"] = "report"
+    token: Secret = ""              # redacted everywhere
+
+Unannotated assignments (``x = 1``) still work: their type is inferred from the default.
+Values are checked before any kernel starts (`validate`), strings from the command line
+are converted by type (`coerce`), and the injected cell is made of literals only
+(`injected_source`), so a value can never become code.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import json
+import math
+import os
+import re
+import tokenize
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hxb_lab._redact import MASK, remember_secret
+from hxb_lab.errors import ParameterError, RunbookError
+
+__all__ = [
+    "KINDS",
+    "REQUIRED",
+    "Parameter",
+    "Secret",
+    "coerce",
+    "injected_source",
+    "parse_parameters",
+    "redacted",
+    "resolved",
+    "schema",
+    "secret_env_var",
+    "secret_values",
+    "validate",
+]
+
+#: kind -> (JSON Schema type, how the kind is named in messages)
+KINDS: dict[str, tuple[str | None, str]] = {
+    "str": ("string", "a string"),
+    "int": ("integer", "an integer"),
+    "float": ("number", "a number"),
+    "bool": ("boolean", "true or false"),
+    "secret": ("string", "a string"),
+    "choice": (None, "one of the choices"),
+    "list": ("array", "a list"),
+    "dict": ("object", "a mapping"),
+    "any": (None, "any value"),
+}
+_SCALARS = {"str", "int", "float", "bool"}
+_TRUE = {"true", "yes", "y", "on", "1"}
+_FALSE = {"false", "no", "n", "off", "0"}
+_SECRET_ENV_PREFIX = "HXB_LAB_SECRET_"  # noqa: S105 - a name, not a secret
+_SUPPORTED = "str, int, float, bool, Secret, Literal[...], list[...], dict, or X | None"
+
+
+class Secret(str):
+    """A parameter type whose value never reaches the notebook, report, MLflow or logs.
+
+    It is a `str`, so runbooks use it as one; only its `repr` is masked.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    @classmethod
+    def from_environment(cls, name: str) -> Secret:
+        """The value of secret parameter `name`, handed to the kernel in its environment."""
+        value = os.environ.get(secret_env_var(name), "")
+        remember_secret(value)
+        return cls(value)
+
+
+def secret_env_var(name: str) -> str:
+    """The environment variable that carries secret parameter `name` into a kernel or pod."""
+    return _SECRET_ENV_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+REQUIRED: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter: its name, kind, default (or `REQUIRED`), choices and help text."""
+
+    name: str
+    kind: str
+    default: Any = REQUIRED
+    help: str = ""
+    choices: tuple[Any, ...] = ()
+    item_kind: str | None = None  # for lists: the kind of each item
+    nullable: bool = False
+    annotation: str = ""  # as written, "" when inferred from the default
+    default_source: str = ""  # the default as written, for non-literal defaults
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED and not self.default_source
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == "secret"
+
+    def type_name(self) -> str:
+        """The type as a user reads it: ``float``, ``Literal['a', 'b']``, ``list[int] | None``."""
+        if self.annotation:
+            return self.annotation
+        return self.kind
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _comments(source: str) -> dict[int, str]:
+    """Trailing comments by line number."""
+    found: dict[int, str] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                found[tok.start[0]] = tok.string.lstrip("#").strip()
+    except (tokenize.TokenError, IndentationError):
+        pass
+    return found
+
+
+def _literal(node: ast.expr) -> tuple[bool, Any]:
+    try:
+        return True, ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None
+
+
+def _kind_of_value(value: Any) -> tuple[str, str | None]:
+    if isinstance(value, bool):
+        return "bool", None
+    if isinstance(value, int):
+        return "int", None
+    if isinstance(value, float):
+        return "float", None
+    if isinstance(value, str):
+        return "str", None
+    if isinstance(value, list | tuple):
+        kinds = {_kind_of_value(v)[0] for v in value}
+        return "list", kinds.pop() if len(kinds) == 1 and kinds <= _SCALARS else None
+    if isinstance(value, dict):
+        return "dict", None
+    return "any", None
+
+
+class _AnnotationError(ValueError):
+    pass
+
+
+def _name_of(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):  # typing.Literal, runbooks.Secret
+        return node.attr
+    if isinstance(node, ast.Constant) and node.value is None:
+        return "None"
+    raise _AnnotationError(ast.unparse(node))
+
+
+def _annotation(node: ast.expr) -> tuple[str, tuple[Any, ...], str | None, bool]:
+    """(kind, choices, item kind, nullable) of an annotation."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        sides = [node.left, node.right]
+        none = [s for s in sides if isinstance(s, ast.Constant) and s.value is None]
+        rest = [s for s in sides if s not in none]
+        if len(none) != 1:
+            raise _AnnotationError(ast.unparse(node))
+        kind, choices, item, _ = _annotation(rest[0])
+        return kind, choices, item, True
+    if isinstance(node, ast.Subscript):
+        outer = _name_of(node.value)
+        inner = node.slice
+        args = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+        if outer == "Optional" and len(args) == 1:
+            kind, choices, item, _ = _annotation(args[0])
+            return kind, choices, item, True
+        if outer == "Literal":
+            values = []
+            for arg in args:
+                ok, value = _literal(arg)
+                if not ok or not isinstance(value, str | int | float | bool):
+                    raise _AnnotationError(ast.unparse(node))
+                values.append(value)
+            return "choice", tuple(values), None, False
+        if outer in ("list", "List", "Sequence", "tuple") and len(args) in (1, 2):
+            item = _name_of(args[0])
+            if item not in _SCALARS:
+                raise _AnnotationError(ast.unparse(node))
+            return "list", (), item, False
+        if outer in ("dict", "Dict", "Mapping"):
+            return "dict", (), None, False
+        raise _AnnotationError(ast.unparse(node))
+    name = _name_of(node)
+    simple = {"str": "str", "int": "int", "float": "float", "bool": "bool", "Secret": "secret"}
+    if name in simple:
+        return simple[name], (), None, False
+    if name in ("list", "List"):
+        return "list", (), None, False
+    if name in ("dict", "Dict"):
+        return "dict", (), None, False
+    if name == "Any":
+        return "any", (), None, True
+    raise _AnnotationError(ast.unparse(node))
+
+
+def parse_parameters(source: str, *, where: str = "the parameters cell") -> list[Parameter]:
+    """The parameters defined by the source of a parameters cell, in order.
+
+    Raises `RunbookError` naming `where` when the cell is not valid Python or uses an
+    annotation HXB Lab cannot turn into a form field.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise RunbookError(
+            f"{where}: the parameters cell is not valid Python (line {exc.lineno}: {exc.msg})"
+        ) from None
+    comments = _comments(source)
+    found: dict[str, Parameter] = {}
+    for stmt in tree.body:
+        help_text = comments.get(stmt.end_lineno or stmt.lineno, "")
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            name = stmt.target.id
+            try:
+                kind, choices, item, nullable = _annotation(stmt.annotation)
+            except _AnnotationError as exc:
+                raise RunbookError(
+                    f"{where}: parameter {name!r} has an unsupported type {exc}",
+                    hint=f"use {_SUPPORTED}",
+                ) from None
+            default, default_source = REQUIRED, ""
+            if stmt.value is not None:
+                ok, value = _literal(stmt.value)
+                if ok:
+                    default = value
+                else:
+                    default_source = ast.unparse(stmt.value)
+            annotation = ast.unparse(stmt.annotation)
+        elif (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            name = stmt.targets[0].id
+            ok, value = _literal(stmt.value)
+            default, default_source = (value, "") if ok else (REQUIRED, ast.unparse(stmt.value))
+            kind, item = _kind_of_value(value) if ok else ("any", None)
+            choices, nullable, annotation = (), value is None or not ok, ""
+        else:
+            continue  # imports, expressions and other statements are not parameters
+        if isinstance(default, tuple):
+            default = list(default)
+        found[name] = Parameter(
+            name=name,
+            kind=kind,
+            default=default,
+            help=help_text,
+            choices=choices,
+            item_kind=item,
+            nullable=nullable or default is None,
+            annotation=annotation,
+            default_source=default_source,
+        )
+    return list(found.values())
+
+
+# ------------------------------------------------------------------------------ schema
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def schema(
+    parameters: Iterable[Parameter], *, title: str = "", description: str = ""
+) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of the parameters: types, defaults, required, choices, help."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for p in parameters:
+        prop: dict[str, Any] = {}
+        json_type = KINDS[p.kind][0]
+        if p.kind == "choice":
+            prop["enum"] = list(p.choices)
+            types = sorted({KINDS[_kind_of_value(c)[0]][0] or "string" for c in p.choices})
+            prop["type"] = types[0] if len(types) == 1 else types
+        elif json_type:
+            prop["type"] = json_type
+        if p.kind == "list" and p.item_kind:
+            prop["items"] = {"type": KINDS[p.item_kind][0]}
+        if p.secret:
+            prop.update({"format": "password", "writeOnly": True, "x-hxb-secret": True})
+        if p.nullable and "type" in prop:
+            current = prop["type"]
+            prop["type"] = [*(current if isinstance(current, list) else [current]), "null"]
+            if "enum" in prop:
+                prop["enum"] = [*prop["enum"], None]
+        if p.help:
+            prop["description"] = p.help
+        if p.default is not REQUIRED:
+            prop["default"] = MASK if p.secret and p.default else _jsonable(p.default)
+        elif p.default_source:
+            prop["x-hxb-default-expression"] = p.default_source
+        if p.annotation:
+            prop["x-hxb-annotation"] = p.annotation
+        properties[p.name] = prop
+        if p.required:
+            required.append(p.name)
+    result: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    if title:
+        result["title"] = title
+    if description:
+        result["description"] = description
+    return result
+
+
+# -------------------------------------------------------------------------- validation
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check(p: Parameter, value: Any) -> tuple[Any, str | None]:
+    """(the value, normalised) or (value, the problem)."""
+    if value is None:
+        return (None, None) if p.nullable else (value, f"{p.name}: a value is required, got None")
+    expected = KINDS[p.kind][1]
+    bad = f"{p.name}: expected {expected}, got {_shown(value)} ({type(value).__name__})"
+    if p.kind in ("str", "secret"):
+        return (value, None) if isinstance(value, str) else (value, bad)
+    if p.kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            return int(value), None
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return (value, None) if ok else (value, bad)
+    if p.kind == "float":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return (float(value), None) if ok else (value, bad)
+    if p.kind == "bool":
+        return (value, None) if isinstance(value, bool) else (value, bad)
+    if p.kind == "choice":
+        for choice in p.choices:
+            if value == choice and type(value) is type(choice):
+                return value, None
+        options = ", ".join(repr(c) for c in p.choices)
+        return value, f"{p.name}: {_shown(value)} is not one of {options}"
+    if p.kind == "list":
+        if not isinstance(value, list | tuple):
+            return value, bad
+        if p.item_kind:
+            item = Parameter(name=f"{p.name}[]", kind=p.item_kind)
+            cleaned = []
+            for index, v in enumerate(value):
+                checked, problem = _check(item, v)
+                if problem:
+                    kind_text = KINDS[p.item_kind][1]
+                    return value, f"{p.name}[{index}]: expected {kind_text}, got {_shown(v)}"
+                cleaned.append(checked)
+            return cleaned, None
+        return list(value), None
+    if p.kind == "dict":
+        ok = isinstance(value, dict) and all(isinstance(k, str) for k in value)
+        return (value, None) if ok else (value, bad)
+    return value, None  # "any"
+
+
+def _literal_ok(value: Any) -> bool:
+    """Whether a value can be written as a Python literal (and read back unchanged)."""
+    try:
+        json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def validate(
+    parameters: Iterable[Parameter], values: Mapping[str, Any], *, runbook: str = ""
+) -> dict[str, Any]:
+    """The given values checked against the parameters, or `ParameterError` listing every
+    problem at once (unknown names, wrong types, missing required values, bad choices).
+
+    Returns the values that were given, normalised (ints for floats become floats, ...);
+    defaults are not added.
+    """
+    by_name = {p.name: p for p in parameters}
+    problems: list[str] = []
+    cleaned: dict[str, Any] = {}
+    for name, value in values.items():
+        p = by_name.get(name)
+        if p is None:
+            close = difflib.get_close_matches(name, list(by_name), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = ", ".join(by_name) or "none"
+            problems.append(f"{name}: unknown parameter{hint}; known parameters: {known}")
+            continue
+        checked, problem = _check(p, value)
+        if problem is None and not _literal_ok(checked):
+            problem = f"{name}: {type(value).__name__} values cannot be passed to a notebook"
+        if problem:
+            problems.append(problem)
+        else:
+            cleaned[name] = Secret(checked) if p.secret and checked is not None else checked
+    for p in by_name.values():
+        if p.required and p.name not in values:
+            what = f" ({p.help})" if p.help else ""
+            problems.append(f"{p.name}: required, and has no default{what}")
+    if problems:
+        subject = f"parameters for runbook {runbook!r}" if runbook else "parameters"
+        raise ParameterError(problems, subject=subject)
+    return cleaned
+
+
+def resolved(parameters: Iterable[Parameter], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter's value for a run: the given value, else its default (as written)."""
+    result: dict[str, Any] = {}
+    for p in parameters:
+        if p.name in values:
+            result[p.name] = values[p.name]
+        elif p.default is not REQUIRED:
+            result[p.name] = p.default
+        elif p.default_source:
+            result[p.name] = p.default_source
+    return result
+
+
+def redacted(parameters: Iterable[Parameter], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values with every secret replaced by ``***`` (for reports, MLflow and logs)."""
+    secret = {p.name for p in parameters if p.secret}
+    return {k: (MASK if k in secret and v else v) for k, v in values.items()}
+
+
+def secret_values(parameters: Iterable[Parameter], values: Mapping[str, Any]) -> list[str]:
+    """The secret values among `values` (to redact them from outputs)."""
+    secret = {p.name for p in parameters if p.secret}
+    return [str(v) for k, v in values.items() if k in secret and v]
+
+
+# --------------------------------------------------------------------------- coercion
+
+
+def _coerce_one(kind: str, text: str, choices: tuple[Any, ...] = ()) -> Any:
+    low = text.strip().lower()
+    if kind == "int":
+        try:
+            return int(text.strip())
+        except ValueError:
+            return text
+    if kind == "float":
+        try:
+            return float(text.strip())
+        except ValueError:
+            return text
+    if kind == "bool":
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        return text
+    if kind == "choice":
+        for choice in choices:
+            if str(choice) == text or (isinstance(choice, bool) and low == str(choice).lower()):
+                return choice
+        return text
+    if kind in ("list", "dict", "any"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            if kind == "dict":
+                return text
+            if kind == "list":
+                return [t.strip() for t in text.split(",") if t.strip()]
+            return text
+    return text
+
+
+def coerce(parameters: Iterable[Parameter], raw: Mapping[str, str]) -> dict[str, Any]:
+    """Command-line strings converted by each parameter's type (``-p dry_run false``).
+
+    A string that does not convert is kept as is, so that `validate` reports it.
+    """
+    by_name = {p.name: p for p in parameters}
+    result: dict[str, Any] = {}
+    for name, text in raw.items():
+        p = by_name.get(name)
+        if p is None or not isinstance(text, str):
+            result[name] = text
+            continue
+        if p.nullable and text.strip().lower() in ("none", "null"):
+            result[name] = None
+            continue
+        value = _coerce_one(p.kind, text, p.choices)
+        if p.kind == "list" and p.item_kind and isinstance(value, list):
+            value = [_coerce_one(p.item_kind, v) if isinstance(v, str) else v for v in value]
+        result[name] = value
+    return result
+
+
+# ---------------------------------------------------------------------- injected cell
+
+
+def _python_literal(value: Any) -> str:
+    """Source of a literal equal to `value`; checked by parsing it back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        source = f"float({str(value)!r})"
+        return source
+    if isinstance(value, Secret):
+        value = str(value)
+    source = repr(value)
+    node = ast.parse(source, mode="eval").body
+    if _literal(node) != (True, value):  # pragma: no cover - repr of JSON-able values
+        raise ParameterError([f"cannot write {type(value).__name__} value as a literal"])
+    return source
+
+
+def injected_source(
+    parameters: Iterable[Parameter], values: Mapping[str, Any], *, run_id: str = ""
+) -> str:
+    """The cell HXB Lab inserts after the parameters cell: literals only.
+
+    Secret values are not in it: the kernel reads them from its environment.
+    """
+    by_name = {p.name: p for p in parameters}
+    lines = [f"# Parameters injected by HXB Lab{f' for run {run_id}' if run_id else ''}"]
+    if any(by_name[n].secret for n in values if n in by_name):
+        lines.append("from hxb_lab.runbooks import Secret as _HxbSecret")
+    for name, value in values.items():
+        if not name.isidentifier():  # validate() only lets known names through
+            raise ParameterError([f"{name!r} is not a Python identifier"])
+        p = by_name.get(name)
+        if p is not None and p.secret:
+            lines.append(f"{name} = _HxbSecret.from_environment({name!r})")
+        else:
+            lines.append(f"{name} = {_python_literal(value)}")
+    return "\n".join(lines) + "\n"

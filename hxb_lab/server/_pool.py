@@ -1,0 +1,332 @@
+"""Local runs of the server: a bounded pool of worker processes, run ids returned at once.
+
+A run is validated, queued and answered with its id immediately; at most `workers` runs
+execute at the same time, each in its own process (``hxb_lab.server._worker``), so the
+server stays responsive whatever a runbook does. Cancelling a queued run drops it;
+cancelling a running one interrupts it as Ctrl-C would (outputs kept). When the server
+stops, running runs are stopped and recorded as failed with reason "server stopped".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from hxb_lab.errors import ConflictError, NotFoundError
+from hxb_lab.server._records import SERVER_STOPPED
+
+if TYPE_CHECKING:
+    from hxb_lab.config import Profile
+    from hxb_lab.runbooks._catalog import Runbook
+
+__all__ = ["DEFAULT_WORKERS", "Job", "RunManager", "workers_from_env"]
+
+DEFAULT_WORKERS = 2
+WORKERS_ENV = "HXB_LAB_RUN_WORKERS"
+log = logging.getLogger("hxb_lab.server")
+
+
+def workers_from_env(default: int = DEFAULT_WORKERS) -> int:
+    """The pool size from ``HXB_LAB_RUN_WORKERS`` (a positive integer), else `default`."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        from hxb_lab.errors import ConfigError
+
+        raise ConfigError(
+            f"{WORKERS_ENV}={raw!r} is not a positive integer", hint="e.g. HXB_LAB_RUN_WORKERS=2"
+        )
+    return value
+
+
+@dataclass
+class Job:
+    """One run the server was asked for: queued, running, then the run's own status."""
+
+    id: str
+    runbook: str
+    path: str
+    profile: str
+    parameters: dict[str, Any]  # secrets "***"
+    executor: str = "local"
+    status: str = "queued"
+    submitted: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: datetime | None = None
+    finished: datetime | None = None
+    error: str | None = None
+    kubernetes_job: str | None = None
+    run: dict[str, Any] | None = None  # the finished Run as JSON
+    values: dict[str, Any] = field(default_factory=dict, repr=False)  # with secrets
+    process: asyncio.subprocess.Process | None = field(default=None, repr=False)
+    stop_reason: str | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+    def to_json(self) -> dict[str, Any]:
+        run = self.run or {}
+        finished = self.finished
+        started = self.started
+        duration = (finished - started).total_seconds() * 1000.0 if finished and started else None
+        return {
+            "id": self.id,
+            "runbook": self.runbook,
+            "status": self.status,
+            "submitted": self.submitted.isoformat(),
+            "started": started.isoformat() if started else None,
+            "finished": finished.isoformat() if finished else None,
+            "duration_ms": run.get("duration_ms", duration),
+            "profile": self.profile,
+            "executor": self.executor,
+            "kubernetes_job": self.kubernetes_job,
+            "parameters": run.get("parameters", self.parameters),
+            "error": self.error,
+            "failed_cell": run.get("failed_cell"),
+            "has_report": bool(run.get("report")),
+            "has_notebook": bool(run.get("output_notebook")),
+            "mlflow_run_id": run.get("mlflow_run_id"),
+            "warnings": run.get("warnings", []),
+        }
+
+
+class RunManager:
+    """The server's local runs: a queue, `workers` worker processes, and their jobs."""
+
+    def __init__(self, workers: int = DEFAULT_WORKERS, stop_grace_s: float = 20.0) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.workers = workers
+        self.stop_grace_s = stop_grace_s
+        self.jobs: dict[str, Job] = {}
+        self._queue: asyncio.Queue[Job] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    # ------------------------------------------------------------------ submitting
+    def submit(self, runbook: Runbook, params: dict[str, Any], profile: Profile) -> Job:
+        """Validate `params` (`ParameterError` lists every problem) and queue the run."""
+        from hxb_lab.runbooks import _parameters as P
+        from hxb_lab.runbooks._run import new_run_id
+
+        if self._stopping:
+            raise ConflictError("the server is stopping; no new runs are started")
+        values = runbook.validate(params)
+        shown = P.redacted(runbook.parameters, P.resolved(runbook.parameters, values))
+        job = Job(
+            id=new_run_id(),
+            runbook=runbook.name,
+            path=str(runbook.path),
+            profile=profile.name,
+            parameters=shown,
+            values=dict(values),
+        )
+        self.jobs[job.id] = job
+        self._ensure_workers()
+        assert self._queue is not None
+        self._queue.put_nowait(job)
+        return job
+
+    def add_submitted(self, job: Job) -> None:
+        """Remember a run submitted elsewhere (a Kubernetes Job) so it lists at once."""
+        self.jobs[job.id] = job
+
+    def get(self, run_id: str) -> Job | None:
+        return self.jobs.get(run_id)
+
+    def _ensure_workers(self) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+        self._tasks = [t for t in self._tasks if not t.done()]
+        while len(self._tasks) < self.workers:
+            self._tasks.append(asyncio.ensure_future(self._work()))
+
+    # ------------------------------------------------------------------ executing
+    async def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            job = await self._queue.get()
+            try:
+                if job.status == "queued" and not self._stopping:
+                    await self._execute(job)
+            except Exception:  # a worker that cannot start must not kill the pool
+                log.exception("hxb_lab: run %s failed to execute", job.id)
+                await self._finish_unrecorded(job, "the run's worker process could not run")
+            finally:
+                job.done.set()
+                self._queue.task_done()
+
+    async def _execute(self, job: Job) -> None:
+        job.status = "running"
+        job.started = datetime.now(UTC)
+        env = dict(os.environ)
+        env["HXB_LAB_PROFILE"] = job.profile
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hxb_lab.server._worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # a Ctrl-C in the server's terminal is the server's
+        )  # fmt: skip
+        job.process = process
+        assert process.stdin is not None
+        spec = {"runbook": job.runbook, "path": job.path, "profile": job.profile,
+                "run_id": job.id, "parameters": job.values}  # fmt: skip
+        process.stdin.write((json.dumps(spec, default=str) + "\n").encode())
+        await process.stdin.drain()
+        job.values = {}  # secrets live no longer than needed
+        if job.stop_reason:  # cancelled while the process started
+            await self._send_stop(job)
+        stdout, stderr = await process.communicate()
+        job.process = None
+        result = _last_json_line(stdout)
+        if result is None:
+            tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            log.warning(
+                "hxb_lab: run %s: worker exited with %s: %s", job.id, process.returncode, tail[0]
+            )
+            reason = job.stop_reason if job.stop_reason not in (None, "cancelled") else None
+            await self._finish_unrecorded(
+                job, reason or f"the run's worker process exited with code {process.returncode}"
+            )
+            return
+        self._apply(job, result)
+
+    def _apply(self, job: Job, run: dict[str, Any]) -> None:
+        job.run = run
+        job.status = str(run.get("status") or "failed")
+        job.finished = _time(run.get("finished")) or datetime.now(UTC)
+        job.started = _time(run.get("started")) or job.started
+        job.error = _error(run)
+
+    async def _finish_unrecorded(self, job: Job, reason: str) -> None:
+        """Record a run whose worker gave no result as failed, in run.json and MLflow."""
+        from hxb_lab.config import load_profile
+        from hxb_lab.server._base import blocking
+        from hxb_lab.server._records import record_failure
+
+        job.status, job.error, job.finished = (
+            "failed",
+            f"RunInterrupted: {reason}",
+            datetime.now(UTC),
+        )
+        try:
+            profile = await blocking(load_profile, job.profile)
+            run = await blocking(
+                lambda: record_failure(
+                    job.id, job.runbook, reason, profile,
+                    started=job.started, parameters=job.parameters,
+                )
+            )  # fmt: skip
+            self._apply(job, run.to_json())
+        except Exception:
+            log.exception("hxb_lab: run %s could not be recorded as failed", job.id)
+
+    # ------------------------------------------------------------------ stopping
+    async def _send_stop(self, job: Job) -> None:
+        process = job.process
+        if process is None or process.stdin is None or process.stdin.is_closing():
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            process.stdin.write(f"stop {job.stop_reason}\n".encode())
+            await process.stdin.drain()
+
+    async def cancel(self, run_id: str) -> Job:
+        """Cancel a queued or running run; a finished run is a `ConflictError`."""
+        job = self.jobs.get(run_id)
+        if job is None:
+            raise NotFoundError(f"no run {run_id!r} started by this server")
+        if job.executor != "local":
+            raise ConflictError(
+                f"run {run_id!r} runs on Kubernetes as job {job.kubernetes_job!r}",
+                hint="delete the Job to stop it (kubectl delete job)",
+            )
+        if not job.active:
+            raise ConflictError(f"run {run_id!r} already finished: {job.status}")
+        if job.status == "queued":
+            job.status, job.error = "cancelled", "cancelled before it started"
+            job.finished = datetime.now(UTC)
+            job.values = {}
+            job.done.set()
+            return job
+        job.stop_reason = job.stop_reason or "cancelled"
+        await self._send_stop(job)
+        return job
+
+    async def stop(self, reason: str = SERVER_STOPPED) -> None:
+        """Stop every run: queued ones are dropped, running ones recorded failed with `reason`."""
+        self._stopping = True
+        running = [j for j in self.jobs.values() if j.status == "running"]
+        for job in self.jobs.values():
+            if job.status == "queued":
+                job.status, job.error, job.finished = "cancelled", reason, datetime.now(UTC)
+                job.values = {}
+                job.done.set()
+        for job in running:
+            job.stop_reason = reason
+            await self._send_stop(job)
+        if running:
+            waiting = [self._wait_finished(j) for j in running]
+            await asyncio.wait_for(asyncio.gather(*waiting), self.stop_grace_s + 15.0)
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+
+    async def _wait_finished(self, job: Job) -> None:
+        """Wait for a stopped job's worker; kill it after the grace period."""
+        try:
+            await asyncio.wait_for(job.done.wait(), self.stop_grace_s)
+        except TimeoutError:
+            process = job.process
+            if process is not None:
+                log.warning(
+                    "hxb_lab: run %s did not stop within %gs: killed", job.id, self.stop_grace_s
+                )
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            await job.done.wait()
+
+
+def _last_json_line(stdout: bytes) -> dict[str, Any] | None:
+    for line in reversed(stdout.decode(errors="replace").splitlines()):
+        if line.startswith('{"run"'):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                return None
+            run = data.get("run")
+            return run if isinstance(run, dict) else None
+    return None
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _error(run: dict[str, Any]) -> str | None:
+    if run.get("status") in ("succeeded", "running"):
+        return None
+    where = f" in cell {run['failed_cell']}" if run.get("failed_cell") is not None else ""
+    if run.get("ename"):
+        return f"{run['ename']}: {run.get('evalue') or ''}{where}"
+    return str(run.get("status", "failed")).replace("_", " ")

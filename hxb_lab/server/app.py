@@ -1,0 +1,64 @@
+"""The server extension as a Jupyter `ExtensionApp`: routes, the run pool, and a clean stop.
+
+Configure the pool in ``jupyter_server_config.py`` (``c.HxbLabApp.run_workers = 4``) or
+with ``HXB_LAB_RUN_WORKERS``; the default is 2. When the server stops, runs still
+executing are stopped and recorded as failed with reason "server stopped".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Float, Integer, default
+
+from hxb_lab.server._pool import RunManager, workers_from_env
+from hxb_lab.server._records import SERVER_STOPPED
+from hxb_lab.server.routes import ROUTES, setup_route_handlers
+
+__all__ = ["RUNS_SETTING", "HxbLabApp"]
+
+#: The key of the `RunManager` in the tornado application's settings.
+RUNS_SETTING = "hxb_lab_runs"
+
+
+class HxbLabApp(ExtensionApp):
+    """HXB Lab's REST routes under ``/hxb-lab/api`` and the pool that runs runbooks."""
+
+    name = "hxb_lab"
+    description = "HXB Lab: the operations workbench's REST API for the JupyterLab sidebar."
+    load_other_extensions = True
+
+    run_workers = Integer(
+        help="How many runbook runs execute at once; more wait in a queue "
+        "(default: HXB_LAB_RUN_WORKERS, else 2).",
+    ).tag(config=True)
+
+    stop_grace_s = Float(
+        20.0, help="Seconds a running run gets to stop when the server stops, before it is killed."
+    ).tag(config=True)
+
+    @default("run_workers")
+    def _default_run_workers(self) -> int:
+        return workers_from_env()
+
+    def _web_app(self) -> Any:
+        assert self.serverapp is not None, "the extension is not linked to a server"
+        return self.serverapp.web_app
+
+    def initialize_settings(self) -> None:
+        manager = RunManager(self.run_workers, stop_grace_s=self.stop_grace_s)
+        self._web_app().settings[RUNS_SETTING] = manager
+
+    def initialize_handlers(self) -> None:
+        setup_route_handlers(self._web_app())
+        self.log.info(
+            "hxb_lab: %d route(s) under /hxb-lab/api, %d run worker(s)",
+            len(ROUTES),
+            self.run_workers,
+        )
+
+    async def stop_extension(self) -> None:
+        manager: Any = self._web_app().settings.get(RUNS_SETTING)
+        if isinstance(manager, RunManager):
+            await manager.stop(SERVER_STOPPED)

@@ -1,0 +1,127 @@
+"""Shared pieces of the telemetry SQL: the store, time filters, span spellings, frame types.
+
+Every value from a user is a bound parameter (``{name:Type}``); the only text put into
+SQL is ours: table references (``${traces}``, validated names) and the constant spelling
+lists below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hxb_lab.errors import ParameterError
+from hxb_lab.telemetry.schema import KINDS, STATUS_ERROR
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hxb_lab.clients.clickhouse import ClickHouse
+    from hxb_lab.workbench import Workbench
+
+#: Half-open time filter on a DateTime64 column, from bound nanosecond parameters.
+TIME = (
+    "{col} >= fromUnixTimestamp64Nano({{start:Int64}}, 'UTC') "
+    "AND {col} < fromUnixTimestamp64Nano({{end:Int64}}, 'UTC')"
+)
+IS_ERROR = "StatusCode IN (" + ", ".join(f"'{s}'" for s in STATUS_ERROR) + ")"
+#: Every spelling of each status the `status` filters accept, by their short name.
+STATUSES = {
+    "error": STATUS_ERROR,
+    "ok": ("Ok", "STATUS_CODE_OK"),
+    "unset": ("Unset", "STATUS_CODE_UNSET"),
+}
+
+
+def time_filter(column: str = "Timestamp") -> str:
+    return TIME.format(col=column)
+
+
+def kind_filter(kinds: Iterable[str]) -> str:
+    """``SpanKind IN (...)`` with both spellings of each kind (short names, any case)."""
+    spellings: list[str] = []
+    for kind in kinds:
+        name = kind.removeprefix("SPAN_KIND_").capitalize()
+        if name not in KINDS:
+            raise ParameterError(
+                [f"kind: {kind!r} is not a span kind (use one of {', '.join(KINDS).lower()})"]
+            )
+        spellings += KINDS[name]
+    return "SpanKind IN (" + ", ".join(f"'{s}'" for s in spellings) + ")"
+
+
+def status_values(status: str) -> tuple[str, ...]:
+    """Both spellings of a status given as 'error', 'Error' or 'STATUS_CODE_ERROR'."""
+    key = status.strip().lower().removeprefix("status_code_")
+    if key not in STATUSES:
+        raise ParameterError(
+            [f"status: {status!r} is not a span status (use 'error', 'ok' or 'unset')"]
+        )
+    return STATUSES[key]
+
+
+STATUS_NAME = (
+    "multiIf(StatusCode IN ('Error', 'STATUS_CODE_ERROR'), 'error', "
+    "StatusCode IN ('Ok', 'STATUS_CODE_OK'), 'ok', 'unset')"
+)
+KIND_NAME = "lower(replaceOne(SpanKind, 'SPAN_KIND_', ''))"
+
+
+def store(wb: Workbench) -> ClickHouse:
+    """The workbench's telemetry store, opened on first use."""
+    from hxb_lab.clients.clickhouse import open_clickhouse
+
+    client: ClickHouse = wb.clients.get("clickhouse", open_clickhouse)
+    return client
+
+
+def typed(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
+    """`frame` with exactly the columns of `types`, in order, converted to their dtype.
+
+    Types: ``str``, ``float``, ``int``, ``ts`` (ns since the epoch -> datetime64[ns, UTC]),
+    ``object`` (dicts, lists). An empty result still gets every column with its dtype.
+    """
+    import pandas as pd
+
+    from hxb_lab.telemetry._time import timestamps
+
+    out: dict[str, Any] = {}
+    for name, kind in types.items():
+        values = frame[name] if name in frame.columns else pd.Series([], dtype=object)
+        if kind == "ts":
+            out[name] = timestamps(values.to_numpy(dtype="int64") if len(values) else [])
+        elif kind == "float":
+            out[name] = pd.Series(values, dtype="float64").reset_index(drop=True)
+        elif kind == "int":
+            out[name] = pd.Series(values, dtype="int64").reset_index(drop=True)
+        elif kind == "str":
+            out[name] = pd.Series(values, dtype="str").reset_index(drop=True)
+        else:
+            out[name] = pd.Series(list(values), dtype=object)
+    return pd.DataFrame(out)
+
+
+def check_limit(limit: int, field: str = "limit", maximum: int = 100_000) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
+        raise ParameterError(
+            [f"{field}: expected a whole number from 1 to {maximum}, got {limit!r}"]
+        )
+    return limit
+
+
+def names(values: str | Sequence[str] | None, field: str) -> list[str]:
+    """A name or a list of names as a list of non-empty strings."""
+    if values is None:
+        return []
+    items = [values] if isinstance(values, str) else list(values)
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise ParameterError([f"{field}: expected a name or a list of names, got {values!r}"])
+    return items
+
+
+def text(value: Any, field: str) -> str:
+    """`value` when it is a string, else a `ParameterError` naming `field`."""
+    if not isinstance(value, str):
+        raise ParameterError([f"{field}: expected a string, got {type(value).__name__}"])
+    return value

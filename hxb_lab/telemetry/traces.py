@@ -1,0 +1,316 @@
+"""`wb.traces`: OpenTelemetry traces from the exporter's ``otel_traces`` table.
+
+RED figures per service and operation, trace search, one trace as a waterfall with its
+critical path, and the service dependency graph from client->server span pairs. Times
+default to the last hour before `wb.now()`; see `hxb_lab.telemetry._time` for the forms
+`start` and `end` accept. An unknown service or trace gives an empty frame, not an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from hxb_lab.errors import ParameterError
+from hxb_lab.telemetry import _sql
+from hxb_lab.telemetry._facade import Facade
+from hxb_lab.telemetry._time import time_range
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Traces"]
+
+_RED = {
+    "calls": "int",
+    "errors": "int",
+    "error_rate": "float",
+    "p50_ms": "float",
+    "p95_ms": "float",
+    "p99_ms": "float",
+}
+SERVICES = {"service": "str", **_RED}
+OPERATIONS = {"operation": "str", "kind": "str", **_RED}
+SEARCH = {
+    "trace_id": "str",
+    "root_service": "str",
+    "root_operation": "str",
+    "start": "ts",
+    "duration_ms": "float",
+    "spans": "int",
+    "errors": "int",
+    "services": "object",
+}
+SPANS = {
+    "span_id": "str",
+    "parent_span_id": "str",
+    "service": "str",
+    "operation": "str",
+    "kind": "str",
+    "start": "ts",
+    "offset_ms": "float",
+    "duration_ms": "float",
+    "self_time_ms": "float",
+    "depth": "int",
+    "status": "str",
+    "status_message": "str",
+    "attributes": "object",
+    "resource": "object",
+}
+CRITICAL = {**SPANS, "critical_ms": "float"}
+DEPENDENCIES = {"parent": "str", "child": "str", "calls": "int", "errors": "int", "p95_ms": "float"}
+
+#: Searches gather the whole of each matching trace from this far around the range.
+SEARCH_MARGIN_NS = 10 * 60 * 10**9
+
+
+class Traces(Facade):
+    """OpenTelemetry traces: service and operation RED figures, search, one trace, deps."""
+
+    def services(self, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Calls, errors and latency percentiles per service, from server and consumer spans.
+
+        Percentiles come from a duration histogram of log-spaced buckets (within 6 %), read
+        from the per-minute rollup where the store has one (see `hxb_lab.telemetry._red`).
+        Columns: service, calls, errors, error_rate, p50_ms, p95_ms, p99_ms.
+        """
+        from hxb_lab.telemetry._red import red
+
+        start_ns, end_ns = time_range(self._wb, start, end)
+        store = _sql.store(self._wb)
+        frame = red(store, "service", ("server", "consumer"), "1", {}, start_ns, end_ns)
+        return _sql.typed(frame, SERVICES)
+
+    def operations(
+        self,
+        service: str,
+        start: Any = None,
+        end: Any = None,
+        kinds: str | tuple[str, ...] = ("server", "consumer"),
+    ) -> pd.DataFrame:
+        """The same figures per operation (span name) of one service.
+
+        `kinds` picks the span kinds counted (default server and consumer spans; ``"all"``
+        for every kind, e.g. a model's internal ``infer`` step). Columns: operation, kind,
+        calls, errors, error_rate, p50_ms, p95_ms, p99_ms.
+        """
+        from hxb_lab.telemetry._red import red
+
+        start_ns, end_ns = time_range(self._wb, start, end)
+        if not isinstance(service, str) or not service:
+            raise ParameterError([f"service: expected a service name, got {service!r}"])
+        wanted = (
+            ("server", "client", "internal", "producer", "consumer")
+            if kinds == "all"
+            else _sql.names(kinds, "kinds")
+        )
+        where, params = "ServiceName = {service:String}", {"service": service}
+        frame = red(_sql.store(self._wb), "operation", wanted, where, params, start_ns, end_ns)
+        return _sql.typed(frame, OPERATIONS)
+
+    def search(
+        self,
+        service: str | None = None,
+        operation: str | None = None,
+        min_duration_ms: float | None = None,
+        max_duration_ms: float | None = None,
+        status: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+        start: Any = None,
+        end: Any = None,
+        limit: int = 100,
+    ) -> pd.DataFrame:
+        """Traces with a span matching every filter given, most recent first.
+
+        A span matches when its service, operation, status (``"error"``, ``"ok"``,
+        ``"unset"``), duration and span or resource attributes all match, as in Jaeger.
+        Columns: trace_id, root_service, root_operation, start, duration_ms, spans, errors,
+        services (the sorted list of services in the trace).
+        """
+        start_ns, end_ns = time_range(self._wb, start, end)
+        _sql.check_limit(limit, maximum=10_000)
+        where = [_sql.time_filter()]
+        params: dict[str, Any] = {
+            "start": start_ns,
+            "end": end_ns,
+            "wide_start": start_ns - SEARCH_MARGIN_NS,
+            "wide_end": end_ns + SEARCH_MARGIN_NS,
+            "limit": limit,
+        }
+        if service is not None:
+            where.append("ServiceName = {service:String}")
+            params["service"] = _sql.text(service, "service")
+        if operation is not None:
+            where.append("SpanName = {operation:String}")
+            params["operation"] = _sql.text(operation, "operation")
+        low = _duration(min_duration_ms, "min_duration_ms")
+        high = _duration(max_duration_ms, "max_duration_ms")
+        if low is not None and high is not None and high < low:
+            raise ParameterError(
+                [
+                    f"max_duration_ms ({max_duration_ms}) is below min_duration_ms ({min_duration_ms})"
+                ]
+            )
+        if low is not None:
+            where.append("Duration >= {low:UInt64}")
+            params["low"] = low
+        if high is not None:
+            where.append("Duration <= {high:UInt64}")
+            params["high"] = high
+        if status is not None:
+            where.append("StatusCode IN {statuses:Array(String)}")
+            params["statuses"] = list(_sql.status_values(_sql.text(status, "status")))
+        for i, (key, value) in enumerate((attributes or {}).items()):
+            where.append(
+                f"(SpanAttributes[{{ak{i}:String}}] = {{av{i}:String}} "
+                f"OR ResourceAttributes[{{ak{i}:String}}] = {{av{i}:String}})"
+            )
+            params[f"ak{i}"], params[f"av{i}"] = (
+                _sql.text(key, "attributes"),
+                _sql.text(value, "attributes"),
+            )
+        sql = f"""
+            SELECT TraceId AS trace_id,
+                countIf(ParentSpanId = '') > 0 AS rooted,
+                if(rooted, argMinIf(ServiceName, Timestamp, ParentSpanId = ''),
+                   argMin(ServiceName, Timestamp)) AS root_service,
+                if(rooted, argMinIf(SpanName, Timestamp, ParentSpanId = ''),
+                   argMin(SpanName, Timestamp)) AS root_operation,
+                min(toUnixTimestamp64Nano(Timestamp)) AS start,
+                (max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) - start) / 1e6
+                    AS duration_ms,
+                count() AS spans, countIf({_sql.IS_ERROR}) AS errors,
+                arraySort(groupUniqArray(toString(ServiceName))) AS services
+            FROM ${{traces}}
+            WHERE Timestamp >= fromUnixTimestamp64Nano({{wide_start:Int64}}, 'UTC')
+              AND Timestamp < fromUnixTimestamp64Nano({{wide_end:Int64}}, 'UTC')
+              AND TraceId IN (
+                SELECT TraceId FROM ${{traces}} WHERE {" AND ".join(where)}
+                GROUP BY TraceId ORDER BY max(Timestamp) DESC, TraceId LIMIT {{limit:UInt32}})
+            GROUP BY TraceId
+            ORDER BY start DESC, trace_id"""
+        span = (params["wide_start"], params["wide_end"])
+        return _sql.typed(_sql.store(self._wb).frame(sql, params, span=span), SEARCH)
+
+    def _spans(self, trace_id: str) -> pd.DataFrame:
+        """The raw rows of one trace, bounded in time by the trace-id lookup table."""
+        store = _sql.store(self._wb)
+        trace_id = _sql.text(trace_id, "trace_id").strip().lower()
+        first, last, found = store.rows(
+            "SELECT toUnixTimestamp(min(Start)), toUnixTimestamp(max(End)), count() "
+            "FROM ${traces_trace_id_ts} WHERE TraceId = {id:String}",
+            {"id": trace_id},
+        )[0]
+        params: dict[str, Any] = {"id": trace_id}
+        bounded, span = "", None
+        if found:
+            bounded = (
+                " AND Timestamp >= fromUnixTimestamp64Nano({start:Int64}, 'UTC')"
+                " AND Timestamp < fromUnixTimestamp64Nano({end:Int64}, 'UTC')"
+            )
+            params.update(start=int(first) * 10**9, end=(int(last) + 1) * 10**9)
+            span = (params["start"], params["end"])
+        sql = f"""
+            SELECT SpanId AS span_id, ParentSpanId AS parent_span_id, ServiceName AS service,
+                SpanName AS operation, {_sql.KIND_NAME} AS kind,
+                toUnixTimestamp64Nano(Timestamp) AS start_ns, toInt64(Duration) AS duration_ns,
+                {_sql.STATUS_NAME} AS status, StatusMessage AS status_message,
+                SpanAttributes AS attributes, ResourceAttributes AS resource
+            FROM ${{traces}}
+            WHERE TraceId = {{id:String}}{bounded}"""
+        return store.frame(sql, params, span=span)
+
+    def get(self, trace_id: str) -> pd.DataFrame:
+        """One trace, one row per span, in waterfall order (depth first, children by start).
+
+        Columns: span_id, parent_span_id, service, operation, kind, start, offset_ms,
+        duration_ms, self_time_ms (minus time covered by children), depth, status,
+        status_message, attributes (span attributes), resource (resource attributes).
+        """
+        return _waterfall_frame(self._spans(trace_id))
+
+    def critical_path(self, trace_id: str) -> pd.DataFrame:
+        """The spans on the trace's critical path, with the time each contributes to it.
+
+        Columns: those of `get`, plus critical_ms.
+        """
+        from hxb_lab.telemetry._waterfall import critical_path
+
+        raw = self._spans(trace_id)
+        frame = _waterfall_frame(raw)
+        if frame.empty:
+            frame["critical_ms"] = frame["duration_ms"]
+            return _sql.typed(frame, CRITICAL)
+        path = critical_path(
+            list(raw["span_id"]),
+            list(raw["parent_span_id"]),
+            [int(x) for x in raw["start_ns"]],
+            [int(x) for x in raw["duration_ns"]],
+        )
+        frame = frame[frame["span_id"].isin(list(path))].copy()
+        frame["critical_ms"] = [path[s] / 1e6 for s in frame["span_id"]]
+        return _sql.typed(frame.reset_index(drop=True), CRITICAL)
+
+    def dependencies(self, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Which service calls which: client (or producer) spans joined to the server (or
+        consumer) spans they caused; a call that never reached a server counts for the
+        service its ``peer.service`` attribute names.
+
+        Columns: parent, child, calls, errors, p95_ms (of the caller's span).
+        """
+        start_ns, end_ns = time_range(self._wb, start, end)
+        caller = _sql.kind_filter(("client", "producer"))
+        callee = _sql.kind_filter(("server", "consumer"))
+        sql = f"""
+            SELECT c.service AS parent,
+                if(s.service != '', s.service, c.peer) AS child,
+                count() AS calls,
+                countIf(c.failed OR s.failed) AS errors,
+                quantile(0.95)(c.Duration) / 1e6 AS p95_ms
+            FROM (
+                SELECT TraceId, SpanId, toString(ServiceName) AS service, Duration,
+                    SpanAttributes['peer.service'] AS peer, {_sql.IS_ERROR} AS failed
+                FROM ${{traces}} WHERE {_sql.time_filter()} AND {caller}
+            ) AS c
+            LEFT JOIN (
+                SELECT TraceId, ParentSpanId, toString(ServiceName) AS service,
+                    {_sql.IS_ERROR} AS failed
+                FROM ${{traces}}
+                WHERE Timestamp >= fromUnixTimestamp64Nano({{start:Int64}}, 'UTC')
+                  AND Timestamp < fromUnixTimestamp64Nano({{wide_end:Int64}}, 'UTC')
+                  AND {callee}
+            ) AS s ON c.TraceId = s.TraceId AND c.SpanId = s.ParentSpanId
+            WHERE child != ''
+            GROUP BY parent, child ORDER BY parent, child"""
+        params = {"start": start_ns, "end": end_ns, "wide_end": end_ns + SEARCH_MARGIN_NS}
+        frame = _sql.store(self._wb).frame(sql, params, span=(start_ns, params["wide_end"]))
+        return _sql.typed(frame, DEPENDENCIES)
+
+
+def _duration(value: float | None, field: str) -> int | None:
+    """A duration filter in ms as whole nanoseconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ParameterError([f"{field}: expected a number of milliseconds >= 0, got {value!r}"])
+    return int(value * 1e6)
+
+
+def _waterfall_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    from hxb_lab.telemetry._waterfall import layout
+
+    if raw.empty:
+        return _sql.typed(raw, SPANS)
+    starts = [int(x) for x in raw["start_ns"]]
+    durations = [int(x) for x in raw["duration_ns"]]
+    shape = layout(list(raw["span_id"]), list(raw["parent_span_id"]), starts, durations)
+    first = min(starts)
+    frame = raw.assign(
+        start=starts,
+        offset_ms=[(s - first) / 1e6 for s in starts],
+        duration_ms=[d / 1e6 for d in durations],
+        self_time_ms=[n / 1e6 for n in shape["self_ns"]],
+        depth=shape["depth"],
+    )
+    frame = frame.iloc[shape["order"]].reset_index(drop=True)
+    return _sql.typed(frame, SPANS)

@@ -1,0 +1,217 @@
+"""GPU fleet figures: a node × GPU heatmap per product, and who holds the GPUs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hxb_lab.errors import ParameterError
+from hxb_lab.viz import _frames, _theme
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+__all__ = ["gpu_allocation", "gpu_heatmap"]
+
+#: Label spellings of the same fact: DCGM exporter labels first, then HXB Lab's own.
+NODE = ("node", "Hostname", "hostname", "instance")
+GPU = ("gpu", "gpu_index", "GPU_I_ID", "device")
+PRODUCT = ("product", "gpu_product", "modelName")
+KINDS = {"utilization": ("GPU utilisation", "%"), "memory": ("GPU memory used", "GiB")}
+GIB = 2**30
+
+
+def gpu_heatmap(
+    frame: pd.DataFrame,
+    *,
+    kind: str = "utilization",
+    value: str = "value",
+    agg: str = "mean",
+    unit: str | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """Node × GPU heatmap of utilisation (``kind="utilization"``, 0-100 %) or memory used
+    (``kind="memory"``: values in bytes, as ``wb.metrics.gpu_memory()`` gives them, shown
+    in GiB unless another `unit` is named), one panel per GPU product.
+
+    `frame` is a tidy DCGM frame (``wb.metrics.gpu_utilization()`` / ``gpu_memory()``):
+    `value` plus node (``Hostname``), GPU index (``gpu``) and product (``modelName``)
+    labels; samples over time are reduced per GPU with `agg` ("mean", "max" or "last").
+    Hover shows the pod holding the GPU when the frame has ``namespace``/``pod`` labels.
+    """
+    import numpy as np
+    from plotly.subplots import make_subplots
+
+    if kind not in KINDS:
+        raise ParameterError([f"kind: {kind!r} is not one of {', '.join(KINDS)}"])
+    if agg not in ("mean", "max", "last"):
+        raise ParameterError([f"agg: {agg!r} is not one of mean, max, last"])
+    name, default_unit = KINDS[kind]
+    if kind == "memory" and unit is None and value in frame.columns:
+        frame = frame.assign(**{value: frame[value] / GIB})
+    unit = default_unit if unit is None else unit
+    heading = _theme.esc(title if title is not None else f"{name} ({unit}), {agg} per GPU")
+    node, gpu = _frames.first_present(frame, NODE), _frames.first_present(frame, GPU)
+    _frames.require(frame, [value], "gpu_heatmap")
+    if node is None or gpu is None:
+        have = ", ".join(map(str, frame.columns))
+        raise ParameterError(
+            [
+                f"no {what} column: expected one of {', '.join(names)} (the frame has: {have})"
+                for what, names, found in (("node", NODE, node), ("GPU", GPU, gpu))
+                if found is None
+            ],
+            subject="gpu_heatmap frame",
+        )
+    product = _frames.first_present(frame, PRODUCT)
+    if frame.empty:
+        return _theme.no_data(_theme.new_figure(heading))
+
+    keys = [node, gpu] + ([product] if product else [])
+    ordered = frame.sort_values("timestamp") if "timestamp" in frame.columns else frame
+    grouped = ordered.groupby(keys, sort=False, dropna=False)
+    reduced = getattr(grouped[value], agg)().rename("v").reset_index()
+    for label in ("namespace", "pod"):
+        if label in frame.columns:
+            holder = grouped[label].last().rename(label).reset_index(drop=True)
+            reduced[label] = holder.fillna("").astype(str).to_numpy()
+    reduced["product"] = reduced[product].fillna("unknown").astype(str) if product else "GPUs"
+    reduced["gpu_index"] = reduced[gpu].astype(str)
+
+    products = sorted(reduced["product"].unique())
+    heights = [reduced.loc[reduced["product"] == p, node].nunique() for p in products]
+    height = 110 + 34 * sum(heights) + 70 * len(products)
+    fig = make_subplots(
+        rows=len(products),
+        cols=1,
+        row_heights=[h / sum(heights) for h in heights],
+        vertical_spacing=min(0.3, 64 / height) if len(products) > 1 else 0.0,
+        subplot_titles=[_theme.esc(p) for p in products],
+    )
+    fig.update_layout(template=_theme.template(), title={"text": heading})
+    top = 100.0 if kind == "utilization" else float(np.nanmax(reduced["v"].to_numpy()) or 1.0)
+    for row, prod in enumerate(products, start=1):
+        part = reduced[reduced["product"] == prod]
+        nodes = sorted(part[node].astype(str).unique())
+        gpus = sorted(part["gpu_index"].unique(), key=lambda g: (len(g), g))
+        z = np.full((len(nodes), len(gpus)), np.nan)
+        who = np.full((len(nodes), len(gpus)), "", dtype=object)
+        for rec in part.itertuples(index=False):
+            i, j = nodes.index(str(getattr(rec, node))), gpus.index(rec.gpu_index)
+            z[i, j] = rec.v
+            if "pod" in part.columns and rec.pod:
+                who[i, j] = _theme.esc(f"{getattr(rec, 'namespace', '')}/{rec.pod}".lstrip("/"))
+        fig.add_heatmap(
+            z=z,
+            x=[f"GPU {_theme.esc(g)}" for g in gpus],
+            y=[_theme.esc(n) for n in nodes],
+            customdata=who,
+            coloraxis="coloraxis",
+            xgap=2,
+            ygap=2,
+            hovertemplate=f"%{{y}} %{{x}}<br>{_theme.esc(name)}: %{{z:.1f}} {_theme.esc(unit)}"
+            "<br>%{customdata}<extra></extra>",
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(autorange="reversed", row=row, col=1)
+    fig.update_layout(
+        coloraxis={
+            "colorscale": _theme.SEQUENTIAL,
+            "cmin": 0.0,
+            "cmax": top,
+            "colorbar": {"title": {"text": _theme.esc(unit)}},
+        },
+        height=max(260, height),
+    )
+    return fig
+
+
+def _label(value: object, empty: str) -> str:
+    text = "" if value is None or value != value else str(value)  # NaN != NaN
+    return _theme.esc(text or empty)
+
+
+def gpu_allocation(
+    allocation: pd.DataFrame, gpus: pd.DataFrame | None = None, *, title: str | None = None
+) -> go.Figure:
+    """Who holds the GPUs: a treemap workspace → namespace → workload of allocated GPUs and,
+    with the inventory `gpus`, allocated against free GPUs per product beside it.
+
+    `allocation` is ``wb.cluster.gpu_allocation(by="workload")`` (columns workspace,
+    namespace, workload_name, gpu_product, gpus_allocated; coarser ``by=`` frames work
+    too); `gpus` is ``wb.cluster.gpus()`` (product, allocatable, requested, free).
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    _frames.require(allocation, ["gpus_allocated"], "gpu_allocation")
+    levels = [c for c in ("workspace", "namespace", "workload_name", "pod") if c in allocation]
+    if gpus is not None:
+        _frames.require(gpus, ["product", "allocatable", "free"], "gpu_allocation inventory")
+    held = allocation[allocation["gpus_allocated"] > 0]
+    total_held = int(held["gpus_allocated"].sum())
+    heading = title
+    if heading is None:
+        heading = f"GPUs allocated: {total_held}"
+        if gpus is not None:
+            heading += f", free: {int(gpus['free'].sum())} of {int(gpus['allocatable'].sum())}"
+    fig = make_subplots(
+        rows=1,
+        cols=2 if gpus is not None else 1,
+        specs=[[{"type": "domain"}] + ([{"type": "xy"}] if gpus is not None else [])],
+        column_widths=[0.55, 0.45] if gpus is not None else None,
+        horizontal_spacing=0.25,
+    )
+    fig.update_layout(template=_theme.template(), title={"text": _theme.esc(heading)}, height=440)
+
+    ids, labels, parents, values = ["all"], ["all GPUs"], [""], [float(total_held)]
+    sums: dict[str, float] = {}
+    for rec in held.itertuples(index=False):
+        path = "all"
+        for depth, level in enumerate(levels):
+            label = _label(getattr(rec, level), "(no workspace)" if depth == 0 else "(none)")
+            node_id = f"{path}/{label}"
+            if node_id not in sums:
+                ids.append(node_id)
+                labels.append(label)
+                parents.append(path)
+                sums[node_id] = 0.0
+            sums[node_id] += float(rec.gpus_allocated)
+            path = node_id
+    values.extend(sums[i] for i in ids[1:])
+    fig.add_trace(
+        go.Treemap(
+            ids=ids,
+            labels=labels,
+            parents=parents,
+            values=values,
+            branchvalues="total",
+            hovertemplate="%{label}<br>%{value} GPUs<extra></extra>",
+            texttemplate="%{label}<br>%{value}",
+            name="allocated",
+        ),
+        row=1,
+        col=1,
+    )
+    if gpus is not None:
+        per = gpus.groupby("product", dropna=False)[["allocatable", "free"]].sum().sort_index()
+        products = [_label(p, "unknown") for p in per.index]
+        used = (per["allocatable"] - per["free"]).clip(lower=0)
+        for name, series, color in (
+            ("allocated", used, _theme.PALETTE[0]),
+            ("free", per["free"], _theme.GOOD),
+        ):
+            fig.add_bar(
+                x=series.to_numpy(dtype=float),
+                y=products,
+                orientation="h",
+                name=name,
+                marker_color=color,
+                hovertemplate=f"%{{y}}<br>{name}: %{{x}} GPUs<extra></extra>",
+                row=1,
+                col=2,
+            )
+        fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.12})
+        fig.update_xaxes(title_text="GPUs", row=1, col=2)
+    return fig

@@ -1,0 +1,46 @@
+"""`wb.view.services()`: the service map of a time range, with each service's RED figures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hxb_lab.widgets._base import View
+from hxb_lab.widgets._plot import FigurePane
+from hxb_lab.widgets._table import Table
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = ["ServicesView"]
+
+SERVICE_COLUMNS = ("service", "calls", "errors", "error_rate", "p50_ms", "p95_ms", "p99_ms")
+
+
+class ServicesView(View):
+    """Who calls whom in the range (edge width: calls; node colour: error rate)."""
+
+    title = "Services"
+
+    def _build(self) -> None:
+        self.map = FigurePane()
+        self.services_table = Table("services", SERVICE_COLUMNS)
+        self.body.children = [self.map.widget, self.services_table.widget]
+
+    def _load(self) -> None:
+        from hxb_lab import viz
+
+        start, end = self.range()
+        traces = self._wb.traces
+        deps = traces.dependencies(start=start, end=end)
+        services = traces.services(start=start, end=end)
+        self.map.show(viz.service_map(deps, services, title=f"service map, {self.time.describe()}"))
+        self.services_table.show(services, caption=f"services, {self.time.describe()}")
+
+    def figure(self) -> go.Figure:
+        """The service map of the last refresh."""
+        from hxb_lab import viz
+
+        if self.map.figure is None:
+            start, end = self.range()
+            return viz.service_map(self._wb.traces.dependencies(start=start, end=end))
+        return self.map.figure

@@ -1,0 +1,58 @@
+"""Take the README's screenshots: one view and one runbook report, on the library's demo.
+
+    .venv/bin/python -m tests.library.screenshots     # writes docs/images/*.png
+
+The view is rendered to static HTML with its `.figure()`; the report is the HTML report of
+a real `inference-latency-triage` run. Debian's chromium takes both pictures (headless).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.library._demo import library_environment, seed_library_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGES = ROOT / "docs" / "images"
+
+
+def screenshot(page: Path, target: Path, size: str = "1400,900") -> Path:
+    """A PNG of `page` as chromium draws it in a window of `size`."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--screenshot={target}", f"--window-size={size}", page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return target
+
+
+def main() -> int:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hxb-screenshots-") as tmp:
+        work = Path(tmp)
+        home = seed_library_demo(work / "home")
+        env = library_environment(home, work / "config")
+        os.environ.update(env)
+        import hxb_lab as hx
+
+        view = hx.connect().view.gpus(last="1h")
+        page = work / "view.html"
+        figure = view.figure().update_layout(width=1360, height=860)
+        page.write_text(figure.to_html(full_html=True, config={"displayModeBar": False}))
+        print(screenshot(page, IMAGES / "view-gpus.png"))
+        run = hx.runbooks.get("inference-latency-triage").run({}, "demo", output=work / "runs")
+        if not run.ok or run.report is None:
+            print(f"the runbook failed: {run.error}", file=sys.stderr)
+            return 1
+        print(screenshot(run.report, IMAGES / "report-inference-latency-triage.png"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""The HTML report: self-contained, plotly.js exactly once, code hidden, header escaped."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import hxb_lab as hx
+from hxb_lab.runbooks._report import header_html, plotly_signature
+from hxb_lab.runbooks._run import Run
+from tests.runbooks.conftest import fixture
+
+
+def _plotlyjs_size() -> int:
+    from plotly.offline import get_plotlyjs
+
+    return len(get_plotlyjs().encode())
+
+
+def test_a_report_with_figures_embeds_plotly_once_and_needs_no_network(local_profile: str) -> None:
+    run = hx.runbooks.get("plotly_figures", local_profile).run({"points": 4}, local_profile)
+    assert run.status == "succeeded", run.error
+    html = run.report.read_text()
+    assert html.count(plotly_signature()) == 1
+    assert html.count('class="plotly-graph-div"') == 2  # both figures, as HTML
+    assert "Plotly.newPlot" in html
+    assert not re.search(r"<script[^>]+src=[\"']?https?:", html)  # no CDN script
+    assert not re.search(r"<link[^>]+href=[\"']?https?:", html)
+    assert "require.min.js" not in html and "MathJax.js" not in html
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp and "default-src 'none'" in csp.group(1) and "'sha256-" in csp.group(1)
+    assert len(html.encode()) <= _plotlyjs_size() + 1_000_000
+    # Report mode: outputs and markdown kept, code hidden; printed HTML stays text.
+    assert "Two figures; the report embeds plotly.js once." in html
+    assert "go.Figure(go.Bar" not in html
+    assert "&lt;b&gt;not bold&lt;/b&gt; &amp; escaped" in html
+    # The header.
+    assert "Plotly figures" in html and run.id in html and "succeeded" in html
+    assert "Profile</th><td>local" in html
+
+
+def test_a_report_without_figures_carries_no_plotly(local_profile: str) -> None:
+    run = hx.runbooks.get("untyped_parameters", local_profile).run({}, local_profile)
+    html = run.report.read_text()
+    assert plotly_signature() not in html
+    assert len(html.encode()) < 1_000_000
+
+
+def test_the_header_escapes_every_value_and_masks_secrets(tmp_path: Path) -> None:
+    rb = hx.runbooks.get(str(fixture("succeeds")))
+    started = datetime(2025, 1, 31, 12, 0, tzinfo=UTC)
+    run = Run(
+        id="r-1",
+        runbook="succeeds",
+        status="failed",
+        started=started,
+        finished=started + timedelta(seconds=2.5),
+        parameters={"service": "<img src=x onerror=alert(1)>", "token": "***"},
+        profile="prod<eu>",
+        ename="ValueError",
+        evalue="bad <script>x</script> value tok-abc123",
+        failed_cell=3,
+    )
+    html = header_html(run, rb, secrets=["tok-abc123"])
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "prod&lt;eu&gt;" in html
+    assert "tok-abc123" not in html
+    assert "2.5 s" in html and "in cell 3" in html

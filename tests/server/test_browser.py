@@ -1,0 +1,190 @@
+"""The HXB sidebar in a real JupyterLab, driven in Debian's Chromium by Playwright.
+
+One JupyterLab for the module, started as a user starts it (``jupyter lab``) on the demo
+platform (the session's seeded HXB_LAB_HOME) with the demo profile active. The test
+reads the platform summary, switches to a profile whose runbook library is
+tests/server/fixtures, fills the Run form of ``checks`` with one invalid value (and sees
+the message), fixes it, runs it, waits for success, and opens the report in a Lab tab.
+Screenshots of each step go to ``test-output/ui/sidebar/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, require
+from tests.server._jupyter import Jupyter, JupyterError, running_jupyter
+from tests.server.conftest import FIXTURES
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SHOTS = ROOT / "test-output" / "ui" / "sidebar"
+RUN_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def lab(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
+    """``jupyter lab`` on the demo platform, with a second profile ``ui`` to switch to."""
+    require(CHROMIUM.exists(), "Debian's chromium (/usr/bin/chromium)")
+    built = ROOT / "hxb_lab" / "labextension" / "package.json"
+    require(built.exists(), "the built JupyterLab extension (jlpm build in extensions/hxb-lab)")
+
+    base = tmp_path_factory.mktemp("lab")
+    profiles = base / "profiles.toml"
+    profiles.write_text(
+        '[profiles.ui]\ndescription = "Runbooks of the server tests"\n'
+        f'runbooks = {{ directories = ["{FIXTURES}"] }}\n'
+    )
+    env = {"HXB_LAB_HOME": str(demo_home), "HXB_LAB_CONFIG": str(profiles)}
+    try:
+        with running_jupyter("lab", base, env, SHOTS / "jupyter-lab.log") as server:
+            yield server
+    except JupyterError as exc:
+        pytest.fail(str(exc))
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_run_a_runbook_from_the_sidebar_and_open_its_report(
+    lab: Jupyter, demo_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    import hxb_lab as hx
+
+    monkeypatch.setenv("HXB_LAB_HOME", str(demo_home))  # for the expected numbers below
+    nodes = hx.connect("demo").cluster.nodes()
+    # Playwright's sync API runs its own event loop: start and stop it inside the test.
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            _walk_through(chromium, lab, nodes)
+        finally:
+            chromium.close()
+
+
+def _walk_through(chromium: Any, lab: Jupyter, nodes: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    console: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None
+    )
+    try:
+        page.goto(f"{lab.url}/lab?token={lab.token}")
+        expect(page.locator("#hxb-lab-status")).to_contain_text("HXB: demo", timeout=60_000)
+
+        # 1. The sidebar on the demo profile: the platform at a glance.
+        page.locator('.jp-SideBar [data-id="hxb-lab-sidebar"]').click()
+        sidebar = page.locator("#hxb-lab-sidebar")
+        ready = f"{int(nodes['ready'].sum())}/{len(nodes)}"
+        expect(sidebar.locator(".hxb-Summary-nodes")).to_have_text(ready, timeout=60_000)
+        expect(sidebar.locator(".hxb-Profile-select")).to_have_value("demo")
+        _shot(page, "01-sidebar-demo")
+
+        # 2. Switch to the profile whose runbooks include `checks`.
+        sidebar.locator(".hxb-Profile-select").select_option("ui")
+        runbook = sidebar.locator('.hxb-Runbook[data-runbook="checks"]')
+        expect(runbook).to_be_visible(timeout=60_000)
+        expect(page.locator("#hxb-lab-status")).to_contain_text("HXB: ui")
+        sidebar.locator(".hxb-Catalog-search").fill("test fixture service")
+        expect(sidebar.locator(".hxb-Runbook")).to_have_count(1)
+        _shot(page, "02-profile-switched")
+
+        # 3. The Run form, generated from the schema: one invalid value shows its message.
+        runbook.locator(".hxb-Runbook-run").click()
+        dialog = page.locator(".hxb-RunDialog")
+        expect(dialog).to_contain_text("Run: Service checks")
+        dialog.locator("#root_service").fill("checkout")
+        dialog.locator("#root_replicas").fill("1.5")
+        expect(dialog).to_contain_text("must be a whole number")
+        _shot(page, "03-invalid-value")
+        dialog.locator(".hxb-RunForm-submit").click()  # refused in the browser
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text("must be a whole number")
+
+        # 4. Fixed, it runs; the dialog closes and the run shows live in the list.
+        dialog.locator("#root_replicas").fill("3")
+        expect(dialog).not_to_contain_text("must be a whole number")
+        _shot(page, "04-fixed")
+        dialog.locator(".hxb-RunForm-submit").click()
+        expect(dialog).to_have_count(0)
+        run = sidebar.locator(".hxb-Run").first
+        expect(run.locator(".hxb-Run-runbook")).to_have_text("checks")
+        expect(run).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT_MS)
+        run_id = run.get_attribute("data-run-id")
+        _shot(page, "05-succeeded")
+
+        # 5. The report opens in a Lab tab, sandboxed away from the Lab page.
+        run.locator(".hxb-Run-report").click()
+        tab = page.locator(".lm-TabBar-tab", has_text=f"Report: checks {run_id}")
+        expect(tab).to_be_visible(timeout=30_000)
+        iframe = page.locator(f"#hxb-report-{run_id} iframe")
+        expect(iframe).to_have_attribute("sandbox", "allow-scripts")
+        report = page.frame_locator(f"#hxb-report-{run_id} iframe")
+        expect(report.locator("h1").first).to_have_text("Service checks", timeout=30_000)
+        frame = next(f for f in page.frames if f.url.endswith(f"runs/{run_id}/report"))
+        assert frame.title() == f"Service checks - run {run_id}"
+        reach = frame.evaluate(
+            "() => { try { return window.parent.document.title } catch (e) { return 'blocked' } }"
+        )
+        assert reach == "blocked"  # the report's scripts cannot touch the Lab page
+        _shot(page, "06-report")
+
+        # 6. The output notebook opens in Lab, as a copy under hxb-runs/.
+        run.locator(".hxb-Run-notebook").click()
+        notebook_tab = page.locator(".lm-TabBar-tab", has_text=f"checks-{run_id}.ipynb")
+        expect(notebook_tab).to_be_visible(timeout=30_000)
+        expect(page.locator(".jp-NotebookPanel:visible")).to_contain_text(
+            "checked checkout with 3 replicas in quick mode", timeout=30_000
+        )
+        _shot(page, "07-output-notebook")
+
+        # 7. A runbook that fails shows failed with its error line, and its report opens.
+        sidebar.locator(".hxb-Catalog-search").fill("")
+        sidebar.locator(".hxb-Tag", has_text="faults").click()  # breaks and waits, not checks
+        expect(sidebar.locator('.hxb-Runbook[data-runbook="waits"]')).to_be_visible()
+        expect(sidebar.locator('.hxb-Runbook[data-runbook="checks"]')).to_have_count(0)
+        sidebar.locator('.hxb-Runbook[data-runbook="breaks"] .hxb-Runbook-run').click()
+        dialog.locator(".hxb-RunForm-submit").click()
+        expect(dialog).to_have_count(0)
+        failed = sidebar.locator(".hxb-Run").first
+        expect(failed.locator(".hxb-Run-runbook")).to_have_text("breaks")
+        expect(failed).to_have_attribute("data-status", "failed", timeout=RUN_TIMEOUT_MS)
+        expect(failed.locator(".hxb-Run-error")).to_have_text("ValueError: disk is full in cell 3")
+        failed.locator(".hxb-Run-report").click()
+        failed_id = failed.get_attribute("data-run-id")
+        failed_report = page.frame_locator(f"#hxb-report-{failed_id} iframe")
+        expect(failed_report.locator("body")).to_contain_text("disk is full", timeout=30_000)
+        _shot(page, "08-failed-run")
+
+        # 8. The launcher's Ops notebook connects to the active profile.
+        page.locator(".lm-TabBar-tab", has_text="Launcher").click()
+        page.locator(".jp-LauncherCard", has_text="Ops notebook").click()
+        expect(page.locator(".jp-NotebookPanel:visible .jp-Cell").first).to_contain_text(
+            'wb = hx.connect("ui")', timeout=30_000
+        )
+        _shot(page, "09-ops-notebook")
+        assert not errors, errors
+    except BaseException:
+        _shot(page, "failure")
+        (SHOTS / "console.log").write_text("\n".join(errors + console))
+        raise
+    finally:
+        context.close()

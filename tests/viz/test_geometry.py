@@ -1,0 +1,199 @@
+"""Figure geometry: for known frames, marks sit where the data says (bars, cells, edges, lines)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hxb_lab import viz
+from hxb_lab.errors import ParameterError
+from tests.viz import frames as F
+
+
+def _bars_by_row(fig) -> dict[int, tuple[float, float, str]]:
+    """Row -> (start, end, service) of every span bar (not the overlay traces)."""
+    found = {}
+    for trace in fig.data:
+        if trace.type == "bar" and trace.name not in ("critical path",):
+            for row, base, width in zip(trace.y, trace.base, trace.x, strict=True):
+                found[int(row)] = (float(base), float(base + width), trace.name)
+    return found
+
+
+def test_waterfall_bars_start_and_end_where_the_spans_do() -> None:
+    spans = F.known_trace()
+    fig = viz.trace_waterfall(spans)
+    bars = _bars_by_row(fig)
+    assert len(bars) == len(spans)
+    for row, span in enumerate(spans.itertuples()):
+        start, end, service = bars[row]
+        assert start == pytest.approx(span.offset_ms)
+        assert end == pytest.approx(span.offset_ms + span.duration_ms)
+        assert service == span.service
+    # One row per span, root on top, labels indented by depth.
+    assert next(iter(fig.layout.yaxis.ticktext)) == "api-gateway: POST /v1/chat"
+    assert list(fig.layout.yaxis.ticktext)[4] == "\u2007" * 4 + "llm-chat: infer"
+    assert fig.layout.yaxis.autorange == "reversed"
+    assert fig.layout.title.text == "trace: 5 spans, 100.0 ms"
+
+
+def test_waterfall_marks_errors_and_the_critical_path() -> None:
+    fig = viz.trace_waterfall(F.known_trace())
+    errors = next(t for t in fig.data if t.name == "error")
+    assert list(errors.y) == [4]
+    assert list(errors.x) == [90.0]
+    llm = next(t for t in fig.data if t.name == "llm-chat")
+    assert list(llm.marker.line.width) == [2.5]
+    path = next(t for t in fig.data if t.name == "critical path")
+    # The feature-store call ran in parallel with the model call: not on the path.
+    assert sorted(int(r) for r in path.y) == [0, 1, 2, 4]
+    assert fig.layout.meta["critical_path"] == ["a", "b", "c", "e"]
+    given = viz.trace_waterfall(F.known_trace(), critical=pd.DataFrame({"span_id": ["a", "d"]}))
+    assert given.layout.meta["critical_path"] == ["a", "d"]
+
+
+def test_waterfall_hover_has_the_span_details() -> None:
+    fig = viz.trace_waterfall(F.known_trace())
+    root = next(t for t in fig.data if t.name == "api-gateway")
+    details = list(root.customdata[0])
+    assert details[:4] == ["api-gateway", "POST /v1/chat", "Server", "Ok"]
+    assert details[4] == "08:00:00.000"
+    assert "http.route: GET /v1/chat" in details[6]
+    assert "%{customdata[6]}" in root.hovertemplate
+
+
+def test_critical_path_of_a_sequential_trace_is_every_span() -> None:
+    spans = F.known_trace()
+    spans.loc[spans["span_id"] == "d", ["offset_ms", "duration_ms"]] = [16.0, 3.0]
+    assert sorted(viz.critical_path(spans)) == ["a", "b", "c", "d", "e"]
+
+
+def test_gpu_heatmap_has_one_panel_per_product_and_the_mean_per_gpu() -> None:
+    fig = viz.gpu_heatmap(F.gpu_metrics())
+    h100, l4 = fig.data
+    assert [a.text for a in fig.layout.annotations] == ["NVIDIA-H100-80GB-HBM3", "NVIDIA-L4"]
+    assert list(h100.y) == ["h100-0", "h100-1"]
+    assert list(l4.y) == ["l4-0"]
+    assert list(h100.x) == ["GPU 0", "GPU 1", "GPU 2", "GPU 3"]
+    # GPU g of host h: 10 g + 5 h on average.
+    assert np.asarray(h100.z).tolist() == [[0.0, 10.0, 20.0, 30.0], [5.0, 15.0, 25.0, 35.0]]
+    assert np.asarray(l4.z).tolist() == [[10.0, 20.0, 30.0, 40.0]]
+    assert h100.customdata[0][0] == "assistant/llm-chat-1"  # who holds the GPU
+    assert fig.layout.coloraxis.cmin == 0
+    assert fig.layout.coloraxis.cmax == 100
+    in_bytes = F.gpu_metrics().assign(value=lambda f: f["value"] * 2**30)
+    peak = viz.gpu_heatmap(in_bytes, agg="max", kind="memory")
+    assert np.asarray(peak.data[0].z)[1][3] == 36.0
+    assert peak.layout.title.text == "GPU memory used (GiB), max per GPU"
+
+
+def test_gpu_heatmap_names_the_columns_it_could_not_find() -> None:
+    with pytest.raises(ParameterError, match="no node column: expected one of node, Hostname"):
+        viz.gpu_heatmap(F.gpu_metrics().drop(columns=["Hostname"]))
+    with pytest.raises(ParameterError, match="kind: 'power' is not one of utilization, memory"):
+        viz.gpu_heatmap(F.gpu_metrics(), kind="power")
+
+
+def test_gpu_allocation_sums_workspaces_namespaces_workloads_and_free_gpus() -> None:
+    fig = viz.gpu_allocation(F.allocation(), F.inventory())
+    tree = fig.data[0]
+    value = dict(zip(tree.ids, tree.values, strict=True))
+    assert value["all"] == 12
+    assert value["all/assistant"] == 8
+    assert value["all/assistant/assistant/llm-chat"] == 6
+    assert value["all/search/search/text-embed"] == 4
+    assert "all/(no workspace)" not in value  # a workload holding no GPU is not drawn
+    allocated, free = fig.data[1], fig.data[2]
+    assert list(allocated.y) == ["NVIDIA-H100-80GB-HBM3", "NVIDIA-L4"]
+    assert list(allocated.x) == [8.0, 4.0]
+    assert list(free.x) == [8.0, 4.0]
+    assert fig.layout.title.text == "GPUs allocated: 12, free: 12 of 24"
+    alone = viz.gpu_allocation(F.allocation()[["workspace", "gpus_allocated"]])
+    assert len(alone.data) == 1
+    assert alone.layout.title.text == "GPUs allocated: 12"
+
+
+def test_service_map_edges_grow_with_calls_and_nodes_show_error_rates() -> None:
+    fig = viz.service_map(F.dependencies(), F.red())
+    edges = {t.name: t for t in fig.data if t.mode == "lines"}
+    assert set(edges) == {
+        "api-gateway → auth",
+        "api-gateway → router",
+        "router → llm-chat",
+        "router → feature-store",
+    }
+    widths = {name: t.line.width for name, t in edges.items()}
+    assert widths["api-gateway → router"] == viz.services.MAX_WIDTH  # the busiest edge
+    assert (
+        widths["api-gateway → router"]
+        > widths["router → llm-chat"]
+        > widths["router → feature-store"]
+    )
+    # Callers left of callees.
+    x = {name: t.x for name, t in edges.items()}
+    assert x["api-gateway → router"][0] < x["router → llm-chat"][0] < x["router → llm-chat"][1]
+    nodes = next(t for t in fig.data if t.name == "services")
+    rate = dict(zip(nodes.text, nodes.marker.color, strict=True))
+    assert rate == {
+        "api-gateway": 0.01,
+        "auth": 0.0,
+        "feature-store": 0.0,
+        "llm-chat": 0.1,
+        "router": 0.01,
+    }
+    # Without the RED frame, a node's rate is that of the calls it receives.
+    alone = next(t for t in viz.service_map(F.dependencies()).data if t.name == "services")
+    assert dict(zip(alone.text, alone.marker.color, strict=True))["llm-chat"] == 0.1
+
+
+def test_latency_distribution_counts_every_request_and_marks_percentiles() -> None:
+    frame = F.latencies(1000)
+    fig = viz.latency_distribution(frame, bins=20)
+    bars = fig.data[0]
+    assert int(sum(bars.y)) == 1000
+    assert len(bars.x) == 20
+    expected = np.percentile(frame["duration_ms"], [50, 95, 99])
+    assert [s.x0 for s in fig.layout.shapes] == pytest.approx(list(expected))
+    assert [a.text for a in fig.layout.annotations][1].startswith("p95 ")
+    assert fig.layout.meta["count"] == 1000
+    assert viz.latency_distribution(frame.iloc[:0]).layout.annotations[0].text == (
+        "no data in this range"
+    )
+
+
+def test_compare_flags_a_regression_and_shows_both_distributions_as_shares() -> None:
+    before, after = F.latencies(1000), F.latencies(4000, median_ms=150, seed=2)
+    fig = viz.compare(before, after, labels=("v7", "v8"))
+    assert fig.layout.meta["regression"] is True
+    assert fig.layout.title.text.startswith("v7 vs v8: regression<br><sup>p50 ")
+    assert [t.name for t in fig.data] == ["v7", "v8"]
+    for trace in fig.data:
+        assert sum(trace.y) == pytest.approx(100.0)  # shares, so volumes compare
+    assert list(fig.data[0].x) == list(fig.data[1].x)  # shared bins
+    same = viz.compare(before, before)
+    assert same.layout.meta["regression"] is False
+    assert "no regression" in same.layout.title.text
+    assert len(fig.layout.shapes) == 6
+
+
+def test_node_capacity_shows_requested_and_free_per_node() -> None:
+    fig = viz.node_capacity(F.nodes())
+    cpu_requested, cpu_free = fig.data[0], fig.data[1]
+    assert list(cpu_requested.y) == ["cpu-0", "h100-0", "l4-0 (not ready)"]
+    assert list(cpu_requested.x) == [20.0, 150.0, 0.0]
+    assert list(cpu_free.x) == pytest.approx([11.6, 50.0, 46.0])
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: viz.trace_waterfall(pd.DataFrame({"span_id": []})), "missing column 'service'"),
+        (lambda: viz.service_map(pd.DataFrame({"parent": []})), "missing column 'calls'"),
+        (lambda: viz.timeseries(pd.DataFrame({"ts": []})), "missing column 'timestamp'"),
+        (lambda: viz.latency_distribution([1, 2]), "expected a pandas DataFrame, got list"),
+    ],
+)
+def test_a_wrong_frame_is_a_clear_error_naming_the_figure_and_column(build, message) -> None:
+    with pytest.raises(ParameterError, match=message):
+        build()

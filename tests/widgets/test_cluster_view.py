@@ -1,0 +1,61 @@
+"""`wb.view.cluster()` on the demo platform: cards, node filters, pods that follow the selection."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import hxb_lab as hx
+from hxb_lab.widgets.cluster import ClusterView
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<style>.*?</style>|<[^>]+>", " ", html)
+
+
+def test_cluster_view_on_the_demo(demo_env: Path) -> None:
+    wb = hx.connect()
+    view = wb.view.cluster()
+    assert isinstance(view, ClusterView)
+    assert view.error_message == ""
+    nodes, pods = wb.cluster.nodes(), wb.cluster.pods()
+    cards = " ".join(_text(view.cards.value).split())
+    ready = int(nodes["ready"].sum())
+    assert f"nodes ready {ready}/{len(nodes)}" in cards
+    assert f"pods {len(pods)} Running {int((pods['phase'] == 'Running').sum())}" in cards
+    free, total = int(nodes["gpu_free"].sum()), int(nodes["gpu_allocatable"].sum())
+    assert f"GPUs free {free}/{total}" in cards
+
+    # Filters: text, pool, readiness.
+    assert len(view.nodes_table) == len(nodes)
+    view.search.value = "h100"
+    assert set(view.nodes_table.frame["name"]) == set(nodes[nodes["pool"] == "h100"]["name"])
+    view.search.value = ""
+    view.readiness.value = "not ready"
+    assert set(view.nodes_table.frame["name"]) == set(nodes[~nodes["ready"]]["name"])
+    view.readiness.value = ""
+    gpu_pool = next(p for p in view.pool.options if p[1] not in ("", "cpu"))[1]
+    view.pool.value = gpu_pool
+    assert set(view.nodes_table.frame["pool"]) == {gpu_pool}
+    assert view.nodes_table.widget.caption == (f"nodes: {len(view.nodes_table)} of {len(nodes)}")
+    view.pool.value = ""
+
+    # The pods table follows the selected node, then the workspace too.
+    busiest = nodes.sort_values("pods").iloc[-1]["name"]
+    assert view.nodes_table.select_where("name", busiest)
+    shown = view.pods_table.frame
+    assert len(shown) == int((pods["node"] == busiest).sum())
+    assert set(shown["node"]) == {busiest}
+    assert view.pods_table.widget.caption == f"pods on node {busiest}: {len(shown)}"
+    view.nodes_table.select(None)
+    view.workspace.value = "search"
+    assert set(view.pods_table.frame["workspace"]) == {"search"}
+    assert len(view.pods_table.frame) == int((pods["workspace"] == "search").sum())
+
+    # Refreshing keeps the choices; the static figure covers the filtered nodes.
+    view.refresh_button.click()
+    assert view.workspace.value == "search"
+    assert view.error_message == ""
+    fig = view.figure()
+    assert len(fig.data[0].y) == len(nodes)
+    view.close()

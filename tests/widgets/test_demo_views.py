@@ -1,0 +1,97 @@
+"""Every view on the demo platform, reading the real layers (snapshot cluster, chDB telemetry,
+MLflow registry): the values they show are the values the frames hold.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import hxb_lab as hx
+
+
+def _text(html: str) -> str:
+    return " ".join(re.sub(r"<style>.*?</style>|<[^>]+>", " ", html).split())
+
+
+@pytest.fixture
+def wb(demo_env: Path):
+    workbench = hx.connect()
+    yield workbench
+    workbench.close()
+
+
+def test_gpus_view_on_the_demo(wb) -> None:
+    view = wb.view.gpus()
+    assert view.error_message == ""
+    start, end = view.range()
+    util = wb.metrics.gpu_utilization(start=start, end=end)
+    cells = sum(t.z.size for t in view.heatmap.widget.data if t.type == "heatmap")
+    assert cells >= util.groupby(["Hostname", "gpu"]).ngroups  # every GPU has a cell
+    total = int(wb.cluster.gpus()["allocatable"].sum())
+    assert f"of {total}" in view.allocation.widget.layout.title.text
+    view.threshold.value = 30
+    idle = view.idle_table.frame
+    assert len(idle) > 0
+    means = util[util["pod"] != ""].groupby(["namespace", "pod"])["value"].mean()
+    for row in idle.itertuples():
+        if row.samples:
+            assert row.utilization_pct == pytest.approx(means[(row.namespace, row.pod)])
+            assert row.utilization_pct < 30
+
+
+def test_inference_view_on_the_demo(wb) -> None:
+    view = wb.view.inference()
+    assert view.error_message == ""
+    assert len(view.deployments_table) == len(wb.inference.deployments())
+    view.deployments_table.select_where("name", "llm-chat")
+    assert view.error_message == ""
+    assert "canary 20 %" in _text(view.traffic.value)
+    start, end = view.range()
+    health = wb.inference.health(start=start, end=end).set_index("name").loc["llm-chat"]
+    assert f"requests/s {health['request_rate']:,.2f}" in _text(view.health_cards.value)
+    assert len(view.latency.widget.data) >= 1
+    assert len(view.gpu.widget.data) >= 1
+    view.action.value = "scale"
+    view.min_replicas.value, view.max_replicas.value = 2, 6
+    view.preview_button.click()
+    assert view.error_message == ""
+    assert "maxReplicas: 6" in view.diff.value
+    assert not view.apply_button.disabled
+
+
+def test_metrics_view_on_the_demo(wb) -> None:
+    view = wb.view.metrics("DCGM_FI_DEV_GPU_UTIL", by=["Hostname", "gpu"], step="1m", last="6h")
+    assert view.error_message == ""
+    assert view.frame is not None
+    series = view.frame.groupby(["Hostname", "gpu"]).ngroups
+    assert len(view.chart.widget.data) == series > 40
+    assert view.last_refresh_seconds < 5
+
+
+def test_traces_view_on_the_demo(wb) -> None:
+    view = wb.view.traces(service="api-gateway")
+    assert view.error_message == ""
+    assert view.selected_service() == "api-gateway"
+    view.which.value = "failing"
+    assert len(view.traces_table) > 0
+    assert (view.traces_table.frame["errors"] > 0).all()
+    view.traces_table.select(0)
+    trace_id = view.selected_trace()
+    spans = wb.traces.get(trace_id)
+    bars = [t for t in view.waterfall.widget.data if t.type == "bar" and t.name != "critical path"]
+    assert sum(len(t.y) for t in bars) == len(spans)
+    assert len(view.span.options) == len(spans)
+    logs = wb.logs.search(trace_id=trace_id, start=view.range()[0], end=view.range()[1])
+    assert len(view.logs_table) == len(logs)
+
+
+def test_services_view_on_the_demo(wb) -> None:
+    view = wb.view.services()
+    assert view.error_message == ""
+    start, end = view.range()
+    deps = wb.traces.dependencies(start=start, end=end)
+    nodes = next(t for t in view.map.widget.data if t.name == "services")
+    assert set(nodes.text) == set(deps["parent"]) | set(deps["child"])
