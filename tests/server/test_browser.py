@@ -10,6 +10,8 @@ Screenshots of each step go to ``test-output/ui/sidebar/``.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,14 +127,19 @@ def _walk_through(chromium: Any, lab: Jupyter, nodes: Any) -> None:
         _shot(page, "04-fixed")
         dialog.locator(".hxb-RunForm-submit").click()
         expect(dialog).to_have_count(0)
-        run = sidebar.locator(".hxb-Run").first
+        # Other runs (of other tests, in the same stores) may share the list: pick ours.
+        run = (
+            sidebar.locator(".hxb-Run")
+            .filter(has=page.locator(".hxb-Run-runbook", has_text=re.compile(r"^checks$")))
+            .first
+        )
         expect(run.locator(".hxb-Run-runbook")).to_have_text("checks")
         expect(run).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT_MS)
         run_id = run.get_attribute("data-run-id")
         _shot(page, "05-succeeded")
 
         # 5. The report opens in a Lab tab, sandboxed away from the Lab page.
-        run.locator(".hxb-Run-report").click()
+        sidebar.locator(f'.hxb-Run[data-run-id="{run_id}"] .hxb-Run-report').click()
         tab = page.locator(".lm-TabBar-tab", has_text=f"Report: checks {run_id}")
         expect(tab).to_be_visible(timeout=30_000)
         iframe = page.locator(f"#hxb-report-{run_id} iframe")
@@ -164,12 +171,16 @@ def _walk_through(chromium: Any, lab: Jupyter, nodes: Any) -> None:
         sidebar.locator('.hxb-Runbook[data-runbook="breaks"] .hxb-Runbook-run').click()
         dialog.locator(".hxb-RunForm-submit").click()
         expect(dialog).to_have_count(0)
-        failed = sidebar.locator(".hxb-Run").first
+        failed = (
+            sidebar.locator(".hxb-Run")
+            .filter(has=page.locator(".hxb-Run-runbook", has_text=re.compile(r"^breaks$")))
+            .first
+        )
         expect(failed.locator(".hxb-Run-runbook")).to_have_text("breaks")
         expect(failed).to_have_attribute("data-status", "failed", timeout=RUN_TIMEOUT_MS)
         expect(failed.locator(".hxb-Run-error")).to_have_text("ValueError: disk is full in cell 3")
-        failed.locator(".hxb-Run-report").click()
         failed_id = failed.get_attribute("data-run-id")
+        sidebar.locator(f'.hxb-Run[data-run-id="{failed_id}"] .hxb-Run-report').click()
         failed_report = page.frame_locator(f"#hxb-report-{failed_id} iframe")
         expect(failed_report.locator("body")).to_contain_text("disk is full", timeout=30_000)
         _shot(page, "08-failed-run")

@@ -114,8 +114,12 @@ export class HxbModel {
   /** Read the runs now, then again after `pollDelay` of what came back. */
   async refreshRuns(): Promise<void> {
     window.clearTimeout(this._runsTimer);
+    const profile = this._profileGeneration;
     try {
       const answer = await api.runs();
+      if (profile !== this._profileGeneration) {
+        return; // asked before a profile switch: these are the old profile's runs
+      }
       for (const run of newlyFinished(this.runs, answer.runs)) {
         this._runFinished.emit(run);
       }
@@ -146,7 +150,9 @@ export class HxbModel {
   }
 
   async switchProfile(name: string): Promise<void> {
+    this._profileGeneration += 1;
     await api.switchProfile(name);
+    this._profileGeneration += 1;
     this.runs = [];
     this.summary = null;
     await this.refreshAll();
@@ -162,6 +168,7 @@ export class HxbModel {
   private _changed = new Signal<this, void>(this);
   private _runFinished = new Signal<this, IRun>(this);
   private _runsTimer = 0;
+  private _profileGeneration = 0;
   private _summaryTimer = 0;
   private _disposed = false;
 }
