@@ -26,7 +26,7 @@ def demo_alerts(fleet: Fleet, now: datetime) -> list[dict[str, Any]]:
                     "Hostname": hot.node,
                     "gpu": str(hot.index),
                     "UUID": hot.uuid,
-                    "runbook": "gpu-health",
+                    "runbook": "node-drain-readiness",  # a throttled GPU: can its node be drained?
                 },
                 "annotations": {
                     "summary": f"GPU {hot.index} on {hot.node} is at 88 C and 99% busy",
@@ -43,7 +43,7 @@ def demo_alerts(fleet: Fleet, now: datetime) -> list[dict[str, Any]]:
                 "severity": "warning",
                 "model": target,
                 "namespace": MODELS[target].workspace,
-                "runbook": "inference-latency",
+                "runbook": "inference-latency-triage",
             },
             "annotations": {
                 "summary": f"p95 latency of {target} is {scenario.LATENCY_REGRESSION.factor}x "
@@ -62,7 +62,7 @@ def demo_alerts(fleet: Fleet, now: datetime) -> list[dict[str, Any]]:
                 "severity": "critical",
                 "inferenceservice": failing,
                 "namespace": MODELS[failing].workspace,
-                "runbook": "deployment-not-ready",
+                "runbook": "crashloop-triage",
             },
             "annotations": {
                 "summary": f"InferenceService {failing} has no ready replica",

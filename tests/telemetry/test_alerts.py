@@ -29,7 +29,7 @@ def test_the_demo_shows_the_alerts_of_its_incidents(wb: Workbench, generated: Ge
     assert set(frame.state) == {"active"}
     hot = frame.set_index("alertname").loc["GPUTemperatureHigh"]
     assert hot.labels["Hostname"] == "gpu-h100-0" and hot.labels["gpu"] == "1"
-    assert hot.runbook == "gpu-health" and hot.severity == "critical"
+    assert hot.runbook == "node-drain-readiness" and hot.severity == "critical"
     assert hot.starts_at == pd.Timestamp(generated.at(85))
     assert list(frame.starts_at) == sorted(frame.starts_at, reverse=True)
 
