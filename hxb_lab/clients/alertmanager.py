@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab._redact import redact, redact_url
+from hxb_lab._redact import redact
+from hxb_lab.clients._http import HttpApi
 from hxb_lab.errors import BackendUnavailableError, ConfigError, QueryError
 
 if TYPE_CHECKING:
@@ -13,39 +14,14 @@ if TYPE_CHECKING:
 __all__ = ["Alertmanager", "open_alertmanager"]
 
 
-class Alertmanager:
+class Alertmanager(HttpApi):
     """An Alertmanager: list alerts, post alerts (what Prometheus does when a rule fires)."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        token: str | None = None,
-        verify: bool = True,
-        timeout: float = 30.0,
-        transport: Any = None,
-    ) -> None:
-        import httpx
-
-        self.url = url.rstrip("/")
-        self.server = redact_url(self.url)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, verify=verify, timeout=timeout, transport=transport
-        )
+    name = "Alertmanager"
+    section = "alertmanager"
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        import httpx
-
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailableError(
-                f"cannot reach Alertmanager at {self.server}: "
-                f"{redact(str(exc)) or type(exc).__name__}",
-                server=self.server,
-                hint="check that it is up and the profile's alertmanager.url",
-            ) from None
+        response = self._send(method, path, **kwargs)
         if response.status_code == 400:
             raise QueryError(
                 f"Alertmanager at {self.server} rejected the request: {response.text.strip()}"
@@ -73,12 +49,6 @@ class Alertmanager:
     def post(self, alerts: list[dict[str, Any]]) -> None:
         """Post alerts (``labels``, ``annotations``, ``startsAt``, ``endsAt``...)."""
         self._request("POST", "/api/v2/alerts", json=alerts)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __repr__(self) -> str:
-        return f"<Alertmanager {self.server}>"
 
 
 def open_alertmanager(profile: Profile) -> Alertmanager:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab._redact import redact, redact_url
+from hxb_lab._redact import redact
+from hxb_lab.clients._http import HttpApi
 from hxb_lab.errors import BackendUnavailableError, ConfigError, QueryError
 
 if TYPE_CHECKING:
@@ -26,38 +27,17 @@ __all__ = ["MAX_POINTS", "Prometheus", "open_prometheus", "parse_matrix"]
 MAX_POINTS = 11_000
 
 
-class Prometheus:
+class Prometheus(HttpApi):
     """A Prometheus server's HTTP API (``/api/v1/query_range``)."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        token: str | None = None,
-        verify: bool = True,
-        timeout: float = 60.0,
-        transport: Any = None,
-    ) -> None:
-        import httpx
+    name = "Prometheus"
+    section = "prometheus"
 
-        self.url = url.rstrip("/")
-        self.server = redact_url(self.url)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, verify=verify, timeout=timeout, transport=transport
-        )
+    def __init__(self, url: str, *, timeout: float = 60.0, **kwargs: Any) -> None:
+        super().__init__(url, timeout=timeout, **kwargs)
 
     def _post(self, path: str, form: dict[str, str]) -> bytes:
-        import httpx
-
-        try:
-            response = self._http.post(path, data=form)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailableError(
-                f"cannot reach Prometheus at {self.server}: {redact(str(exc)) or type(exc).__name__}",
-                server=self.server,
-                hint="check that it is up and the profile's prometheus.url",
-            ) from None
+        response = self._send("POST", path, data=form)
         if response.status_code in (400, 422):
             raise QueryError(
                 f"Prometheus at {self.server} rejected the query: {_error(response.content)}"
@@ -78,12 +58,6 @@ class Prometheus:
     def range_frame(self, expr: str, start: float, end: float, step: float) -> pd.DataFrame:
         """A range query as a tidy frame: timestamp, value, one column per label."""
         return parse_matrix(self.query_range(expr, start, end, step))
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __repr__(self) -> str:
-        return f"<Prometheus {self.server}>"
 
 
 def _num(value: float) -> str:
