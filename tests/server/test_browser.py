@@ -11,7 +11,6 @@ Screenshots of each step go to ``test-output/ui/sidebar/``.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
