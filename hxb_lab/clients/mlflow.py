@@ -32,6 +32,7 @@ __all__ = [
     "RestTrackingStore",
     "TrackingStore",
     "open_mlflow",
+    "open_recording_store",
     "open_tracking_store",
     "unavailable",
 ]
@@ -354,6 +355,17 @@ def open_tracking_store(profile: Profile) -> TrackingStore:
     if token:  # the MLflow client reads its bearer token from the environment only
         os.environ["MLFLOW_TRACKING_TOKEN"] = token
     return LibraryTrackingStore(config.tracking_uri, config.registry_uri)
+
+
+def open_recording_store(profile: Profile) -> TrackingStore:
+    """The store a run records itself in: as `open_tracking_store`, except that a SQLite
+    store MLflow created is written with ``sqlite3`` (`mlflow_sqlite`), without importing
+    mlflow."""
+    from hxb_lab.clients.mlflow_sqlite import open_run_writer
+
+    config = profile.mlflow_or_default()
+    writer = open_run_writer(config.tracking_uri) if config.token is None else None
+    return writer if writer is not None else open_tracking_store(profile)
 
 
 def open_mlflow(profile: Profile) -> Any:

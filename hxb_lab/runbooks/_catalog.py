@@ -8,7 +8,7 @@ description, tags and an optional default schedule (a cron expression).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -110,6 +110,7 @@ class Runbook:
         cwd: str | Path | None = None,
         progress_bar: bool | None = None,
         run_id: str | None = None,
+        stop_reason: Callable[[], str | None] | None = None,
     ) -> Run:
         """Run locally with papermill, render the report and record the run in MLflow.
 
@@ -117,6 +118,10 @@ class Runbook:
         `cell_timeout` each cell (seconds). The run's files go to `output` (default
         ``$HXB_LAB_HOME/runs``), each run in its own directory. A failing runbook is not an
         exception: the returned `Run` says ``failed``, with the cell and the error.
+
+        Ctrl-C (SIGINT) or SIGTERM cancels the run. A host that interrupts runs for its own
+        reasons (a server shutting down) passes `stop_reason`, which then returns why: the
+        run is recorded as failed with that reason rather than cancelled.
         """
         from hxb_lab.runbooks._local import run_locally
 
@@ -131,6 +136,7 @@ class Runbook:
             cwd=cwd,
             progress_bar=progress_bar,
             run_id=run_id,
+            stop_reason=stop_reason,
         )
 
     def submit(

@@ -145,10 +145,10 @@ class Recorder:
         self._thread.start()
 
     def _open(self) -> None:
-        from hxb_lab.clients.mlflow import open_tracking_store
+        from hxb_lab.clients.mlflow import open_recording_store
 
         try:
-            self._store = open_tracking_store(self.profile)
+            self._store = open_recording_store(self.profile)
             self._mlflow_run = open_run(self._store, self.profile, self.run)
         except BaseException as exc:  # reported by finish(); the run itself goes on
             self._error = failure(self.profile, exc)

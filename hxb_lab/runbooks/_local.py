@@ -284,6 +284,7 @@ def run_locally(
     kubernetes_job: str | None = None,
     record: bool = True,
     on_cell: Callable[[int | None], None] | None = None,
+    stop_reason: Callable[[], str | None] | None = None,
 ) -> Run:
     """Validate, execute, report and record one run; see `Runbook.run`."""
     nbformat = _nbformat()
@@ -341,6 +342,9 @@ def run_locally(
             progress_bar=show_progress,
         )
         run.finished = datetime.now(UTC)
+        stopped_by = stop_reason() if stop_reason is not None and status == "cancelled" else None
+        if stopped_by and stopped_by != "cancelled":  # not the user: e.g. the server stopped
+            status, ename, evalue = "failed", "RunInterrupted", stopped_by
         run.status = status
         if status != "succeeded":
             run.failed_cell = _original_cell(runbook, index)

@@ -7,8 +7,9 @@ the kernel works. The parent and the helper exchange one JSON line each way per 
     parent -> {"profile": NAME, "run": RUN}      helper -> {"mlflow_run": RUN} | {"error": MSG}
     parent -> {"run": FINISHED RUN}              helper -> {"ok": true} | {"error": MSG}
 
-Run as ``python -m hxb_lab.runbooks._recorder``. Stores over HTTP need no helper: their
-REST calls cost milliseconds (`_history.Recorder` does them in a thread).
+Run as ``python -m hxb_lab.runbooks._recorder``. Stores over HTTP, and SQLite stores this
+version knows (`hxb_lab.clients.mlflow_sqlite`), need no helper: their calls cost
+milliseconds (`_history.Recorder` does them in a thread).
 """
 
 from __future__ import annotations
@@ -99,16 +100,22 @@ class ProcessRecorder(Recorder):
 
 
 def make_recorder(profile: Profile, run: Run) -> Recorder:
-    """The recorder for the profile's MLflow: in a thread for a tracking server, in a helper
-    process for the mlflow library (when the helper can load the same profile by name)."""
+    """The recorder for the profile's MLflow: in a thread for a tracking server or a SQLite
+    store written with ``sqlite3`` (milliseconds of work either way), in a helper process
+    for the mlflow library (when the helper can load the same profile by name)."""
     from urllib.parse import urlsplit
 
-    remote = urlsplit(profile.mlflow_or_default().tracking_uri).scheme in ("http", "https")
+    from hxb_lab.clients.mlflow_sqlite import open_run_writer
+
+    config = profile.mlflow_or_default()
+    light = urlsplit(config.tracking_uri).scheme in ("http", "https") or (
+        config.token is None and open_run_writer(config.tracking_uri) is not None
+    )
     try:
         loadable = load_profile(profile.name) == profile
     except Exception:
         loadable = False
-    return Recorder(profile, run) if remote or not loadable else ProcessRecorder(profile, run)
+    return Recorder(profile, run) if light or not loadable else ProcessRecorder(profile, run)
 
 
 def _main() -> int:
