@@ -205,4 +205,29 @@ HOT_GPU = Incident("hot-gpu", "h100-0/gpu-1", timedelta(minutes=90), factor=0.99
 # image-tagger cannot load its model: its InferenceService is not Ready.
 FAILING_DEPLOYMENT = Incident("model-load-failure", "image-tagger", timedelta(minutes=30))
 
+
+@dataclass(frozen=True)
+class IdleNotebook:
+    """A Jupyter notebook server that holds GPUs it stopped using: allocated, but idle."""
+
+    workspace: str  # also its namespace
+    name: str  # its StatefulSet; the pod is ``<name>-0``
+    gpu_product: str
+    gpus: int
+    started_before_now: timedelta
+    utilization: float  # mean share of its GPUs it keeps busy (DCGM_FI_DEV_GPU_UTIL / 100)
+    memory_share: float  # share of the GPU memory its kernel still holds
+
+    @property
+    def pod(self) -> str:
+        return f"{self.name}-0"
+
+
+# Kim started a notebook server on an A100 three days ago, loaded a model in a kernel, and
+# forgot it: the pod still holds the GPU (and 30 % of its memory) while DCGM shows it 0-3 %
+# busy. `wb.view.gpus()` lists it as allocated but idle.
+FORGOTTEN_NOTEBOOK = IdleNotebook(
+    "risk", "notebook-kim", A100[0], 1, timedelta(days=3), utilization=0.012, memory_share=0.3
+)
+
 INCIDENTS = (CANARY_ROLLOUT, LATENCY_REGRESSION, ERROR_BURST, HOT_GPU, FAILING_DEPLOYMENT)

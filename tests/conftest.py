@@ -16,6 +16,7 @@ import pytest
 
 if TYPE_CHECKING:
     from tests.support.controlplane import ControlPlane
+    from tests.support.mlflow_server import MlflowServer
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -105,6 +106,22 @@ def control_plane() -> Iterator[ControlPlane]:
         yield plane
     finally:
         plane.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """The session's real `mlflow server` on loopback (SQLite backend store), shared by
+    every area: it holds the demo scenario's registered models (experiments
+    ``training/<model>``); runbook runs go to experiments ``runbooks/<name>``. Tests keep
+    to their own names (see `tests.support.mlflow_server`)."""
+    from tests.support.mlflow_server import MLFLOW, start_mlflow, stop
+
+    require(MLFLOW.exists(), "the mlflow command")
+    server = start_mlflow(tmp_path_factory.mktemp("mlflow-server"), scenario_models=True)
+    try:
+        yield server
+    finally:
+        stop(server.process)
 
 
 @pytest.fixture

@@ -3,6 +3,12 @@
 ``wb.cluster`` reads every cluster of the profile, live (the contexts of a kubeconfig)
 or offline (a snapshot directory of ``kubectl get -o json`` lists), and both give the
 same frames. Every frame has a ``cluster`` column naming the context or snapshot cluster.
+
+For the layers above (inference, models) that read cluster objects of their own:
+`Cluster.sources()` gives each cluster's transport (a `Source`), `resource(kind)` the
+`Resource` to list, `parse_selector(text)` a checked label `Selector`, and
+`Cluster.workspace_map()` the workspace of each namespace; frames are built with
+`hxb_lab.cluster.frames`.
 """
 
 from __future__ import annotations
@@ -13,17 +19,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hxb_lab.cluster._frame import bulk
+from hxb_lab.cluster._resources import Resource, resource
+from hxb_lab.cluster._selectors import Selector, parse_selector
 from hxb_lab.cluster.live import PartialReadWarning
 from hxb_lab.cluster.watch import ChangeEvent
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hxb_lab.cluster._resources import Resource
-    from hxb_lab.cluster._selectors import Selector
     from hxb_lab.workbench import Workbench
 
-__all__ = ["ChangeEvent", "Cluster", "PartialReadWarning"]
+__all__ = [
+    "ChangeEvent",
+    "Cluster",
+    "PartialReadWarning",
+    "Resource",
+    "Selector",
+    "Source",
+    "parse_selector",
+    "resource",
+]
 
 Namespaces = str | Sequence[str] | None
 
@@ -103,7 +118,10 @@ class Cluster:
             for item in source.items(res, namespaces, selector, **kwargs):
                 yield source.name, item
 
-    def _workspace_map(self) -> dict[str, dict[str, str]]:
+    def workspace_map(self) -> dict[str, dict[str, str]]:
+        """``{cluster: {namespace: workspace}}`` for the namespaces labelled with the
+        profile's workspace label. A cluster whose namespaces the user may not list maps
+        to ``{}``, with a `PartialReadWarning`."""
         from hxb_lab.cluster.live import warn_user
         from hxb_lab.cluster.workspaces import workspace_map
         from hxb_lab.errors import ForbiddenError
@@ -179,13 +197,14 @@ class Cluster:
         Unschedulable, ...), ready, restarts, node, cpu_requests (cores),
         memory_requests (bytes), gpu_requests, mig_requests, owner_kind, owner_name,
         workload_kind, workload_name (a ReplicaSet's Deployment), last_termination_reason
-        (OOMKilled, Error, ...), started, created.
+        (OOMKilled, Error, ...), started, created, labels, annotations (each a dict of
+        str -> str, as in the pod's metadata; strings from the cluster, escape them for HTML).
         """
         from hxb_lab.cluster._selectors import parse_selector
         from hxb_lab.cluster.pods import pods_frame
 
         parsed = parse_selector(selector)
-        workspaces = self._workspace_map()
+        workspaces = self.workspace_map()
         names = _namespaces(namespace)
         if workspace is not None:
             in_workspace = sorted(
@@ -203,20 +222,24 @@ class Cluster:
 
     @bulk
     def workloads(self, namespace: Namespaces = None, selector: str | None = None) -> pd.DataFrame:
-        """Deployments, StatefulSets, DaemonSets and Jobs, one row each.
+        """Deployments, StatefulSets, DaemonSets, Jobs and CronJobs, one row each.
 
         Columns: cluster, namespace, workspace, kind, name, status (Ready, Degraded,
         Unavailable, ScaledDown, Stalled; Running, Complete, Failed, Suspended, Pending for
-        Jobs), desired, ready, available, updated (for Jobs: completions, ready, active,
-        succeeded), cpu_requests, memory_requests, gpu_requests (per replica), gpus_total,
-        images, owner_kind, owner_name (e.g. the InferenceService), created.
+        Jobs; Scheduled, Active, Suspended for CronJobs), desired, ready, available, updated
+        (for Jobs: completions, ready, active, succeeded; for CronJobs: 0, 0, active Jobs,
+        0), cpu_requests, memory_requests, gpu_requests (per replica; a CronJob's: per pod
+        of its Jobs), gpus_total (0 for a CronJob: its Jobs have rows of their own),
+        images, owner_kind, owner_name (e.g. the InferenceService), schedule (a CronJob's
+        cron expression, ``CRON_TZ=<zone> `` first when it has a time zone; else empty),
+        last_schedule (when a CronJob last created a Job; else NaT), created.
         """
         from hxb_lab.cluster._selectors import parse_selector
         from hxb_lab.cluster.workloads import WORKLOAD_KINDS, workloads_frame
 
         parsed = parse_selector(selector)
         names = _namespaces(namespace)
-        workspaces = self._workspace_map()
+        workspaces = self.workspace_map()
 
         def items() -> Iterator[tuple[str, str, dict[str, Any]]]:
             for kind in WORKLOAD_KINDS:

@@ -19,7 +19,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 #: (column, dtype) pairs; dtype is one of "str", "bool", "int64", "float64",
-#: "datetime64[ns, UTC]" or "timedelta64[ns]".
+#: "datetime64[ns, UTC]", "timedelta64[ns]" or "object" (dicts, such as labels).
 Schema = Sequence[tuple[str, str]]
 
 TIMESTAMP = "datetime64[ns, UTC]"

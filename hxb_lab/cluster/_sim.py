@@ -3,9 +3,10 @@ shaped as the API server returns them, and a small scheduler that binds pods to 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,8 +28,20 @@ class Builder:
     """Seeded randomness and the clock of one simulated platform."""
 
     def __init__(self, seed: int, now: datetime) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.now = now
+
+    @contextlib.contextmanager
+    def aside(self, name: str) -> Iterator[None]:
+        """Draw from a stream of `name`'s own meanwhile, so that a part added to the story
+        leaves every other random choice of the platform (names, times, uids) as it was."""
+        main = self.rng
+        self.rng = random.Random(f"{self.seed}/{name}")
+        try:
+            yield
+        finally:
+            self.rng = main
 
     def uid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))

@@ -75,6 +75,7 @@ def tell(sim: _Simulation) -> None:
     _system(sim)
     _jobs(sim)
     _notebooks(sim)
+    _forgotten_notebook(sim)
     _troubled(sim)
     _filler(sim)
     _quotas(sim)
@@ -356,6 +357,26 @@ def _notebooks(sim: _Simulation) -> None:
             sim.statefulset(
                 ns, f"notebook-{user}", [Container("notebook", image, res, 8888)], 1, labels=labels
             )
+
+
+def _forgotten_notebook(sim: _Simulation) -> None:
+    """`scenario.FORGOTTEN_NOTEBOOK`: a notebook server holding a whole GPU for days (its
+    DCGM metrics show it idle)."""
+    idle = scenario.FORGOTTEN_NOTEBOOK
+    ws = dict(zip(scenario.WORKSPACES, sim.workspaces, strict=False))
+    image = "quay.io/jupyter/pytorch-notebook:cuda12-2024-11-18"
+    res = resources("4", "32Gi", idle.gpus)
+    with sim.b.aside(idle.name):
+        sim.statefulset(
+            ws[idle.workspace],
+            idle.name,
+            [Container("notebook", image, res, 8888)],
+            1,
+            labels={"notebook-name": idle.name, "hxb.io/kind": "notebook"},
+            started=sim.now - idle.started_before_now,
+            product=idle.gpu_product,
+            gpus=idle.gpus,
+        )
 
 
 def _troubled(sim: _Simulation) -> None:

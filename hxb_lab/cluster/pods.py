@@ -1,4 +1,5 @@
-"""Pods as rows: status as kubectl shows it, resource requests as numbers, the owner."""
+"""Pods as rows: status as kubectl shows it, resource requests as numbers, the owner, and
+the pod's labels and annotations as they are (dicts of str -> str)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hxb_lab.cluster._quantities import quantity
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["GPU", "POD_COLUMNS", "TERMINAL", "pod_requests", "pods_frame"]
+__all__ = ["GPU", "POD_COLUMNS", "TERMINAL", "pod_requests", "pod_row", "pods_frame"]
 
 GPU = "nvidia.com/gpu"
 MIG_PREFIX = "nvidia.com/mig-"
@@ -38,6 +39,8 @@ POD_COLUMNS: _frame.Schema = (
     ("last_termination_reason", "str"),
     ("started", _frame.TIMESTAMP),
     ("created", _frame.TIMESTAMP),
+    ("labels", "object"),
+    ("annotations", "object"),
 )
 
 
@@ -118,6 +121,8 @@ def workload_of(
 def pod_row(
     cluster: str, item: Mapping[str, Any], workspaces: Mapping[str, str]
 ) -> tuple[Any, ...]:
+    """One pod as a row of `POD_COLUMNS`; `workspaces` maps its cluster's namespaces to
+    workspaces (see `Cluster.workspace_map`)."""
     meta = item.get("metadata") or {}
     spec = item.get("spec") or {}
     status = item.get("status") or {}
@@ -158,6 +163,8 @@ def pod_row(
         last,
         status.get("startTime"),
         meta.get("creationTimestamp"),
+        labels,
+        meta.get("annotations") or {},
     )
 
 

@@ -311,12 +311,13 @@ class _Simulation:
         *,
         labels: Mapping[str, str] | None = None,
         states: list[PodState] | None = None,
+        started: datetime | None = None,
         product: str | None = None,
         gpus: int = 0,
         mig: Mapping[str, int] | None = None,
     ) -> tuple[Obj, list[Obj]]:
         b = self.b
-        created = b.ago(timedelta(days=5), timedelta(days=90))
+        created = started or b.ago(timedelta(days=5), timedelta(days=90))
         pod_labels = {"app.kubernetes.io/name": name, **(labels or {})}
         pod_spec: Obj = {}
         if gpus or mig:
@@ -344,6 +345,7 @@ class _Simulation:
             containers,
             replicas,
             states=states,
+            started=started,
             product=product,
             gpus=gpus,
             mig=mig,

@@ -1,5 +1,9 @@
-"""Workloads (Deployments, StatefulSets, DaemonSets, Jobs) as rows, with their health and
-what each replica requests."""
+"""Workloads (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs) as rows, with their
+health and what each replica requests.
+
+A CronJob holds nothing itself: the Jobs it creates have rows of their own (owner_kind
+``CronJob``), so its counts are its active Jobs only and its ``gpus_total`` is 0.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["WORKLOAD_COLUMNS", "WORKLOAD_KINDS", "workloads_frame"]
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 
 WORKLOAD_COLUMNS: _frame.Schema = (
     ("cluster", "str"),
@@ -34,6 +38,8 @@ WORKLOAD_COLUMNS: _frame.Schema = (
     ("images", "str"),
     ("owner_kind", "str"),
     ("owner_name", "str"),
+    ("schedule", "str"),
+    ("last_schedule", _frame.TIMESTAMP),
     ("created", _frame.TIMESTAMP),
 )
 
@@ -55,6 +61,8 @@ def _counts(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> tu
             int(status.get("active") or 0),
             int(status.get("succeeded") or 0),
         )
+    if kind == "CronJob":
+        return (0, 0, len(status.get("active") or ()), 0)
     replicas = spec.get("replicas")
     return (
         1 if replicas is None else int(replicas),
@@ -73,6 +81,10 @@ def _status(
             if (conditions.get(state) or {}).get("status") == "True":
                 return state
         return "Running" if status.get("active") else "Pending"
+    if kind == "CronJob":
+        if spec.get("suspend"):
+            return "Suspended"
+        return "Active" if status.get("active") else "Scheduled"
     desired, ready = counts[0], counts[1]
     progressing = conditions.get("Progressing") or {}
     if progressing.get("reason") == "ProgressDeadlineExceeded":
@@ -84,13 +96,22 @@ def _status(
     return "Unavailable" if ready == 0 else "Degraded"
 
 
+def _schedule(spec: Mapping[str, Any]) -> str | None:
+    """A CronJob's schedule, with its time zone the way cron writes it (``CRON_TZ=...``)."""
+    cron, zone = spec.get("schedule"), spec.get("timeZone")
+    return f"CRON_TZ={zone} {cron}" if cron and zone else cron
+
+
 def workload_row(
     cluster: str, kind: str, item: Mapping[str, Any], workspaces: Mapping[str, str]
 ) -> tuple[Any, ...]:
     meta = item.get("metadata") or {}
     spec = item.get("spec") or {}
     status = item.get("status") or {}
-    pod_spec = (spec.get("template") or {}).get("spec") or {}
+    template = spec.get("template")
+    if kind == "CronJob":  # the pods of the Jobs it creates
+        template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template")
+    pod_spec = (template or {}).get("spec") or {}
     cpu, mem, gpu, _ = pod_requests(pod_spec)
     counts = _counts(kind, spec, status)
     refs = meta.get("ownerReferences") or []
@@ -112,6 +133,8 @@ def workload_row(
         images,
         owner.get("kind"),
         owner.get("name"),
+        _schedule(spec) if kind == "CronJob" else None,
+        status.get("lastScheduleTime") if kind == "CronJob" else None,
         meta.get("creationTimestamp"),
     )
 

@@ -61,8 +61,8 @@ class Inference:
 
         Columns: those of `wb.cluster.pods()` (cluster, namespace, workspace, name, phase,
         reason, ready, restarts, node, cpu_requests, memory_requests, gpu_requests, ...,
-        started, created), then deployment, component (predictor, transformer, ...),
-        revision, model_version, gpu_product (of the pod's node).
+        started, created, labels, annotations), then deployment, component (predictor,
+        transformer, ...), revision, model_version, gpu_product (of the pod's node).
         """
         from hxb_lab.inference._kube import find
         from hxb_lab.inference.deployments import pods_frame

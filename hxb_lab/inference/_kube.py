@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hxb_lab.errors import HxbLabError, NotFoundError, ParameterError
 
 if TYPE_CHECKING:
-    from hxb_lab.cluster import Source
-    from hxb_lab.cluster._resources import Resource
+    from hxb_lab.cluster import Resource, Source
     from hxb_lab.workbench import Workbench
 
 __all__ = ["KINDS", "Found", "find", "serving_items"]
@@ -59,7 +58,7 @@ def serving_items(
     wb: Workbench, namespaces: Sequence[str] | None = None, cluster: str | None = None
 ) -> Iterator[tuple[Source, str, Obj]]:
     """(source, kind, object) for every InferenceService and Seldon Model."""
-    from hxb_lab.cluster._resources import resource
+    from hxb_lab.cluster import resource
 
     for source in wb.cluster.sources():
         if cluster is not None and source.name != cluster:
@@ -91,7 +90,7 @@ def find(
 
     A name found in several namespaces or clusters is an error listing them all.
     """
-    from hxb_lab.cluster._resources import resource
+    from hxb_lab.cluster import resource
 
     if not isinstance(name, str) or not name:
         raise ParameterError([f"name: expected a deployment name, got {name!r}"])

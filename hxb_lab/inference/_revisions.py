@@ -16,9 +16,7 @@ from hxb_lab.errors import ForbiddenError, NotFoundError
 from hxb_lab.inference._model_ref import MODEL_LABEL, VERSION_LABEL
 
 if TYPE_CHECKING:
-    from hxb_lab.cluster import Source
-    from hxb_lab.cluster._resources import Resource
-    from hxb_lab.cluster._selectors import Selector
+    from hxb_lab.cluster import Resource, Selector, Source
     from hxb_lab.workbench import Workbench
 
 __all__ = ["REVISION_LABEL", "Revision", "revisions"]
@@ -84,8 +82,7 @@ def revisions(
     wb: Workbench, wanted: Iterable[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], Revision]:
     """(cluster, namespace, revision) -> `Revision`, for the revisions in `wanted`."""
-    from hxb_lab.cluster._resources import resource
-    from hxb_lab.cluster._selectors import parse_selector
+    from hxb_lab.cluster import parse_selector, resource
 
     todo = set(wanted)
     if not todo:

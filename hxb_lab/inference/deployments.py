@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab._redact import redact_url
-from hxb_lab.cluster import _frame
+from hxb_lab.cluster import frames
 from hxb_lab.inference import _kserve, _seldon
 from hxb_lab.inference._kube import Found, serving_items
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEPLOYMENT_COLUMNS", "POD_EXTRA_COLUMNS", "deployments_frame", "pods_frame"]
 
-DEPLOYMENT_COLUMNS: _frame.Schema = (
+DEPLOYMENT_COLUMNS: frames.Schema = (
     ("cluster", "str"),
     ("namespace", "str"),
     ("workspace", "str"),
@@ -43,7 +43,7 @@ DEPLOYMENT_COLUMNS: _frame.Schema = (
     ("canary_percent", "Int64"),
     ("latest_ready_revision", "str"),
     ("previous_revision", "str"),
-    ("created", _frame.TIMESTAMP),
+    ("created", frames.TIMESTAMP),
 )
 _ROWS = {"kserve": _kserve.row, "seldon": _seldon.row}
 
@@ -62,7 +62,7 @@ def deployments_frame(
     """One row per deployment, sorted by cluster, namespace and name."""
     from hxb_lab.inference._revisions import revisions
 
-    workspaces = wb.cluster._workspace_map()
+    workspaces = wb.cluster.workspace_map()
     rows: list[dict[str, Any]] = []
     for source, kind, obj in serving_items(wb, namespaces, cluster):
         row = deployment_row(kind, obj)
@@ -80,10 +80,10 @@ def deployments_frame(
         r["previous_model_version"] = before.version if before is not None else None
     rows.sort(key=lambda r: (r["cluster"], r["namespace"] or "", r["name"] or ""))
     names = [name for name, _ in DEPLOYMENT_COLUMNS]
-    return _frame.build(DEPLOYMENT_COLUMNS, [tuple(r[n] for n in names) for r in rows])
+    return frames.build(DEPLOYMENT_COLUMNS, [tuple(r[n] for n in names) for r in rows])
 
 
-POD_EXTRA_COLUMNS: _frame.Schema = (
+POD_EXTRA_COLUMNS: frames.Schema = (
     ("deployment", "str"),
     ("component", "str"),
     ("revision", "str"),
@@ -95,8 +95,7 @@ POD_EXTRA_COLUMNS: _frame.Schema = (
 def pods_frame(wb: Workbench, found: Found) -> pd.DataFrame:
     """The pods of one deployment, with the revision and model version each one runs and
     the GPU product of its node."""
-    from hxb_lab.cluster._resources import resource
-    from hxb_lab.cluster._selectors import parse_selector
+    from hxb_lab.cluster import parse_selector, resource
     from hxb_lab.cluster.live import warn_user
     from hxb_lab.cluster.pods import POD_COLUMNS, pod_row
     from hxb_lab.errors import ForbiddenError
@@ -122,7 +121,7 @@ def pods_frame(wb: Workbench, found: Found) -> pd.DataFrame:
                 f"user {exc.user!r} may not list nodes on {found.cluster!r}: "
                 "the gpu_product column is empty"
             )
-    workspaces = wb.cluster._workspace_map().get(found.cluster, {})
+    workspaces = wb.cluster.workspace_map().get(found.cluster, {})
     rows = []
     for item in sorted(items, key=lambda i: i["metadata"]["name"]):
         labels = item["metadata"].get("labels") or {}
@@ -138,4 +137,4 @@ def pods_frame(wb: Workbench, found: Found) -> pd.DataFrame:
                 products.get(node) if node else None,
             )
         )
-    return _frame.build((*POD_COLUMNS, *POD_EXTRA_COLUMNS), rows)
+    return frames.build((*POD_COLUMNS, *POD_EXTRA_COLUMNS), rows)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.cluster import _frame
+from hxb_lab.cluster import frames
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HEALTH_COLUMNS", "health_frame"]
 
-HEALTH_COLUMNS: _frame.Schema = (
+HEALTH_COLUMNS: frames.Schema = (
     ("cluster", "str"),
     ("namespace", "str"),
     ("workspace", "str"),
@@ -67,8 +67,7 @@ def _serving_pods(
     wb: Workbench, deployments: pd.DataFrame
 ) -> dict[tuple[str, str], list[tuple[Key, str | None]]]:
     """(namespace, pod) -> [(deployment key, node), ...] for the deployments' pods."""
-    from hxb_lab.cluster._resources import resource
-    from hxb_lab.cluster._selectors import parse_selector
+    from hxb_lab.cluster import parse_selector, resource
     from hxb_lab.inference import _kserve, _seldon
     from hxb_lab.inference._kube import serving_items
 
@@ -120,7 +119,7 @@ def health_frame(
 
     deployments = deployments_frame(wb, namespaces)
     if deployments.empty:
-        return _frame.empty(HEALTH_COLUMNS)
+        return frames.empty(HEALTH_COLUMNS)
     pods = _serving_pods(wb, deployments)
     figures: dict[Key, _Figures] = defaultdict(_Figures)
     for held_by in pods.values():
@@ -200,4 +199,4 @@ def health_frame(
                 _share(f),
             )
         )
-    return _frame.build(HEALTH_COLUMNS, rows)
+    return frames.build(HEALTH_COLUMNS, rows)

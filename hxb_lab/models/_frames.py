@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab._redact import redact_url
-from hxb_lab.cluster import _frame
+from hxb_lab.cluster import frames
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,7 +17,7 @@ __all__ = ["REGISTERED_COLUMNS", "VERSION_COLUMNS", "registered_frame", "servers
 
 Obj = dict[str, Any]
 
-REGISTERED_COLUMNS: _frame.Schema = (
+REGISTERED_COLUMNS: frames.Schema = (
     ("name", "str"),
     ("description", "str"),
     ("versions", "int64"),
@@ -25,10 +25,10 @@ REGISTERED_COLUMNS: _frame.Schema = (
     ("aliases", "str"),
     ("tags", "str"),
     ("served_by", "str"),
-    ("created", _frame.TIMESTAMP),
-    ("updated", _frame.TIMESTAMP),
+    ("created", frames.TIMESTAMP),
+    ("updated", frames.TIMESTAMP),
 )
-VERSION_COLUMNS: _frame.Schema = (
+VERSION_COLUMNS: frames.Schema = (
     ("name", "str"),
     ("version", "int64"),
     ("aliases", "str"),
@@ -39,8 +39,8 @@ VERSION_COLUMNS: _frame.Schema = (
     ("download_uri", "str"),
     ("description", "str"),
     ("served_by", "str"),
-    ("created", _frame.TIMESTAMP),
-    ("updated", _frame.TIMESTAMP),
+    ("created", frames.TIMESTAMP),
+    ("updated", frames.TIMESTAMP),
 )
 
 #: (model, version) -> [("namespace/deployment", traffic % or None for all of it), ...]
@@ -109,7 +109,7 @@ def registered_frame(
                 _when(m["updated_ms"]),
             )
         )
-    return _frame.build(REGISTERED_COLUMNS, rows)
+    return frames.build(REGISTERED_COLUMNS, rows)
 
 
 def versions_frame(
@@ -142,4 +142,4 @@ def versions_frame(
                 _when(v["updated_ms"]),
             )
         )
-    return _frame.build(VERSION_COLUMNS, rows)
+    return frames.build(VERSION_COLUMNS, rows)

@@ -26,12 +26,15 @@ from typing import Any as _Any
 from hxb_lab.config import Profile as _Profile
 from hxb_lab.config import load_profile as _load_profile
 from hxb_lab.errors import ParameterError as _ParameterError
-from hxb_lab.runbooks._catalog import Runbook, catalog, get
+from hxb_lab.runbooks._catalog import Runbook, catalog, get, load
+from hxb_lab.runbooks._cron import check_cron
 from hxb_lab.runbooks._parameters import Secret
-from hxb_lab.runbooks._run import Run
+from hxb_lab.runbooks._run import Run, new_run_id
 
 if _TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime, timedelta
+    from pathlib import Path
 
     import pandas as pd
 
@@ -42,11 +45,20 @@ __all__ = [
     "Runbook",
     "Secret",
     "catalog",
+    "check_cron",
     "delete",
+    "find_run",
     "get",
+    "load",
+    "local_run",
     "log_metric",
+    "new_run_id",
+    "read_artifact",
+    "record_outcome",
+    "recorded_parameters",
     "resume",
     "runs",
+    "runs_root",
     "schedules",
     "session_metrics",
     "suspend",
@@ -92,8 +104,9 @@ def runs(
     status: str | None = None,
     since: datetime | timedelta | str | None = None,
     profile: str | _Profile | None = None,
+    limit: int = 1000,
 ) -> pd.DataFrame:
-    """The recorded runs (newest first), read from the profile's MLflow.
+    """The recorded runs (newest first, at most `limit`), read from the profile's MLflow.
 
     Columns: run_id, runbook, status (running, succeeded, failed, timed_out, cancelled),
     started, finished (datetime64[ns, UTC]), duration_ms (float), profile, executor (local
@@ -103,7 +116,103 @@ def runs(
     """
     from hxb_lab.runbooks._history import runs as read_runs
 
-    return read_runs(name, status, since, _profile(profile))
+    return read_runs(name, status, since, _profile(profile), limit=limit)
+
+
+def find_run(run_id: str, profile: str | _Profile | None = None) -> dict[str, _Any]:
+    """One recorded run by its run id (or its MLflow run id), as a row of `runs()` (a
+    dict); `NotFoundError` when the profile's MLflow has no such run."""
+    from hxb_lab.runbooks._history import find_run as find
+
+    return find(run_id, _profile(profile))
+
+
+def read_artifact(uri: str, profile: str | _Profile | None = None) -> bytes:
+    """The content of a recorded run's output (its ``report_uri`` or ``notebook_uri``),
+    from the profile's artifact store."""
+    from hxb_lab.runbooks._artifacts import ArtifactStore
+
+    return ArtifactStore.of(_profile(profile)).get(uri)
+
+
+def runs_root() -> Path:
+    """Where local runs keep their files: ``$HXB_LAB_HOME/runs/<runbook>/<run id>/``."""
+    from hxb_lab.runbooks._local import runs_root as root
+
+    return root()
+
+
+def local_run(run_id: str, runbook: str | None = None) -> Run | None:
+    """A run as its local record (``run.json`` under `runs_root()`) has it; None when
+    there is none, it cannot be read, or a name would lead outside `runs_root()`."""
+    import re
+
+    from hxb_lab.runbooks._run import RUN_FILE
+
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", run_id):
+        return None
+    if runbook is not None and ("/" in runbook or "\\" in runbook or runbook in (".", "..")):
+        return None
+    root = runs_root()
+    if runbook:
+        candidates = [root / runbook / run_id / RUN_FILE]
+    else:
+        candidates = sorted(root.glob(f"*/{run_id}/{RUN_FILE}"))
+    for path in candidates:
+        if path.exists():
+            try:
+                return Run.from_json(_json.loads(path.read_text()))
+            except (ValueError, TypeError, OSError):
+                return None
+    return None
+
+
+def recorded_parameters(runbook: Runbook, values: Mapping[str, _Any]) -> dict[str, _Any]:
+    """The parameters a run of `runbook` with `values` records: every parameter, defaults
+    filled in, secrets ``***``."""
+    from hxb_lab.runbooks import _parameters
+
+    everything = _parameters.resolved(runbook.parameters, values)
+    return _parameters.redacted(runbook.parameters, everything)
+
+
+def record_outcome(run: Run, profile: str | _Profile | None = None) -> None:
+    """Record how a run ended in MLflow when its own process could not (it died, or was
+    stopped): its MLflow run gets the run's status, error and end time, and a run that
+    never opened one gets one now. `HxbLabError` when MLflow could not be written."""
+    from datetime import UTC, datetime
+
+    from hxb_lab.clients.mlflow import open_tracking_store
+    from hxb_lab.errors import HxbLabError, NotFoundError
+    from hxb_lab.runbooks._history import MLFLOW_STATUS, TAG, Recorder
+    from hxb_lab.runbooks._history import find_run as find
+
+    chosen = _profile(profile)
+    try:
+        row = find(run.id, chosen)
+    except NotFoundError:
+        row = None
+    if row is None:  # the run never opened its MLflow run: open and close one now
+        recorder = Recorder(chosen, run)
+        recorder.start()
+        recorder.finish(run)
+        if run.warnings:
+            raise HxbLabError(run.warnings[-1])
+        return
+    store = open_tracking_store(chosen)
+    try:
+        tags = {TAG + "status": run.status}
+        if run.error:
+            tags[TAG + "error"] = run.error
+        store.log_batch(str(row["mlflow_run_id"]), [], {}, tags)
+        end = run.finished or datetime.now(UTC)
+        store.set_terminated(
+            str(row["mlflow_run_id"]), MLFLOW_STATUS[run.status], int(end.timestamp() * 1000)
+        )
+    finally:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
 
 
 def schedules(profile: str | _Profile | None = None) -> pd.DataFrame:

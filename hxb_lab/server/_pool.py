@@ -25,7 +25,7 @@ from hxb_lab.server._records import SERVER_STOPPED
 
 if TYPE_CHECKING:
     from hxb_lab.config import Profile
-    from hxb_lab.runbooks._catalog import Runbook
+    from hxb_lab.runbooks import Runbook
 
 __all__ = ["DEFAULT_WORKERS", "Job", "RunManager", "workers_from_env"]
 
@@ -120,13 +120,12 @@ class RunManager:
     # ------------------------------------------------------------------ submitting
     def submit(self, runbook: Runbook, params: dict[str, Any], profile: Profile) -> Job:
         """Validate `params` (`ParameterError` lists every problem) and queue the run."""
-        from hxb_lab.runbooks import _parameters as P
-        from hxb_lab.runbooks._run import new_run_id
+        from hxb_lab.runbooks import new_run_id, recorded_parameters
 
         if self._stopping:
             raise ConflictError("the server is stopping; no new runs are started")
         values = runbook.validate(params)
-        shown = P.redacted(runbook.parameters, P.resolved(runbook.parameters, values))
+        shown = recorded_parameters(runbook, values)
         job = Job(
             id=new_run_id(),
             runbook=runbook.name,

@@ -8,17 +8,16 @@ as failed, with the reason, in its ``run.json`` and in MLflow, so no run stays
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hxb_lab.errors import HxbLabError, NotFoundError
+from hxb_lab.errors import NotFoundError
 
 if TYPE_CHECKING:
     from hxb_lab.config import Profile
-    from hxb_lab.runbooks._run import Run
+    from hxb_lab.runbooks import Run
 
 __all__ = ["SERVER_STOPPED", "local_run", "record_failure"]
 
@@ -37,22 +36,9 @@ def check_run_id(run_id: str) -> str:
 
 def local_run(run_id: str, runbook: str | None = None) -> Run | None:
     """The ``run.json`` of a run under ``$HXB_LAB_HOME/runs``, or None."""
-    from hxb_lab.runbooks._local import runs_root
-    from hxb_lab.runbooks._run import RUN_FILE, Run
+    from hxb_lab.runbooks import local_run as read_local_run
 
-    check_run_id(run_id)
-    root = runs_root()
-    if runbook:
-        candidates = [root / runbook / run_id / RUN_FILE]
-    else:
-        candidates = sorted(root.glob(f"*/{run_id}/{RUN_FILE}"))
-    for path in candidates:
-        if path.exists():
-            try:
-                return Run.from_json(json.loads(path.read_text()))
-            except (ValueError, TypeError, OSError):
-                return None
-    return None
+    return read_local_run(check_run_id(run_id), runbook)
 
 
 def record_failure(
@@ -70,8 +56,7 @@ def record_failure(
     Updates its ``run.json`` (when the run got that far) and its MLflow run (created when
     the worker never got to create it). Returns the run as recorded.
     """
-    from hxb_lab.runbooks._local import runs_root
-    from hxb_lab.runbooks._run import Run
+    from hxb_lab.runbooks import Run, record_outcome, runs_root
 
     now = datetime.now(UTC)
     run = local_run(run_id, runbook)
@@ -93,39 +78,8 @@ def record_failure(
         run.ename, run.evalue = "RunInterrupted", reason
         run.finished = run.finished or now
     run.save()
-    _record_in_mlflow(run, profile)
+    record_outcome(run, profile)
     return run
-
-
-def _record_in_mlflow(run: Run, profile: Profile) -> None:
-    from hxb_lab.clients.mlflow import open_tracking_store
-    from hxb_lab.runbooks._history import MLFLOW_STATUS, TAG, Recorder, find_run
-
-    try:
-        row = find_run(run.id, profile)
-    except NotFoundError:
-        row = None
-    if row is None:  # the worker never opened its MLflow run: open and close one now
-        recorder = Recorder(profile, run)
-        recorder.start()
-        recorder.finish(run)
-        if run.warnings:
-            raise HxbLabError(run.warnings[-1])
-        return
-    store = open_tracking_store(profile)
-    try:
-        tags = {TAG + "status": run.status}
-        if run.error:
-            tags[TAG + "error"] = run.error
-        store.log_batch(str(row["mlflow_run_id"]), [], {}, tags)
-        end = run.finished or datetime.now(UTC)
-        store.set_terminated(
-            str(row["mlflow_run_id"]), MLFLOW_STATUS[run.status], int(end.timestamp() * 1000)
-        )
-    finally:
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
 
 
 def run_file(run: Run, which: str) -> Path | None:

@@ -17,7 +17,7 @@ from hxb_lab.server._runs import manager_of
 
 if TYPE_CHECKING:
     from hxb_lab.config import Profile
-    from hxb_lab.runbooks._catalog import Runbook
+    from hxb_lab.runbooks import Runbook
 
 __all__ = ["RunbookRunsHandler", "RunbookSchedulesHandler", "RunbooksHandler", "catalog_json"]
 
@@ -74,7 +74,7 @@ def _runbook(name: str) -> tuple[Runbook, Profile]:
 
 
 def _check_cron(cron: Any) -> str:
-    from hxb_lab.runbooks._cron import check_cron
+    from hxb_lab.runbooks import check_cron
 
     if not isinstance(cron, str) or not cron.strip():
         raise ParameterError(

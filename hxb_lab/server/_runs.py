@@ -117,7 +117,7 @@ def list_runs(
 ) -> dict[str, Any]:
     """``{"runs": [...newest first], "warning": str | None}``: this server's runs and MLflow's."""
     from hxb_lab.errors import BackendUnavailableError
-    from hxb_lab.runbooks._history import runs as read_runs
+    from hxb_lab.runbooks import runs as read_runs
 
     merged: dict[str, dict[str, Any]] = {}
     warning = None
@@ -143,7 +143,7 @@ def list_runs(
 def find_run_json(run_id: str, job: Job | None, profile: Profile) -> dict[str, Any]:
     """One run: this server's job while it is active, else MLflow's record, else run.json."""
     from hxb_lab.errors import BackendUnavailableError
-    from hxb_lab.runbooks._history import find_run
+    from hxb_lab.runbooks import find_run
 
     if job is not None and job.active:
         return job.to_json()
@@ -164,8 +164,7 @@ def find_run_json(run_id: str, job: Job | None, profile: Profile) -> dict[str, A
 
 def run_output(run_id: str, which: str, job: Job | None, profile: Profile) -> tuple[bytes, str]:
     """(content, file name) of a run's report or output notebook, local file first."""
-    from hxb_lab.runbooks._artifacts import ArtifactStore
-    from hxb_lab.runbooks._history import find_run
+    from hxb_lab.runbooks import find_run, read_artifact
 
     what = "report" if which == "report" else "output notebook"
     if job is not None and job.active:
@@ -180,7 +179,7 @@ def run_output(run_id: str, which: str, job: Job | None, profile: Profile) -> tu
     uri = row.get("report_uri" if which == "report" else "notebook_uri")
     if not uri:
         raise NotFoundError(f"run {run_id!r} has no {what}")
-    return ArtifactStore.of(profile).get(str(uri)), str(uri).rsplit("/", 1)[-1]
+    return read_artifact(str(uri), profile), str(uri).rsplit("/", 1)[-1]
 
 
 def _profile() -> Profile:

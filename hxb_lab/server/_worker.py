@@ -4,8 +4,8 @@ The server writes the job as one JSON line on stdin (parameters travel there, ne
 the command line, so secrets stay out of ``ps``), then keeps stdin open as a control
 channel: a line ``stop <reason>`` stops the run; end of file means the server is gone.
 The run is cancelled the way Ctrl-C cancels it in a terminal (the runbooks layer keeps
-the outputs); a stop for any reason but ``cancelled`` is then recorded as failed with
-that reason. The last line on stdout is ``{"run": <Run as JSON>}``.
+the outputs); a stop for any reason but ``cancelled`` is recorded as failed with that
+reason, in the report and MLflow alike (`Runbook.run`'s `stop_reason`). The last line on stdout is ``{"run": <Run as JSON>}``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main() -> int:
 
     from hxb_lab.config import load_profile
     from hxb_lab.errors import HxbLabError
-    from hxb_lab.runbooks._catalog import load
+    from hxb_lab.runbooks import load
     from hxb_lab.server._records import record_failure
 
     profile = load_profile(spec["profile"])
@@ -60,14 +60,20 @@ def main() -> int:
     error: str | None = None
     try:
         runbook = load(spec["path"], name=spec["runbook"])
-        run = runbook.run(spec["parameters"], profile, run_id=spec["run_id"], progress_bar=False)
+        run = runbook.run(
+            spec["parameters"],
+            profile,
+            run_id=spec["run_id"],
+            progress_bar=False,
+            stop_reason=lambda: stop.reason,  # a server stop is recorded as failed, with why
+        )
     except KeyboardInterrupt:  # stopped before the run had its own Ctrl-C handling
         pass
     except HxbLabError as exc:  # e.g. the kernel is missing: the run never started
         error = str(exc)
     finally:
         stop.finished.set()
-    if stop.reason not in (None, "cancelled"):
+    if stop.reason not in (None, "cancelled") and (run is None or run.status == "cancelled"):
         run = record_failure(spec["run_id"], spec["runbook"], str(stop.reason), profile)
     elif run is None:
         reason, status = (

@@ -36,9 +36,10 @@ class Gpu:
     product: str
     uuid: str
     memory_mib: int
-    pod: str = ""  # the pod the GPU is allocated to, "" when idle
+    pod: str = ""  # the pod the GPU is allocated to, "" when free
     namespace: str = ""
     deployment: str = ""
+    container: str = ""  # the pod's container that asked for the GPU
 
     @property
     def model_name(self) -> str:
@@ -54,6 +55,7 @@ class Pod:
     version: int = 0
     canary: bool = False
     gpus: list[int] = field(default_factory=list)
+    container: str = "kserve-container"
 
 
 @dataclass
@@ -109,11 +111,13 @@ def derived_fleet(seed: int) -> Fleet:
         pods[d.name] = replicas
     gpus: list[Gpu] = []
     by_name = {d.name: d for d in scenario.DEPLOYMENTS}
+    idle = scenario.FORGOTTEN_NOTEBOOK
     for product, (_, _, _, per_node) in PRODUCTS.items():
         wanting = [
             p for d in scenario.DEPLOYMENTS if d.gpu_product == product for p in pods[d.name]
         ]
         needed = sum(by_name[p.deployment].gpus_per_replica for p in wanting)
+        needed += idle.gpus if idle.gpu_product == product else 0
         nodes = max(2, -(-needed // per_node))
         free: list[Gpu] = []
         for n in range(nodes):
@@ -125,6 +129,10 @@ def derived_fleet(seed: int) -> Fleet:
         for pod in wanting:
             for _ in range(by_name[pod.deployment].gpus_per_replica):
                 _allocate(free.pop(0), pod)
+        if idle.gpu_product == product:  # holds GPUs, serves no deployment
+            notebook = Pod(idle.pod, idle.workspace, "", container="notebook")
+            for _ in range(idle.gpus):
+                _allocate(free.pop(0), notebook)
     cpu_nodes = [f"cpu-{n}" for n in range(3)]
     for i, pod in enumerate(p for ps in pods.values() for p in ps if not p.node):
         pod.node = cpu_nodes[i % len(cpu_nodes)]
@@ -133,6 +141,7 @@ def derived_fleet(seed: int) -> Fleet:
 
 def _allocate(gpu: Gpu, pod: Pod) -> None:
     gpu.pod, gpu.namespace, gpu.deployment = pod.name, pod.namespace, pod.deployment
+    gpu.container = pod.container
     pod.node = gpu.node
     pod.gpus.append(gpu.index)
 
@@ -146,8 +155,9 @@ def _items(path: Path) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)]
 
 
-def _gpu_request(pod: dict[str, Any]) -> int:
-    total = 0
+def _gpu_request(pod: dict[str, Any]) -> tuple[int, str]:
+    """The GPUs a pod asks for, and the name of its (first) container that asks."""
+    total, asking = 0, ""
     for container in pod.get("spec", {}).get("containers", []):
         resources = container.get("resources", {})
         value = (resources.get("limits") or {}).get("nvidia.com/gpu") or (
@@ -155,7 +165,8 @@ def _gpu_request(pod: dict[str, Any]) -> int:
         ).get("nvidia.com/gpu")
         if value:
             total += int(str(value))
-    return total
+            asking = asking or str(container.get("name", ""))
+    return total, asking
 
 
 def _deployment_of(pod: dict[str, Any]) -> str | None:
@@ -195,10 +206,12 @@ def snapshot_fleet(cluster_dir: Path, seed: int) -> Fleet | None:
             continue
         deployment = _deployment_of(item)
         if deployment is None:  # a job or another workload: it may still hold GPUs
-            other = Pod(item["metadata"]["name"], item["metadata"].get("namespace", ""), "")
+            want, container = _gpu_request(item)
+            meta = item["metadata"]
+            other = Pod(meta["name"], meta.get("namespace", ""), "", container=container)
             other.node = item.get("spec", {}).get("nodeName", "")
             free = [g for g in gpus if g.node == other.node and not g.pod]
-            for gpu in free[: _gpu_request(item)]:
+            for gpu in free[:want]:
                 _allocate(gpu, other)
             continue
         meta = item["metadata"]
@@ -212,7 +225,8 @@ def snapshot_fleet(cluster_dir: Path, seed: int) -> Fleet | None:
         pod = Pod(meta["name"], meta.get("namespace", ""), deployment, version=version)
         pod.canary = canary or version > versions[deployment]
         pod.node = item.get("spec", {}).get("nodeName", "")
-        want = _gpu_request(item)
+        want, container = _gpu_request(item)
+        pod.container = container or pod.container
         free = [g for g in gpus if g.node == pod.node and not g.pod]
         for gpu in free[:want]:
             _allocate(gpu, pod)

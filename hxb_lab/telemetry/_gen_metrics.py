@@ -3,20 +3,19 @@ histogram per model pod, sampled every 30 s with the scenario's incidents in the
 
 Values follow the same traffic curve and latency model as the traces, so a metric and a
 trace query tell the same story. Samples sit 7 s into each 30 s slot, never on a step
-boundary, so that Prometheus and the SQL backend bucket them identically.
+boundary, so that Prometheus and the SQL backend bucket them identically. A series exists
+only while its pod does: the canary's GPU carries its pod's labels (and the canary's Triton
+series exist) only since the rollout, as a DCGM exporter and a Triton server would report.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab import scenario
 from hxb_lab.telemetry._flows import BASE_ERROR_RATE, FLOWS, MODEL_SIGMA, MODELS, canary_slowdown
-from hxb_lab.telemetry._gen_sql import literal
 from hxb_lab.telemetry._gen_traces import traffic
 
 if TYPE_CHECKING:
@@ -73,6 +72,11 @@ class Series:
     unit: str
     description: str
     values: Any  # float array (gauge, sum) or (count, sum, buckets) for a histogram
+    mask: Any = None  # which sample times the series has (a bool array); None: all of them
+
+    def kept(self, values: Any) -> Any:
+        """`values` (one per sample time) at the times this series has."""
+        return values if self.mask is None else values[self.mask]
 
 
 @dataclass
@@ -84,7 +88,9 @@ class MetricSet:
 
     @property
     def points(self) -> int:
-        return len(self.times_ns) * (len(self.gauges) + len(self.sums) + len(self.histograms))
+        every = (*self.gauges, *self.sums, *self.histograms)
+        n = len(self.times_ns)
+        return sum(n if s.mask is None else int(s.mask.sum()) for s in every)
 
 
 def sample_times(start_ns: int, end_ns: int) -> Any:
@@ -120,7 +126,7 @@ def _model_rps() -> dict[str, float]:
 
 
 def _gpu_series(
-    gpu: Gpu, hot: bool, t: Any, now_ns: int, rng: np.random.Generator
+    gpu: Gpu, hot: bool, canary: bool, t: Any, now_ns: int, rng: np.random.Generator
 ) -> dict[str, Any]:
     import numpy as np
 
@@ -129,14 +135,20 @@ def _gpu_series(
     _, tdp, clock, _ = PRODUCTS.get(gpu.product, ("", 300.0, 1500.0, 8))
     load = traffic(t)
     n = len(t)
-    if gpu.deployment:
+    forgotten = scenario.FORGOTTEN_NOTEBOOK
+    if gpu.pod == forgotten.pod and gpu.namespace == forgotten.workspace:
+        # Holds the GPU and its kernel's memory, computes (almost) nothing: 0-3 %.
+        util = forgotten.utilization * (1 + rng.normal(0, 0.6, n))
+        util = np.clip(util, 0.0, 0.03)
+        used = gpu.memory_mib * forgotten.memory_share + rng.normal(0, 4, n)
+    elif gpu.deployment:
         util = _BUSY.get(gpu.deployment, 0.4) * load + rng.normal(0, 0.04, n)
         used = gpu.memory_mib * _MEMORY_SHARE.get(gpu.deployment, 0.45) + rng.normal(0, 40, n)
         if gpu.deployment == scenario.FAILING_DEPLOYMENT.target:
             down = _window_mask(t, now_ns, scenario.FAILING_DEPLOYMENT)
             util = np.where(down, 0.0, util)
             used = np.where(down, 310.0, used)
-        if "canary" in gpu.pod:
+        if canary:
             live = _window_mask(t, now_ns, scenario.CANARY_ROLLOUT)
             util = np.where(live, util * 1.1, 0.0)
             used = np.where(live, used, 0.0)
@@ -174,8 +186,9 @@ def _lognormal_cdf(x: float, median: float, sigma: float) -> float:
 
 def _triton_series(
     deployment: str, pods: list[Any], t: Any, now_ns: int, rng: np.random.Generator
-) -> list[tuple[dict[str, str], dict[str, Any], tuple[Any, Any, Any]]]:
-    """Per pod of a Triton deployment: its labels, cumulative counters and histogram."""
+) -> list[tuple[dict[str, str], dict[str, Any], tuple[Any, Any, Any], Any]]:
+    """Per pod of a Triton deployment: its labels, cumulative counters, histogram and the
+    sample times it has (None: all; a canary's only since the rollout)."""
     import numpy as np
 
     d = MODELS[deployment]
@@ -204,7 +217,7 @@ def _triton_series(
         probs = np.diff(
             [0.0, *(_lognormal_cdf(b, median, MODEL_SIGMA) for b in LATENCY_BOUNDS_MS), 1.0]
         )
-        buckets = np.array([rng.multinomial(int(s), probs) for s in success])
+        buckets = rng.multinomial(success, probs)
         values = {
             "nv_inference_request_success": success,
             "nv_inference_request_failure": failures,
@@ -223,7 +236,7 @@ def _triton_series(
             "namespace": pod.namespace,
             "pod": pod.name,
         }
-        out.append((labels, cumulative, hist))
+        out.append((labels, cumulative, hist, canary_live if pod.canary else None))
     return out
 
 
@@ -235,8 +248,10 @@ def generate_metrics(fleet: Fleet, start_ns: int, end_ns: int, now_ns: int, seed
     t = sample_times(start_ns, end_ns)
     result = MetricSet(t)
     hot = fleet.hot_gpu()
+    canaries = {p.name for pods in fleet.pods.values() for p in pods if p.canary}
+    since_rollout = _window_mask(t, now_ns, scenario.CANARY_ROLLOUT)
     for gpu in fleet.gpus:
-        labels = {
+        free = {
             "gpu": str(gpu.index),
             "UUID": gpu.uuid,
             "device": f"nvidia{gpu.index}",
@@ -244,93 +259,28 @@ def generate_metrics(fleet: Fleet, start_ns: int, end_ns: int, now_ns: int, seed
             "Hostname": gpu.node,
             "DCGM_FI_DRIVER_VERSION": DRIVER,
         }
+        held = dict(free)
         if gpu.pod:
-            labels.update(container="kserve-container", namespace=gpu.namespace, pod=gpu.pod)
-        for metric, values in _gpu_series(gpu, gpu is hot, t, now_ns, rng).items():
+            container = gpu.container or "kserve-container"
+            held.update(container=container, namespace=gpu.namespace, pod=gpu.pod)
+        canary = gpu.pod in canaries
+        # (labels, sample times): a canary's GPU was free until the rollout.
+        periods = [(free, ~since_rollout), (held, since_rollout)] if canary else [(held, None)]
+        for metric, values in _gpu_series(gpu, gpu is hot, canary, t, now_ns, rng).items():
             unit, help_ = DCGM[metric]
-            result.gauges.append(Series(metric, "dcgm-exporter", labels, unit, help_, values))
+            for labels, mask in periods:
+                result.gauges.append(
+                    Series(metric, "dcgm-exporter", labels, unit, help_, values, mask)
+                )
     for name, d in MODELS.items():
         if d.runtime != "kserve-tritonserver":
             continue
-        for labels, values, hist in _triton_series(name, fleet.pods[name], t, now_ns, rng):
+        for labels, values, hist, mask in _triton_series(name, fleet.pods[name], t, now_ns, rng):
             for metric, help_ in TRITON.items():
                 unit = "us" if metric.endswith("_us") else "1"
-                result.sums.append(Series(metric, "triton", labels, unit, help_, values[metric]))
+                result.sums.append(
+                    Series(metric, "triton", labels, unit, help_, values[metric], mask)
+                )
             help_ = "Duration from request to first response in milliseconds"
-            result.histograms.append(Series(HISTOGRAM, "triton", labels, "ms", help_, hist))
+            result.histograms.append(Series(HISTOGRAM, "triton", labels, "ms", help_, hist, mask))
     return result
-
-
-_COMMON = """
-    map('service.name', toString(Service), 'k8s.cluster.name', {cluster:String}) AS ResourceAttributes,
-    'otelcol/prometheusreceiver' AS ScopeName, '0.110.0' AS ScopeVersion,
-    toString(Service) AS ServiceName, toString(Metric) AS MetricName,
-    toString(Description) AS MetricDescription, toString(Unit) AS MetricUnit,
-    CAST(JSONExtract(toString(Labels), 'Map(String, String)'), 'Map(LowCardinality(String), String)') AS Attributes,
-    fromUnixTimestamp64Nano({start:Int64}, 'UTC') AS StartTimeUnix,
-    fromUnixTimestamp64Nano(Time, 'UTC') AS TimeUnix"""
-_SETTINGS = (
-    "SETTINGS output_format_parquet_row_group_size = 65536, engine_file_truncate_on_insert = 1, "
-    "schema_inference_make_columns_nullable = 0"
-)
-METRIC_SQL = {
-    "gauge": f"SELECT {_COMMON}, Value, toUInt32(0) AS Flags",
-    "sum": f"SELECT {_COMMON}, Value, toUInt32(0) AS Flags, toInt32(2) AS AggregationTemporality, true AS IsMonotonic",
-    "histogram": f"""SELECT {_COMMON}, toUInt64(Count) AS Count, Sum,
-        CAST(Buckets, 'Array(UInt64)') AS BucketCounts, {{bounds:Array(Float64)}} AS ExplicitBounds,
-        toUInt32(0) AS Flags, 0.0 AS Min, 0.0 AS Max, toInt32(2) AS AggregationTemporality""",
-}
-
-
-def write_metrics(
-    client: Any, metrics: MetricSet, out: Path, tmp: Path, cluster: str, start_ns: int
-) -> None:
-    """Write ``metrics_gauge/``, ``metrics_sum/`` and ``metrics_histogram/`` Parquet files."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.feather as feather
-
-    t = metrics.times_ns
-    n = len(t)
-    for kind, series in (
-        ("gauge", metrics.gauges),
-        ("sum", metrics.sums),
-        ("histogram", metrics.histograms),
-    ):
-        target = out / f"metrics_{kind}"
-        target.mkdir(parents=True, exist_ok=True)
-        if not series:
-            continue
-        ids = np.repeat(np.arange(len(series), dtype=np.int32), n)
-        columns: dict[str, Any] = {
-            "SeriesId": ids,
-            "Time": np.tile(t, len(series)),
-        }
-        words = {
-            "Metric": [s.metric for s in series],
-            "Service": [s.service for s in series],
-            "Unit": [s.unit for s in series],
-            "Description": [s.description for s in series],
-            "Labels": [json.dumps(s.labels, sort_keys=True) for s in series],
-        }
-        for key, per_series in words.items():
-            columns[key] = pa.array(per_series).dictionary_encode().take(pa.array(ids))
-        if kind == "histogram":
-            columns["Count"] = np.concatenate([s.values[0] for s in series]).astype(np.uint64)
-            columns["Sum"] = np.concatenate([s.values[1] for s in series]).astype(np.float64)
-            flat = np.concatenate([s.values[2] for s in series]).astype(np.uint64)
-            columns["Buckets"] = pa.FixedSizeListArray.from_arrays(
-                pa.array(flat.reshape(-1)), flat.shape[1]
-            )
-        else:
-            columns["Value"] = np.concatenate(
-                [np.asarray(s.values, dtype=np.float64) for s in series]
-            )
-        path = tmp / f"metrics_{kind}.arrow"
-        feather.write_feather(pa.table(columns), str(path), compression="uncompressed")
-        client.command(
-            f"INSERT INTO FUNCTION file({literal(str(target / 'metrics.parquet'))}, Parquet) "
-            f"{METRIC_SQL[kind]} FROM file({literal(str(path))}, Arrow) "
-            f"ORDER BY ServiceName, MetricName, SeriesId, TimeUnix {_SETTINGS}",
-            parameters={"cluster": cluster, "start": start_ns, "bounds": list(LATENCY_BOUNDS_MS)},
-        )

@@ -209,8 +209,10 @@ class TraceBuilder:
                 span.service if span.service in MODELS else span.peer if span.peer in MODELS else ""
             )
             version = np.full(len(rows), MODELS[model].version if model else 0, dtype=np.int64)
-            if span.canary is not None:
-                version = np.where(span.canary[rows], version + 1, version)
+            if model == scenario.CANARY_ROLLOUT.target:
+                # Every span of a request the canary served names the canary's version: its
+                # server span, the steps under it, and the caller's client span to it.
+                version = np.where(sim.canary[rows], version + 1, version)
             code = span.code[rows]
             # Attribute maps per distinct (code, version); resource maps per (pod, version).
             combos = code * 1000 + version

@@ -1,7 +1,8 @@
 """The demo's telemetry: a deterministic GPU-inference platform in the exporter's tables.
 
-`generate()` writes six hours of traces, logs, metrics and alerts ending at `now` as
-Parquet files in one directory, laid out as the embedded demo reads them (see
+`generate()` writes six hours of traces and logs, 24 hours of metrics (every 30 s, so a day
+of GPU utilisation or request rate at 1-minute steps) and the active alerts, ending at `now`,
+as Parquet files in one directory, laid out as the embedded demo reads them (see
 `hxb_lab.telemetry.schema.PARQUET_LAYOUT`); `load_into()` copies such a directory into
 the exporter's tables of a ClickHouse (on-disk chDB or a server). The story is
 `hxb_lab.scenario`: an API gateway, auth, a router, a feature store and a vector database
@@ -31,10 +32,21 @@ from hxb_lab.telemetry.schema import ALERTS_FILE
 if TYPE_CHECKING:
     from hxb_lab.demo import SeedContext
 
-__all__ = ["SIZES", "WINDOW", "TelemetrySummary", "generate", "load_into", "seed_demo"]
+__all__ = [
+    "METRICS_WINDOW",
+    "SIZES",
+    "WINDOW",
+    "TelemetrySummary",
+    "generate",
+    "load_into",
+    "seed_demo",
+]
 
 SIZES = {"small": 60_000, "medium": 1_200_000, "large": 10_000_000}
+#: What traces and logs cover, before `now`.
 WINDOW = timedelta(hours=6)
+#: What metrics cover, before `now`: a day, for the views' "last 24h" at 1-minute steps.
+METRICS_WINDOW = timedelta(hours=24)
 SUMMARY_FILE = "summary.json"
 _PARTS = (
     "traces",
@@ -54,8 +66,9 @@ class TelemetrySummary:
     directory: str
     size: str
     seed: int
-    start: str
+    start: str  # of traces and logs
     end: str
+    metrics_start: str
     spans: int
     traces: int
     logs: int
@@ -184,7 +197,8 @@ def generate(
     home: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> TelemetrySummary:
-    """Write the demo's telemetry for the six hours before `now` as Parquet under `directory`.
+    """Write the demo's telemetry as Parquet under `directory`: traces and logs of the six
+    hours before `now`, metrics of the 24 hours before it.
 
     `spans` overrides the size's span count; `home` is the demo directory whose cluster
     snapshot names the GPU nodes and pods (without one, a fleet is derived from the scenario).
@@ -195,7 +209,8 @@ def generate(
     from hxb_lab.telemetry import _gen_sql
     from hxb_lab.telemetry._fleet import load_fleet
     from hxb_lab.telemetry._gen_alerts import demo_alerts
-    from hxb_lab.telemetry._gen_metrics import generate_metrics, write_metrics
+    from hxb_lab.telemetry._gen_metrics import generate_metrics
+    from hxb_lab.telemetry._gen_metrics_write import write_metrics
     from hxb_lab.telemetry._gen_traces import TraceBuilder, write_traces
 
     if size not in SIZES:
@@ -208,6 +223,7 @@ def generate(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     now_ns = int(now.timestamp()) * 10**9 + now.microsecond * 1000
     start_ns = now_ns - int(WINDOW.total_seconds() * 1e9)
+    metrics_start_ns = now_ns - int(METRICS_WINDOW.total_seconds() * 1e9)
     for part in _PARTS:
         shutil.rmtree(out / part, ignore_errors=True)
         (out / part).mkdir(parents=True)
@@ -238,11 +254,11 @@ def generate(
         )
         logs_glob = _gen_sql.literal(str(out / "logs" / "*.parquet"))
         n_logs = int(str(client.command(f"SELECT count() FROM file({logs_glob})")))
-        report("writing metrics ...")
-        metrics = generate_metrics(fleet, start_ns, now_ns, now_ns, seed)
-        write_metrics(client, metrics, out, work, scenario.CLUSTER, start_ns)
     finally:
         client.close()
+    report("writing metrics ...")
+    metrics = generate_metrics(fleet, metrics_start_ns, now_ns, now_ns, seed)
+    write_metrics(metrics, out, scenario.CLUSTER, metrics_start_ns)
     alerts = demo_alerts(fleet, now)
     _write_alerts(out / ALERTS_FILE, alerts)
     shutil.rmtree(work, ignore_errors=True)
@@ -252,6 +268,7 @@ def generate(
         seed=seed,
         start=datetime.fromtimestamp(start_ns / 1e9, UTC).isoformat(),
         end=now.isoformat(),
+        metrics_start=datetime.fromtimestamp(metrics_start_ns / 1e9, UTC).isoformat(),
         spans=n_spans,
         traces=n_traces,
         logs=n_logs,

@@ -18,6 +18,7 @@ STYLE = """<style>
 .hxb-kv{border-collapse:collapse;font-size:12px}
 .hxb-kv td{border-bottom:1px solid #f0f4f8;padding:2px 8px;vertical-align:top}
 .hxb-kv td:first-child{color:#52606d;white-space:nowrap}
+.hxb-kv td+td{overflow-wrap:anywhere;max-width:560px}
 .hxb-error{color:#ab091e;background:#ffeeee;border-left:3px solid #d64545;padding:3px 8px;
  white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .hxb-muted{color:#7b8794}

@@ -2,8 +2,8 @@
 
 Why itables: maintained (release 2026-07, widely used), an ipywidgets-compatible widget
 with a synced ``selected_rows`` trait, and it escapes HTML in cells on the Python side
-(``allow_html=False``), so no cluster string reaches the page unescaped. ipydatagrid's last
-release is from 2024-12.
+(``allow_html=False``, passed on every update: see `ROW_OPTIONS`), so no cluster string
+reaches the page unescaped. ipydatagrid's last release is from 2024-12.
 """
 
 from __future__ import annotations
@@ -16,10 +16,15 @@ from hxb_lab.widgets._html import esc
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Table", "for_display"]
+__all__ = ["ROW_OPTIONS", "Table", "for_display"]
 
 #: Most bytes of rows sent to the browser; beyond it itables shows a part and says so.
 MAX_BYTES = 2**21
+#: Options itables applies in Python when it formats the rows, so `ITable.update()` needs
+#: them again each time: without them it falls back to `itables.options`, and a notebook
+#: that set ``itables.options.allow_html = True`` for its own tables would get cluster
+#: strings rendered as HTML in ours.
+ROW_OPTIONS: dict[str, Any] = {"allow_html": False, "showIndex": False, "maxBytes": MAX_BYTES}
 
 
 def for_display(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -75,11 +80,9 @@ class Table:
             pd.DataFrame(),
             caption=esc(caption),
             select={"style": "single"},
-            allow_html=False,
-            showIndex=False,
-            maxBytes=MAX_BYTES,
             pageLength=page_length,
             classes="display compact nowrap",
+            **ROW_OPTIONS,
         )
         self.widget.observe(self._selection_changed, "selected_rows")
 
@@ -92,7 +95,7 @@ class Table:
         """Show `frame`; the selection is cleared (and listeners told) when rows change."""
         had = bool(self.widget.selected_rows)
         self._frame = frame.reset_index(drop=True)
-        kwargs: dict[str, Any] = {"selected_rows": []}
+        kwargs: dict[str, Any] = {"selected_rows": [], **ROW_OPTIONS}
         if caption is not None:
             kwargs["caption"] = esc(caption)
         self.widget.update(for_display(self._frame, self.columns), **kwargs)

@@ -1,5 +1,6 @@
 """`wb.view.cluster()`: summary cards, a filterable nodes table, the pods of the selected node
-or workspace, and the warning events about them.
+or workspace with the labels and annotations of the selected pod, and the warning events
+about them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-__all__ = ["ClusterView"]
+__all__ = ["ClusterView", "pod_details"]
 
 NODE_COLUMNS = (
     "cluster", "name", "ready", "unschedulable", "pool", "gpu_product", "cpu_allocatable",
@@ -26,11 +27,40 @@ POD_COLUMNS = (
 )  # fmt: skip
 EVENT_COLUMNS = ("time", "namespace", "reason", "object_kind", "object_name", "message", "count")
 ALL = ""
+#: Longest label or annotation value shown in full (a `last-applied-configuration` is kilobytes).
+VALUE_WIDTH = 240
+
+
+def _pairs(mapping: object) -> list[tuple[str, str]]:
+    if not isinstance(mapping, dict):
+        return []
+    pairs = []
+    for key, value in sorted(mapping.items()):
+        text = str(value)
+        if len(text) > VALUE_WIDTH:
+            text = text[: VALUE_WIDTH - 1] + "…"
+        pairs.append((str(key), text))
+    return pairs
+
+
+def pod_details(pod: pd.Series) -> str:
+    """One pod's labels and annotations, side by side, every key and value escaped."""
+    where = f"{pod.get('namespace') or ''}/{pod.get('name') or ''}"
+    parts = "".join(
+        f'<div><div class="hxb-muted">{what}</div>'
+        f"{_html.key_values(_pairs(pod.get(what)), empty=f'no {what}')}</div>"
+        for what in ("labels", "annotations")
+    )
+    return (
+        f"<div><b>pod {_html.esc(where)}</b>"
+        f'<div style="display:flex;gap:24px;flex-wrap:wrap">{parts}</div></div>'
+    )
 
 
 class ClusterView(View):
     """Nodes and pods of the profile's clusters; the pods table follows the selected node
-    (click a row) or the chosen workspace. Auto-refresh can follow pod changes (a watch).
+    (click a row) or the chosen workspace, and a selected pod shows its labels and
+    annotations below it. Auto-refresh can follow pod changes (a watch).
     """
 
     title = "Cluster"
@@ -63,17 +93,20 @@ class ClusterView(View):
         )
         self.nodes_table = Table("nodes", NODE_COLUMNS)
         self.pods_table = Table("pods", POD_COLUMNS)
+        self.pod_details = w.HTML()
         self.events_table = Table("warning events", EVENT_COLUMNS, page_length=5)
         for control in (self.search, self.pool, self.readiness):
             control.observe(lambda _c: self._filters_changed(), "value")
         self.workspace.observe(lambda _c: self._selection_changed(), "value")
         self.nodes_table.on_select(lambda _row: self._selection_changed())
+        self.pods_table.on_select(lambda _row: self.run(self._show_pod, what="selecting"))
         self.body.children = [
             self.cards,
             w.HBox([self.search, self.pool, self.readiness]),
             self.nodes_table.widget,
             self.workspace,
             self.pods_table.widget,
+            self.pod_details,
             self.events_table.widget,
         ]
 
@@ -188,7 +221,10 @@ class ClusterView(View):
             )
             if part
         )
+        before = self.selected_pod()
         self.pods_table.show(pods, caption=f"pods {where or 'in all namespaces'}: {len(pods)}")
+        if before is not None:  # a refresh keeps the pod shown while it is still listed
+            self._reselect_pod(before)
         events = self._events
         if not events.empty and (node or workspace):
             about = set(pods["name"].astype(str)) | ({node} if node else set())
@@ -196,6 +232,23 @@ class ClusterView(View):
         self.events_table.show(
             events, caption=f"warning events, {self.time.describe()}: {len(events)}"
         )
+
+    def selected_pod(self) -> pd.Series | None:
+        """The pod row selected in the pods table (every column of `wb.cluster.pods()`)."""
+        return self.pods_table.selected
+
+    def _reselect_pod(self, pod: pd.Series) -> None:
+        shown = self.pods_table.frame
+        same = (shown["namespace"] == pod["namespace"]) & (shown["name"] == pod["name"])
+        if "cluster" in shown.columns:
+            same &= shown["cluster"] == pod["cluster"]
+        hits = shown.index[same.fillna(False)]
+        if len(hits):
+            self.pods_table.select(int(hits[0]))
+
+    def _show_pod(self) -> None:
+        row = self.selected_pod()
+        self.pod_details.value = "" if row is None else pod_details(row)
 
     def figure(self) -> go.Figure:
         """Requested against allocatable CPU and GPUs of the nodes passing the filters."""

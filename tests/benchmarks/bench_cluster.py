@@ -88,6 +88,8 @@ def _peer_frame(kubeconfig: str) -> Any:
                 None,
                 status.start_time.isoformat() if status.start_time else None,
                 meta.creation_timestamp.isoformat(),
+                meta.labels or {},
+                meta.annotations or {},
             )
         )
     return build(POD_COLUMNS, rows)

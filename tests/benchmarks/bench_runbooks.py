@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.benchmarks._harness import Result
-from tests.runbooks.servers import BIN, start_mlflow, stop
+from tests.support.mlflow_server import start_mlflow, stop
 
+BIN = Path(sys.executable).parent
 ROUNDS = 5
 TRIVIAL = {
     "cells": [

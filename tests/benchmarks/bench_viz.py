@@ -67,13 +67,18 @@ def view_refresh_results() -> Iterator[Result]:
 
     home = tempfile.mkdtemp(prefix="hxb-bench-viz-")
     os.environ["HXB_LAB_HOME"] = home
-    demo.seed("small")  # 56 GPUs: ~50 DCGM series (its telemetry spans the last 6 h)
+    demo.seed("small")  # 52 GPUs, one DCGM series each; metrics cover the last 24 h
     wb = hx.connect("demo")
     query = {"by": ["Hostname", "gpu"], "agg": "avg", "step": "1m"}
     view = wb.view.metrics("DCGM_FI_DEV_GPU_UTIL", last="24h", **query)
     if view.error_message:
         raise RuntimeError(view.error_message)
     series = len(view.chart.widget.data)
+    assert view.frame is not None
+    points = len(view.frame)
+    per_series = view.frame.groupby(query["by"]).size().min()
+    if series < 50 or per_series < 1440:  # 24 h at 1-minute steps: 1,440 (+1) points
+        raise RuntimeError(f"the demo gave {series} series of {per_series} points, not 50 x 1,440")
     ours = median_time(view.refresh, repeat=5)
     start, end = view.range()
     plain = go.FigureWidget()
@@ -89,9 +94,8 @@ def view_refresh_results() -> Iterator[Result]:
             plain.add_traces(traces)
 
     peer_time = median_time(peer, repeat=5)
-    points = len(view.frame) if view.frame is not None else 0
     yield Result(
-        f"metrics view refresh: {series} series, {points:,} points",
+        f"view 24h@1m: {series} series x {per_series:,} = {points:,} pts",
         ours,
         peer_time,
         "query + plain FigureWidget",

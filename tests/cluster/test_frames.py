@@ -3,7 +3,9 @@ columns and dtypes, and the facts of the demo's story an SRE would look for."""
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +14,7 @@ import pytest
 from hxb_lab import scenario
 from hxb_lab.errors import ParameterError
 from hxb_lab.workbench import Workbench
-from tests.cluster.conftest import NOW
+from tests.cluster.conftest import NOW, snapshot_workbench
 
 TS = "datetime64[ns, UTC]"
 COLUMNS: dict[str, dict[str, str]] = {
@@ -65,6 +67,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "last_termination_reason": "str",
         "started": TS,
         "created": TS,
+        "labels": "object",
+        "annotations": "object",
     },
     "workloads": {
         "cluster": "str",
@@ -84,6 +88,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "images": "str",
         "owner_kind": "str",
         "owner_name": "str",
+        "schedule": "str",
+        "last_schedule": TS,
         "created": TS,
     },
     "events": {
@@ -248,6 +254,24 @@ def test_pods_show_status_as_kubectl_does(snap: Workbench) -> None:
     assert pending.iloc[0]["gpu_requests"] == 8
     assert pending.iloc[0]["started"] is pd.NaT
     assert set(pods.loc[pods["phase"] == "Failed", "reason"]) == {"Error"}
+
+
+def test_pods_carry_their_labels_and_annotations_as_dicts(
+    sim_snapshot: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "demo"
+    shutil.copytree(sim_snapshot / "demo", target)
+    listing = json.loads((target / "pods.json").read_text())
+    first = listing["items"][0]["metadata"]
+    first["annotations"] = {"hxb.io/owner": "ml-platform", "prometheus.io/scrape": "true"}
+    (target / "pods.json").write_text(json.dumps(listing))
+    pods = snapshot_workbench(tmp_path).cluster.pods().set_index(["namespace", "name"])
+    row = pods.loc[(first["namespace"], first["name"])]
+    assert row["labels"] == first["labels"]
+    assert row["annotations"] == {"hxb.io/owner": "ml-platform", "prometheus.io/scrape": "true"}
+    others = pods.drop(index=(first["namespace"], first["name"]))
+    assert all(isinstance(a, dict) for a in others["annotations"])  # none: an empty dict
+    assert all(isinstance(labels, dict) for labels in pods["labels"])
 
 
 def test_pods_filter_by_namespace_selector_and_workspace(snap: Workbench) -> None:

@@ -103,6 +103,30 @@ def test_cli_snapshot_of_a_live_cluster_reads_back_identically(
     pd.testing.assert_frame_equal(nodes, comparable(live.cluster.nodes(), ["name"], ("age",)))
 
 
+def test_live_pods_carry_their_labels_and_annotations(
+    control_plane: ControlPlane, live: Workbench, kube_namespace: str
+) -> None:
+    labels = {"app": "scorer", "hxb.io/team": "risk"}
+    annotations = {"hxb.io/owner": "ml-platform", "note": "<b>from the cluster</b>"}
+    control_plane.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": "scorer-0",
+                "namespace": kube_namespace,
+                "labels": labels,
+                "annotations": annotations,
+            },
+            "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]},
+        }
+    )
+    pods = live.cluster.pods(namespace=kube_namespace)
+    assert list(pods["name"]) == ["scorer-0"]
+    assert pods.iloc[0]["labels"] == labels
+    assert pods.iloc[0]["annotations"] == annotations
+
+
 def test_lists_are_paginated(live: Workbench, live_platform: LivePlatform) -> None:
     source = live.cluster.sources()[0]
     context: KubeContext = source.context  # type: ignore[attr-defined]

@@ -17,9 +17,8 @@ from hxb_lab.cluster.simulate import Platform, simulate
 from hxb_lab.config import KubeConfig, MlflowConfig, Profile
 from hxb_lab.models.demo import model_uri
 from hxb_lab.workbench import Workbench
-from tests.conftest import require
 from tests.inference.kserve_controller import SOURCE_URI
-from tests.models.registry_server import MLFLOW, NOW, RegistryServer, shared_registry
+from tests.support.mlflow_server import NOW, MlflowServer
 
 if TYPE_CHECKING:
     from tests.support.controlplane import ControlPlane
@@ -69,13 +68,6 @@ class ServingPlatform:
 
 
 @pytest.fixture(scope="session")
-def registry() -> RegistryServer:
-    """The real MLflow registry server with the scenario's models."""
-    require(MLFLOW.exists(), "the mlflow command")
-    return shared_registry()
-
-
-@pytest.fixture(scope="session")
 def serving_platform(
     control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
 ) -> ServingPlatform:
@@ -100,7 +92,7 @@ def serving_platform(
 
 
 def live_workbench(
-    plane: ControlPlane, registry: RegistryServer | None = None, context: str = "admin"
+    plane: ControlPlane, registry: MlflowServer | None = None, context: str = "admin"
 ) -> Workbench:
     kube = KubeConfig(kubeconfig=str(plane.kubeconfig_path), contexts=(context,))
     mlflow = MlflowConfig(registry.url) if registry is not None else None
@@ -112,8 +104,8 @@ def snapshot_workbench(path: Path) -> Workbench:
 
 
 @pytest.fixture
-def live(control_plane: ControlPlane, registry: RegistryServer) -> Iterator[Workbench]:
-    wb = live_workbench(control_plane, registry)
+def live(control_plane: ControlPlane, mlflow_server: MlflowServer) -> Iterator[Workbench]:
+    wb = live_workbench(control_plane, mlflow_server)
     yield wb
     wb.close()
 

@@ -25,8 +25,8 @@ from hxb_lab.inference import Change
 from hxb_lab.workbench import Workbench
 from tests.inference.conftest import get_inference_service, live_workbench, put_inference_service
 from tests.inference.kserve_controller import reconcile
-from tests.models.registry_server import RegistryServer
 from tests.support.controlplane import RESTRICTED_USER, ControlPlane
+from tests.support.mlflow_server import MlflowServer
 
 MERGE = "application/merge-patch+json"
 
@@ -275,7 +275,7 @@ def other_namespace(control_plane: ControlPlane) -> Iterator[str]:
 @pytest.mark.mlflow_server
 def test_a_restricted_user_may_act_only_where_it_may_write(
     control_plane: ControlPlane,
-    registry: RegistryServer,
+    mlflow_server: MlflowServer,
     scenario_platform: Platform,
     chat: str,
     other_namespace: str,
@@ -283,7 +283,7 @@ def test_a_restricted_user_may_act_only_where_it_may_write(
     put_inference_service(control_plane, scenario_platform, "llm-chat", other_namespace)
     control_plane.grant_namespace_access(chat, write=True)
     control_plane.grant_namespace_access(other_namespace)  # read only
-    wb = live_workbench(control_plane, registry, context="restricted")
+    wb = live_workbench(control_plane, mlflow_server, context="restricted")
     done = wb.inference.scale("llm-chat", min_replicas=4, namespace=chat, apply=True)
     assert done.applied
     assert (

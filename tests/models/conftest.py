@@ -1,5 +1,5 @@
-"""Fixtures of the model registry tests: a real `mlflow server` holding the scenario's
-models, next to a snapshot of the simulated cluster serving them, and the demo."""
+"""Fixtures of the model registry tests: the session's real `mlflow server` holding the
+scenario's models, next to a snapshot of the simulated cluster serving them, and the demo."""
 
 from __future__ import annotations
 
@@ -11,14 +11,7 @@ import pytest
 from hxb_lab.cluster.simulate import simulate
 from hxb_lab.config import KubeConfig, MlflowConfig, Profile
 from hxb_lab.workbench import Workbench
-from tests.conftest import require
-from tests.models.registry_server import MLFLOW, NOW, RegistryServer, shared_registry
-
-
-@pytest.fixture(scope="session")
-def registry() -> RegistryServer:
-    require(MLFLOW.exists(), "the mlflow command")
-    return shared_registry()
+from tests.support.mlflow_server import NOW, MlflowServer
 
 
 @pytest.fixture(scope="session")
@@ -30,12 +23,12 @@ def platform_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def server_wb(registry: RegistryServer, platform_snapshot: Path) -> Iterator[Workbench]:
+def server_wb(mlflow_server: MlflowServer, platform_snapshot: Path) -> Iterator[Workbench]:
     """A workbench on the registry server (REST) and the simulated cluster's snapshot."""
     profile = Profile(
         name="registry",
         kube=KubeConfig(snapshot=str(platform_snapshot)),
-        mlflow=MlflowConfig(registry.url),
+        mlflow=MlflowConfig(mlflow_server.url),
     )
     wb = Workbench(profile)
     yield wb

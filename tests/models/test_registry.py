@@ -13,7 +13,7 @@ from hxb_lab.config import KubeConfig, MlflowConfig, Profile
 from hxb_lab.errors import BackendUnavailableError, NotFoundError, ParameterError
 from hxb_lab.models._frames import REGISTERED_COLUMNS, VERSION_COLUMNS
 from hxb_lab.workbench import Workbench
-from tests.models.registry_server import RegistryServer
+from tests.support.mlflow_server import MlflowServer
 
 REGISTERED = [
     "name", "description", "versions", "latest_version", "aliases", "tags", "served_by",
@@ -139,11 +139,13 @@ def test_an_unreachable_server_is_named_with_its_password_masked(tmp_path: Path)
 
 
 def test_served_by_is_empty_with_a_warning_when_the_cluster_cannot_be_read(
-    registry: RegistryServer, tmp_path: Path
+    mlflow_server: MlflowServer, tmp_path: Path
 ) -> None:
     missing = tmp_path / "no-snapshot"
     wb = Workbench(
-        Profile(name="r", kube=KubeConfig(snapshot=str(missing)), mlflow=MlflowConfig(registry.url))
+        Profile(
+            name="r", kube=KubeConfig(snapshot=str(missing)), mlflow=MlflowConfig(mlflow_server.url)
+        )
     )
     with pytest.warns(UserWarning, match="the served_by column is empty: the cluster could not"):
         df = wb.models.versions("ocr")

@@ -1,7 +1,9 @@
 """Fixtures of the runbook tests: a real MLflow tracking server and a real S3 server.
 
-Both run on loopback for the whole session: `mlflow server` (SQLite backend) and versitygw
-(an S3-compatible gateway built from its Go module by ``build_s3.sh``, posix backend).
+Both run on loopback for the whole session: the session's shared `mlflow server`
+(``mlflow_server`` of ``tests/conftest.py``, SQLite backend; runs go to experiments
+``runbooks/<name>``) and versitygw (an S3-compatible gateway built from its Go module by
+``build_s3.sh``, posix backend).
 Runbook fixtures are notebooks named by the behaviour they pin, in ``fixtures/``.
 """
 
@@ -13,16 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, require
-from tests.runbooks.servers import (
-    BIN,
-    MlflowServer,
-    S3Server,
-    free_port,
-    start_mlflow,
-    start_s3,
-    stop,
-    versitygw,
-)
+from tests.runbooks.servers import BIN, S3Server, free_port, start_s3, stop, versitygw
+from tests.support.mlflow_server import MlflowServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -30,17 +24,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def fixture(name: str) -> Path:
     """The path of a runbook fixture, e.g. ``fixture("succeeds")``."""
     return FIXTURES / f"{name}.ipynb"
-
-
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    """A real `mlflow server` on a free loopback port (SQLite backend store)."""
-    require((BIN / "mlflow").exists(), "the mlflow command")
-    server = start_mlflow(tmp_path_factory.mktemp("mlflow-server"))
-    try:
-        yield server
-    finally:
-        stop(server.process)
 
 
 @pytest.fixture(scope="session")

@@ -47,3 +47,7 @@ async def test_a_worker_whose_server_is_gone_records_its_run_as_failed(
     row = recorded[recorded["run_id"] == spec["run_id"]].iloc[0]
     assert row["status"] == "failed"
     assert row["error"].startswith("RunInterrupted: server stopped")  # + where it stopped
+    # Recorded failed by the run itself, so its report says so (not "cancelled").
+    report = Path(result["report"]).read_text()
+    assert 'class="hxb-status hxb-status-failed"' in report and "server stopped" in report
+    assert "hxb-status-cancelled" not in report.split("</style>", 1)[1]

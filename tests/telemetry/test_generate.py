@@ -14,7 +14,7 @@ import pytest
 
 from hxb_lab import scenario
 from hxb_lab.errors import ConfigError
-from hxb_lab.telemetry.generate import WINDOW, generate
+from hxb_lab.telemetry.generate import METRICS_WINDOW, WINDOW, generate
 from tests.telemetry.conftest import Generated, workbench
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -40,6 +40,16 @@ def test_the_summary_counts_what_was_written(generated: Generated) -> None:
     assert summary["alerts"] == 3
     assert datetime.fromisoformat(summary["end"]) == generated.now
     assert datetime.fromisoformat(summary["start"]) == generated.now - WINDOW
+    assert datetime.fromisoformat(summary["metrics_start"]) == generated.now - METRICS_WINDOW
+    gauges = pq.read_table(generated.directory / "metrics_gauge", columns=["TimeUnix"])
+    first = gauges.column("TimeUnix").to_pandas().min()
+    assert first - pd.Timestamp(generated.now - METRICS_WINDOW) < pd.Timedelta(seconds=30)
+    points = sum(
+        pq.ParquetFile(p).metadata.num_rows
+        for kind in ("gauge", "sum", "histogram")
+        for p in (generated.directory / f"metrics_{kind}").glob("*.parquet")
+    )
+    assert summary["metric_points"] == points
 
 
 def test_the_same_seed_gives_the_same_data(tmp_path: Path) -> None:
@@ -204,3 +214,68 @@ def test_seed_demo_reports_one_line(demo_env: Path) -> None:
         part["summary"],
     )
     assert (demo_env / "demo" / "telemetry" / "alerts.parquet").exists()
+
+
+def test_every_span_the_canary_served_names_its_version(generated: Generated) -> None:
+    """The canary's server span, the steps under it and the router's call to it all say
+    version 8; the stable pods' spans say 7."""
+    frame = pd.read_parquet(
+        generated.directory / "traces",
+        columns=["TraceId", "ServiceName", "SpanKind", "ResourceAttributes", "SpanAttributes"],
+    )
+    resource = frame.ResourceAttributes.map(dict)
+    attributes = frame.SpanAttributes.map(dict)
+    chat = scenario.CANARY_ROLLOUT.target
+    own = frame[frame.ServiceName == chat].assign(
+        pod=resource.map(lambda a: a["k8s.pod.name"]),
+        version=resource.map(lambda a: a["service.version"]),
+        model_version=attributes.map(lambda a: a.get("hxb.model.version")),
+    )
+    canary = own.pod.str.contains("canary")
+    assert canary.any() and (~canary).any()
+    assert set(own[canary].version) == set(own[canary].model_version) == {"8"}
+    assert set(own[~canary].version) == set(own[~canary].model_version) == {"7"}
+    assert set(own[canary].SpanKind) == {"Server", "Internal"}
+    served = set(own[canary].TraceId)
+    calls = frame[
+        (frame.SpanKind == "Client") & attributes.map(lambda a: a.get("peer.service") == chat)
+    ]
+    versions = calls.SpanAttributes.map(lambda a: dict(a)["hxb.model.version"])
+    assert set(versions[calls.TraceId.isin(served)]) == {"8"}
+    assert set(versions[~calls.TraceId.isin(served)]) == {"7"}
+
+
+def _gauge(generated: Generated, metric: str, columns: list[str]) -> pd.DataFrame:
+    """The raw rows of one gauge metric, as written."""
+    table = pq.read_table(
+        generated.directory / "metrics_gauge",
+        columns=columns,
+        filters=[("MetricName", "=", metric)],
+    )
+    return table.to_pandas()
+
+
+def test_the_canary_gpu_carries_its_pod_only_since_the_rollout(generated: Generated) -> None:
+    gauges = _gauge(generated, "DCGM_FI_DEV_GPU_UTIL", ["Attributes", "TimeUnix", "Value"])
+    labels = gauges.Attributes.map(dict)
+    pod = labels.map(lambda a: a.get("pod", ""))
+    canary = gauges[pod.str.contains("canary")]
+    rollout = pd.Timestamp(generated.now - scenario.CANARY_ROLLOUT.starts_before_now)
+    assert len(canary) > 0 and canary.TimeUnix.min() >= rollout
+    uuid = labels[canary.index[0]]["UUID"]
+    same_gpu = gauges[labels.map(lambda a: a["UUID"] == uuid)]
+    before = same_gpu[same_gpu.TimeUnix < rollout]
+    assert len(before) > 0 and (before.Value == 0).all()  # free (no pod label) and idle
+    assert not before.Attributes.map(lambda a: "pod" in dict(a)).any()
+
+
+def test_the_forgotten_notebook_is_in_the_derived_fleet_too(generated: Generated) -> None:
+    """Without a snapshot, the fleet still has the scenario's idle GPU holder."""
+    notebook = scenario.FORGOTTEN_NOTEBOOK
+    gauges = _gauge(generated, "DCGM_FI_DEV_GPU_UTIL", ["Attributes", "Value"])
+    labels = gauges.Attributes.map(dict)
+    util = gauges[labels.map(lambda a: a.get("pod") == notebook.pod)]
+    assert len(util) == 24 * 60 * 2  # every 30 s for a day
+    assert util.Value.between(0, 3).all()
+    assert {labels[i]["container"] for i in util.index} == {"notebook"}
+    assert {labels[i]["namespace"] for i in util.index} == {notebook.workspace}

@@ -1,6 +1,8 @@
 """Every view in a real JupyterLab (demo profile) in Debian's Chromium: a notebook opens each
-one; the widgets render (tables, plotly charts, cards), a hostile string shows as text, no
-script runs from data, and a screenshot of each view lands in test-output/ui/.
+one; the widgets render (tables, plotly charts, cards), a hostile string planted in a copy
+of the demo's data (a pod's name, label and annotations; a service, span attribute and log
+line) shows as text, no script runs from data, and a screenshot of each view lands in
+test-output/ui/.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import pytest
 
 from tests.conftest import require
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.viz.frames import EVIL
+from tests.widgets.hostile_home import Hostile, hostile_home
+from tests.widgets.rendering import EVIL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,13 +33,20 @@ CELLS = {
         "v.traces_table.select(0)\nv"
     ),
     "services": "wb.view.services()",
-    "hostile": (
-        "from tests.widgets.bench import StaticBench\nfrom hxb_lab.widgets import Views\n"
-        "v = Views(StaticBench(evil=True)).traces()\nv.services_table.select(0)\n"
-        "v.traces_table.select(0)\nv"
+    # The demo profile on a copy of the demo with hostile data (see `hostile_home`).
+    "hostile-pod": (
+        "import os\nfrom tests.widgets.rendering import EVIL\n"
+        "os.environ['HXB_LAB_HOME'] = {home!r}\nhostile = hx.connect('demo')\n"
+        "v = hostile.view.cluster()\nv.nodes_table.select_where('name', {node!r})\n"
+        "v.pods_table.select_where('name', EVIL)\nv"
+    ),
+    "hostile-trace": (
+        "v = hostile.view.traces(service=EVIL)\n"
+        "v.traces_table.select_where('trace_id', {trace_id!r})\nv"
     ),
     "done": "print('ALL-VIEWS-' + 'DONE')",
 }
+HOSTILE = ("hostile-pod", "hostile-trace")
 
 
 KERNEL_READY = """() => {
@@ -48,12 +58,13 @@ KERNEL_READY = """() => {
 }"""
 
 
-def _notebook() -> dict:
+def _notebook(hostile: Hostile) -> dict:
+    where = {"home": str(hostile.home), "node": hostile.node, "trace_id": hostile.trace_id}
     cells = [
         {
             "cell_type": "code",
             "metadata": {"tags": [name]},
-            "source": source,
+            "source": source.format(**where) if name in HOSTILE else source,
             "outputs": [],
             "execution_count": None,
         }
@@ -74,22 +85,25 @@ def _notebook() -> dict:
     }
 
 
-def test_every_view_renders_in_jupyterlab(lab, screenshots: Path) -> None:
+def test_every_view_renders_in_jupyterlab(
+    lab, screenshots: Path, demo_home: Path, tmp_path: Path
+) -> None:
     require(Path(CHROMIUM).exists(), "Debian's chromium (/usr/bin/chromium)")
     from playwright.sync_api import sync_playwright
 
-    (lab.root / "views.ipynb").write_text(json.dumps(_notebook()))
+    hostile = hostile_home(demo_home, tmp_path)
+    (lab.root / "views.ipynb").write_text(json.dumps(_notebook(hostile)))
     # Playwright's sync API runs its own event loop: start and stop it inside the test.
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            _open_every_view(chromium.new_page(viewport={"width": 1400, "height": 1000}), lab,
-                             screenshots)  # fmt: skip
+            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+            _open_every_view(page, lab, screenshots, hostile)
         finally:
             chromium.close()
 
 
-def _open_every_view(page: Any, lab: Any, screenshots: Path) -> None:
+def _open_every_view(page: Any, lab: Any, screenshots: Path, hostile: Hostile) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(lab.open_url("views.ipynb"))
@@ -118,9 +132,9 @@ def _open_every_view(page: Any, lab: Any, screenshots: Path) -> None:
         # The view's widgets rendered: its heading, and no inline error line.
         output.locator(".widget-html").first.wait_for(timeout=60_000)
         assert output.locator(".hxb-error").count() == 0, output.locator(".hxb-error").inner_text()
-        if name in ("gpus", "metrics", "services", "inference", "traces", "hostile"):
+        if name in ("gpus", "metrics", "services", "inference", "traces", "hostile-trace"):
             output.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-        if name in ("cluster", "gpus", "inference", "traces", "services", "hostile"):
+        if name in ("cluster", "gpus", "inference", "traces", "services", *HOSTILE):
             output.locator("table.dataTable tbody tr").first.wait_for(timeout=60_000)
         cells.nth(index).scroll_into_view_if_needed()
         cells.nth(index).screenshot(path=str(screenshots / f"view-{name}.png"))
@@ -131,8 +145,17 @@ def _open_every_view(page: Any, lab: Any, screenshots: Path) -> None:
     assert plots.count() >= 1  # the waterfall's bars are drawn
 
     # Hostile strings: shown as text, never parsed as markup, no script ran.
-    hostile = cells.nth(list(CELLS).index("hostile"))
-    assert EVIL in hostile.inner_text()
+    pod = cells.nth(list(CELLS).index("hostile-pod"))
+    details = pod.locator(".widget-html", has_text="hxb.io/owner-note")
+    assert details.count() == 1
+    assert f"pod {hostile.namespace}/{EVIL}" in details.inner_text()
+    assert details.inner_text().count(EVIL) == 4  # name, label, annotation key and value
+    assert EVIL in pod.locator("table.dataTable tbody").nth(1).inner_text()  # the pods table
+    trace = cells.nth(list(CELLS).index("hostile-trace"))
+    assert EVIL in trace.locator("table.dataTable").first.inner_text()  # the services table
+    ticks = trace.locator(".js-plotly-plot .ytick text").all_text_contents()
+    assert f"{EVIL}: {EVIL}" in ticks  # the waterfall's root span: service and operation
+    assert f"request failed: {EVIL}" in trace.inner_text()  # its log line
     assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
     page.close()

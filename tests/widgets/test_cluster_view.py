@@ -52,6 +52,23 @@ def test_cluster_view_on_the_demo(demo_env: Path) -> None:
     assert set(view.pods_table.frame["workspace"]) == {"search"}
     assert len(view.pods_table.frame) == int((pods["workspace"] == "search").sum())
 
+    # A selected pod shows its labels and annotations under the table.
+    assert view.pod_details.value == ""
+    view.pods_table.select(0)
+    pod = view.selected_pod()
+    assert pod is not None
+    details = " ".join(_text(view.pod_details.value).split())
+    assert details.startswith(f"pod search/{pod['name']} labels")
+    for key, value in pod["labels"].items():
+        assert f"{key} {value}" in details
+    expected = " ".join(f"{k} {v}" for k, v in sorted(pod["annotations"].items()))
+    assert details.endswith(f"annotations {expected or 'no annotations'}")
+    view.refresh_button.click()  # a refresh keeps the pod shown
+    assert view.selected_pod()["name"] == pod["name"]
+    assert " ".join(_text(view.pod_details.value).split()) == details
+    view.pods_table.select(None)
+    assert view.pod_details.value == ""
+
     # Refreshing keeps the choices; the static figure covers the filtered nodes.
     view.refresh_button.click()
     assert view.workspace.value == "search"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import hxb_lab as hx
+from hxb_lab.widgets.gpus import IDLE_COLUMNS
 
 
 def _text(html: str) -> str:
@@ -40,6 +41,24 @@ def test_gpus_view_on_the_demo(wb) -> None:
         if row.samples:
             assert row.utilization_pct == pytest.approx(means[(row.namespace, row.pod)])
             assert row.utilization_pct < 30
+
+
+def test_the_gpus_view_finds_the_forgotten_notebook(wb) -> None:
+    """At the default threshold (10 %) and range, the one allocated-but-idle holder is the
+    notebook server the story left holding an A100."""
+    view = wb.view.gpus()
+    assert view.error_message == ""
+    assert view.threshold.value == 10
+    idle = view.idle_table.frame
+    assert list(idle.columns) == list(IDLE_COLUMNS)
+    assert idle[["namespace", "pod", "gpu_product", "gpus_allocated"]].values.tolist() == [
+        ["risk", "notebook-kim-0", "NVIDIA-A100-SXM4-40GB", 1]
+    ]
+    row = idle.iloc[0]
+    assert row.samples > 0 and row.utilization_pct < 3 and row.peak_pct <= 3
+    pods = wb.cluster.pods(workspace="risk").set_index("name")
+    assert row.node == pods.loc["notebook-kim-0", "node"]
+    assert _text(view.idle_summary.value) == "1 pods hold 1 GPUs while under 10 % busy"
 
 
 def test_inference_view_on_the_demo(wb) -> None:
