@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["PLOTLY_MIMETYPE", "plotly_signature", "render_report"]
 
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
+WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 _TEMPLATE = "hxb_report.html.j2"
 _TEMPLATE_SOURCE = """\
 {%- extends 'index.html.j2' -%}
@@ -90,6 +91,19 @@ def _figures_to_html(nb: Any) -> bool:
             )  # fmt: skip
             del data[PLOTLY_MIMETYPE]
     return found
+
+
+def _widgets_to_static(nb: Any) -> None:
+    """A report has no kernel and no widget manager: an output that is a widget shows its
+    static rendering (a view's figure, see `View._repr_mimebundle_`) or says what it was."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data") or {}
+            if data.pop(WIDGET_MIMETYPE, None) is None:
+                continue
+            if set(data) <= {"text/plain"}:
+                shown = str(data.get("text/plain") or "a widget")
+                data["text/plain"] = f"{shown} (interactive: open the notebook to use it)"
 
 
 def _show_only_failing_code(nb: Any) -> None:
@@ -170,6 +184,7 @@ def render_report(nb: Any, run: Run, runbook: Runbook, target: Path, secrets: li
     from jinja2 import DictLoader
 
     nb = copy.deepcopy(nb)
+    _widgets_to_static(nb)
     has_figures = _figures_to_html(nb)
     _show_only_failing_code(nb)
     nb.metadata.pop("widgets", None)  # widget state would need the CDN widget manager

@@ -8,6 +8,8 @@ A view never shows a traceback: an `HxbLabError` shows its message, anything els
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from hxb_lab.errors import HxbLabError
 from hxb_lab.widgets import _html
 from hxb_lab.widgets._time import TimeRange
+
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -249,7 +253,16 @@ class View:
         close_tree(self.widget)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The live widget; in a runbook run also its static `figure()`, which the run's
+        report shows (a report has no kernel to draw widgets with)."""
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)
+        if os.environ.get("HXB_LAB_RUN_ID"):
+            with contextlib.suppress(Exception):  # no figure yet: the widget alone
+                import plotly.io as pio
+
+                bundle[PLOTLY_MIMETYPE] = json.loads(pio.to_json(self.figure(), validate=False))
+        return bundle
 
     def __repr__(self) -> str:
         name = self._wb.profile.name

@@ -68,3 +68,26 @@ def test_the_header_escapes_every_value_and_masks_secrets(tmp_path: Path) -> Non
     assert "prod&lt;eu&gt;" in html
     assert "tok-abc123" not in html
     assert "2.5 s" in html and "in cell 3" in html
+
+
+def test_a_view_shown_by_a_runbook_is_its_figure_in_the_report(demo_env: Path) -> None:
+    run = hx.runbooks.get(str(fixture("shows_a_view"))).run({"last": "6h"})
+    assert run.status == "succeeded", run.error
+    html = run.report.read_text()
+    # The view's static figure, drawn by plotly.js (once); no inert widget placeholder.
+    assert html.count('class="plotly-graph-div"') == 1
+    assert html.count(plotly_signature()) == 1
+    assert "GPU utilisation (%), mean per GPU, last 6h" in html
+    assert "widget-view+json" not in html
+    # A plain widget has no static form: the report says what it was.
+    assert (
+        "IntSlider(value=0, description='plain') (interactive: open the notebook to use it)" in html
+    )
+    # The notebook keeps the live widget, and names the view in its text form.
+    import json
+
+    outputs = [o for c in json.loads(run.output_notebook.read_text())["cells"]
+               for o in c.get("outputs", [])]  # fmt: skip
+    view = next(o["data"] for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {}))
+    assert "application/vnd.jupyter.widget-view+json" in view
+    assert "".join(view["text/plain"]) == "<GpusView of profile 'demo', last 6h>"
