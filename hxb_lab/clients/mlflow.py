@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -252,14 +251,21 @@ class LibraryTrackingStore:
     """``mlflow.MlflowClient`` (imported here, on first use) for non-HTTP tracking URIs."""
 
     def __init__(self, uri: str, registry_uri: str | None = None) -> None:
-        if uri.startswith("sqlite:///"):
-            Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        from hxb_lab.clients.mlflow_sqlite import from_template, keep_as_template, store_path
+
+        path = store_path(uri)
+        new = path is not None and not path.exists() and not from_template(path)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         from mlflow.tracking import MlflowClient
 
         for name in ("mlflow", "alembic"):  # creating a SQLite store logs at INFO
             logging.getLogger(name).setLevel(logging.WARNING)
         self.uri = uri
         self.client = MlflowClient(tracking_uri=uri, registry_uri=registry_uri)
+        if new and path is not None:  # created (migrated) by this first call: keep a copy
+            self.client.search_experiments(max_results=1)
+            keep_as_template(path)
 
     def close(self) -> None:
         pass  # MlflowClient holds nothing that needs closing

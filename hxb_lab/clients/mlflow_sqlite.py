@@ -17,8 +17,10 @@ deleted experiment, searches) goes through the mlflow library (`LibraryTrackingS
 from __future__ import annotations
 
 import math
+import os
 import posixpath
 import re
+import shutil
 import sqlite3
 import time
 import uuid
@@ -28,7 +30,14 @@ from typing import Any
 
 from hxb_lab.errors import QueryError
 
-__all__ = ["SCHEMA_REVISIONS", "SqliteRunWriter", "open_run_writer"]
+__all__ = [
+    "SCHEMA_REVISIONS",
+    "SqliteRunWriter",
+    "from_template",
+    "keep_as_template",
+    "open_run_writer",
+    "template_path",
+]
 
 # alembic revisions of MLflow's tracking schema whose experiments, runs, params, tags,
 # metrics and latest_metrics tables this module writes as MLflow does. A test fails when the
@@ -64,11 +73,67 @@ def schema_revision(path: Path) -> str | None:
 
 
 def open_run_writer(uri: str) -> SqliteRunWriter | None:
-    """A writer for the store at `uri` when it is a SQLite store this module knows, else None."""
+    """A writer for the store at `uri` when it is a SQLite store this module knows, else None.
+
+    A store that does not exist yet is created from the empty-store template when there is
+    one (see `from_template`)."""
     path = store_path(uri)
-    if path is None or not path.is_file():
+    if path is None:
+        return None
+    if not path.exists():
+        from_template(path)
+    if not path.is_file():
         return None
     return SqliteRunWriter(uri, path) if schema_revision(path) in SCHEMA_REVISIONS else None
+
+
+# Creating an MLflow SQLite store runs every schema migration since MLflow 1.x: seconds of
+# work that give the same empty database each time. The first store created with an mlflow
+# version is kept (under $XDG_CACHE_HOME/hxb-lab/mlflow/) and later stores are copies.
+def template_path() -> Path | None:
+    """Where the empty store of the installed mlflow is kept; None without mlflow."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("mlflow")
+    except PackageNotFoundError:
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
+    return base / "hxb-lab" / "mlflow" / f"empty-{release}.db"
+
+
+def from_template(target: Path) -> bool:
+    """Create the store `target` as a copy of the template; False when there is none."""
+    template = template_path()
+    if template is None or not template.is_file() or target.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(template, partial)
+        os.link(partial, target)  # whole or not at all; never over a store another run made
+    except FileExistsError:
+        return True  # a concurrent run created it first
+    except OSError:
+        return False
+    finally:
+        partial.unlink(missing_ok=True)
+    return True
+
+
+def keep_as_template(fresh: Path) -> None:
+    """Save a store mlflow has just created (still empty) as the template, once."""
+    template = template_path()
+    if template is None or template.exists() or schema_revision(fresh) is None:
+        return
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        partial = template.with_suffix(f".{os.getpid()}.tmp")
+        with sqlite3.connect(fresh) as source, sqlite3.connect(partial) as copy:
+            source.backup(copy)
+        partial.replace(template)
+    except (OSError, sqlite3.Error):
+        return  # only an optimisation
 
 
 def _check_key(key: str, what: str) -> None:

@@ -9,10 +9,7 @@ version in production; llm-chat also has version 8, its canary, aliased ``challe
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab import scenario
@@ -58,13 +55,7 @@ def seed_demo(ctx: SeedContext) -> str:
         logging.getLogger(name).setLevel(logging.WARNING)
     from hxb_lab.clients.mlflow import open_mlflow
 
-    path = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
-    if path is not None:
-        _from_template(path)
-    client = open_mlflow(profile)
-    if path is not None:
-        client.search_experiments(max_results=1)  # creates the store when it is new
-        _keep_template(path)
+    client = open_mlflow(profile)  # a new SQLite store is a copy of the empty-store template
     artifacts = (ctx.home / "mlflow" / "artifacts").as_uri()
     versions = register_models(client, int(ctx.now.timestamp() * 1000), artifacts)
     return f"{len(scenario.DEPLOYMENTS)} registered models, {versions} versions in {uri}"
@@ -75,40 +66,6 @@ def register_models(client: Any, now_ms: int, artifacts: str | None = None) -> i
     runs in experiments ``training/<model>`` (under `artifacts`); returns the number of
     versions created."""
     return sum(_register(client, d, now_ms, artifacts) for d in scenario.DEPLOYMENTS)
-
-
-# Creating an MLflow SQLite store runs every schema migration since MLflow 1.x, seconds
-# of work that gives the same empty database each time: it is done once per MLflow
-# version and the result copied (under $XDG_CACHE_HOME/hxb-lab/mlflow/).
-def _template() -> Path:
-    import mlflow
-
-    base = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
-    return base / "hxb-lab" / "mlflow" / f"empty-{mlflow.__version__}.db"
-
-
-def _from_template(target: Path) -> None:
-    template = _template()
-    if template.is_file() and not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(template, target)
-
-
-def _keep_template(fresh: Path) -> None:
-    """Save a freshly created, still empty store as the template, once."""
-    import sqlite3
-
-    template = _template()
-    if template.exists():
-        return
-    try:
-        template.parent.mkdir(parents=True, exist_ok=True)
-        tmp = template.with_suffix(f".{os.getpid()}.tmp")
-        with sqlite3.connect(fresh) as source, sqlite3.connect(tmp) as copy:
-            source.backup(copy)
-        tmp.replace(template)
-    except (OSError, sqlite3.Error):
-        return  # only an optimisation
 
 
 def _register(client: Any, d: scenario.ModelDeployment, now_ms: int, artifacts: str | None) -> int:

@@ -159,8 +159,9 @@ def test_concurrent_runs_queue_on_the_write_lock_and_all_are_recorded(store: Pat
 
 
 def test_a_store_mlflow_has_not_created_or_does_not_know_goes_through_mlflow(
-    store: Path, tmp_path: Path
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-template"))
     assert open_run_writer(_uri(tmp_path / "missing.db")) is None
     assert open_run_writer("http://127.0.0.1:5000") is None
     with sqlite3.connect(store) as con:
@@ -191,3 +192,28 @@ def test_a_demo_run_records_from_a_thread_and_a_store_of_another_revision_from_a
         con.execute("UPDATE alembic_version SET version_num = 'from-the-future'")
     monkeypatch.setenv("HXB_LAB_HOME", str(other))
     assert isinstance(make_recorder(load_profile("demo"), probe), ProcessRecorder)
+
+
+def test_a_new_store_is_a_copy_of_the_empty_store_mlflow_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hxb_lab.clients.mlflow_sqlite import template_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    template = template_path()
+    assert template is not None and not template.exists()
+    # No template yet: nothing to write with, so the run goes through mlflow, which creates
+    # (migrates) the store; that first store is kept as the template.
+    first = tmp_path / "one" / "mlflow.db"
+    assert open_run_writer(_uri(first)) is None and not first.exists()
+    LibraryTrackingStore(_uri(first))
+    assert template.is_file() and first.is_file()
+    # The next new store is a copy: written with sqlite3 at once, read back by mlflow.
+    second = tmp_path / "two" / "mlflow.db"
+    writer = open_run_writer(_uri(second))
+    assert isinstance(writer, SqliteRunWriter) and second.is_file()
+    run_id = _record(writer, (tmp_path / "artifacts").as_uri())
+    assert _as_mlflow_sees_it(second, run_id)["info"][0] == "FINISHED"
+    # The template stays empty.
+    with sqlite3.connect(template) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
