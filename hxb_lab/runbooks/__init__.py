@@ -145,26 +145,9 @@ def runs_root() -> Path:
 def local_run(run_id: str, runbook: str | None = None) -> Run | None:
     """A run as its local record (``run.json`` under `runs_root()`) has it; None when
     there is none, it cannot be read, or a name would lead outside `runs_root()`."""
-    import re
+    from hxb_lab.runbooks._local import local_run as read
 
-    from hxb_lab.runbooks._run import RUN_FILE
-
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", run_id):
-        return None
-    if runbook is not None and ("/" in runbook or "\\" in runbook or runbook in (".", "..")):
-        return None
-    root = runs_root()
-    if runbook:
-        candidates = [root / runbook / run_id / RUN_FILE]
-    else:
-        candidates = sorted(root.glob(f"*/{run_id}/{RUN_FILE}"))
-    for path in candidates:
-        if path.exists():
-            try:
-                return Run.from_json(_json.loads(path.read_text()))
-            except (ValueError, TypeError, OSError):
-                return None
-    return None
+    return read(run_id, runbook)
 
 
 def recorded_parameters(runbook: Runbook, values: Mapping[str, _Any]) -> dict[str, _Any]:
@@ -180,39 +163,9 @@ def record_outcome(run: Run, profile: str | _Profile | None = None) -> None:
     """Record how a run ended in MLflow when its own process could not (it died, or was
     stopped): its MLflow run gets the run's status, error and end time, and a run that
     never opened one gets one now. `HxbLabError` when MLflow could not be written."""
-    from datetime import UTC, datetime
+    from hxb_lab.runbooks._history import record_outcome as record
 
-    from hxb_lab.clients.mlflow import open_tracking_store
-    from hxb_lab.errors import HxbLabError, NotFoundError
-    from hxb_lab.runbooks._history import MLFLOW_STATUS, TAG, Recorder
-    from hxb_lab.runbooks._history import find_run as find
-
-    chosen = _profile(profile)
-    try:
-        row = find(run.id, chosen)
-    except NotFoundError:
-        row = None
-    if row is None:  # the run never opened its MLflow run: open and close one now
-        recorder = Recorder(chosen, run)
-        recorder.start()
-        recorder.finish(run)
-        if run.warnings:
-            raise HxbLabError(run.warnings[-1])
-        return
-    store = open_tracking_store(chosen)
-    try:
-        tags = {TAG + "status": run.status}
-        if run.error:
-            tags[TAG + "error"] = run.error
-        store.log_batch(str(row["mlflow_run_id"]), [], {}, tags)
-        end = run.finished or datetime.now(UTC)
-        store.set_terminated(
-            str(row["mlflow_run_id"]), MLFLOW_STATUS[run.status], int(end.timestamp() * 1000)
-        )
-    finally:
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
+    record(run, _profile(profile))
 
 
 def schedules(profile: str | _Profile | None = None) -> pd.DataFrame:

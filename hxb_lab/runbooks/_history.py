@@ -33,6 +33,7 @@ __all__ = [
     "find_run",
     "open_run",
     "read_report",
+    "record_outcome",
     "runs",
     "tags_of",
 ]
@@ -374,3 +375,32 @@ def read_report(row: dict[str, Any], profile: Profile) -> bytes:
     if not uri:
         raise NotFoundError(f"run {row['run_id']!r} has no report in the artifact store")
     return ArtifactStore.of(profile).get(str(uri))
+
+
+def record_outcome(run: Run, profile: Profile) -> None:
+    """Record how a run ended in MLflow when its own process could not (it died, or was
+    stopped): its MLflow run gets the run's status, error and end time, and a run that
+    never opened one gets one now. `HxbLabError` when MLflow could not be written."""
+    from hxb_lab.clients.mlflow import open_recording_store
+
+    try:
+        row = find_run(run.id, profile)
+    except NotFoundError:
+        row = None
+    if row is None:  # the run never opened its MLflow run: open and close one now
+        recorder = Recorder(profile, run)
+        recorder.start()
+        recorder.finish(run)
+        if run.warnings:
+            raise HxbLabError(run.warnings[-1])
+        return
+    store = open_recording_store(profile)
+    try:
+        tags = {TAG + "status": run.status}
+        if run.error:
+            tags[TAG + "error"] = run.error
+        store.log_batch(str(row["mlflow_run_id"]), [], {}, tags)
+        end = run.finished or datetime.now(UTC)
+        store.set_terminated(str(row["mlflow_run_id"]), MLFLOW_STATUS[run.status], _ms(end))
+    finally:
+        store.close()

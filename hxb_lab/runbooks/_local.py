@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from hxb_lab.runbooks._catalog import Runbook
     from hxb_lab.runbooks._engine import Control
 
-__all__ = ["METRICS_FILE", "kernel_environment", "run_locally", "runs_root"]
+__all__ = ["METRICS_FILE", "kernel_environment", "local_run", "run_locally", "runs_root"]
 
 METRICS_FILE = "metrics.jsonl"
 REPORT_FILE = "report.html"
@@ -379,3 +379,28 @@ def run_locally(
             recorder.finish(run)
         run.save()
     return run
+
+
+def local_run(run_id: str, runbook: str | None = None) -> Run | None:
+    """A run as its local record (``run.json`` under `runs_root()`) has it; None when
+    there is none, it cannot be read, or a name would lead outside `runs_root()`."""
+    import re
+
+    from hxb_lab.runbooks._run import RUN_FILE
+
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", run_id):
+        return None
+    if runbook is not None and ("/" in runbook or "\\" in runbook or runbook in (".", "..")):
+        return None
+    root = runs_root()
+    if runbook:
+        candidates = [root / runbook / run_id / RUN_FILE]
+    else:
+        candidates = sorted(root.glob(f"*/{run_id}/{RUN_FILE}"))
+    for path in candidates:
+        if path.exists():
+            try:
+                return Run.from_json(json.loads(path.read_text()))
+            except (ValueError, TypeError, OSError):
+                return None
+    return None
