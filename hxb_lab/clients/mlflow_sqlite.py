@@ -173,8 +173,17 @@ class SqliteRunWriter:
         return db
 
     def _write(self, work: Any) -> Any:
+        """`work(db)` in one write transaction; sqlite errors as `QueryError`."""
+        return self._session(work, write=True)
+
+    def _read(self, work: Any) -> Any:
+        return self._session(work, write=False)
+
+    def _session(self, work: Any, *, write: bool) -> Any:
         db = self._connect()
         try:
+            if not write:
+                return work(db)
             db.execute("BEGIN IMMEDIATE")
             try:
                 result = work(db)
@@ -201,17 +210,13 @@ class SqliteRunWriter:
     # -- experiments
 
     def get_experiment_by_name(self, name: str) -> dict[str, Any] | None:
-        db = self._connect()
-        try:
-            row = db.execute(
+        row = self._read(
+            lambda db: db.execute(
                 "SELECT experiment_id, name, lifecycle_stage, artifact_location FROM experiments"
                 " WHERE name = ? AND workspace = ?",
                 (name, DEFAULT_WORKSPACE),
             ).fetchone()
-        except sqlite3.Error as exc:
-            raise QueryError(f"MLflow store {self.path}: {exc}") from None
-        finally:
-            db.close()
+        )
         if row is None:
             return None
         keys = ("experiment_id", "name", "lifecycle_stage", "artifact_location")
