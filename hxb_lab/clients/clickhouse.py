@@ -12,7 +12,7 @@ Three kinds of DSN, one SQL dialect and one client API:
 SQL names tables as ``${traces}``, ``${logs}``... (keys of `ClickHouseTables`); values
 always travel as bound parameters (``{name:Type}``). A read that knows its time range
 passes it as `span`: on a Parquet directory whose traces and logs are split into hourly
-files (``YYYYMMDDHH.parquet``, as `hxb_lab.telemetry.generate` writes them) only the files
+files (``YYYYMMDDHH.parquet``, as `hxb_lab.demo.telemetry.generate` writes them) only the files
 of those hours are opened, which is most of the cost of a narrow read.
 """
 
@@ -314,7 +314,7 @@ def _open_parquet(config: ClickHouseConfig, tables: dict[str, str], profile: Pro
         hint = (
             "run `hxb-lab demo --reset` to seed the demo platform"
             if profile.is_demo
-            else "point clickhouse.dsn at a directory written by hxb_lab.telemetry.generate"
+            else "point clickhouse.dsn at a directory written by hxb_lab.demo.telemetry.generate"
         )
         raise ConfigError(
             f"the telemetry directory {directory} does not exist",

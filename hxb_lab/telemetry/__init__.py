@@ -2,7 +2,7 @@
 Collector exporter's tables), metrics in Prometheus, alerts in Alertmanager.
 
 The facades `Traces`, `Metrics`, `Logs` and `Alerts` are `wb.traces`, `wb.metrics`,
-`wb.logs` and `wb.alerts`; `hxb_lab.telemetry.generate` writes the demo's telemetry.
+`wb.logs` and `wb.alerts`; `hxb_lab.demo.telemetry.generate` writes the demo's telemetry.
 """
 
 from __future__ import annotations

@@ -138,8 +138,8 @@ def _measure(side: str, kubeconfig: Path) -> dict[str, float]:
 
 def run() -> Iterator[Result]:
     from hxb_lab.clients.kube import open_kube
-    from hxb_lab.cluster.simulate import simulate
     from hxb_lab.config import KubeConfig, Profile
+    from hxb_lab.demo.cluster.simulate import simulate
     from tests.support.controlplane import ControlPlane
 
     with ControlPlane() as plane:

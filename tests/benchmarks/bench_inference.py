@@ -63,7 +63,7 @@ def _demo() -> Iterator[Result]:
 def _fill(context: Any) -> int:
     """Create COPIES copies of the scenario's serving objects, statuses included."""
     from hxb_lab.cluster._resources import resource
-    from hxb_lab.cluster.simulate import simulate
+    from hxb_lab.demo.cluster.simulate import simulate
 
     platform = simulate("small", 7)
     jobs = []

@@ -33,7 +33,7 @@ SAMPLES = 1_000_000
 
 def _directory() -> tuple[Path, float | None]:
     """The large telemetry directory and how long generating it took (None: reused)."""
-    from hxb_lab.telemetry.generate import generate
+    from hxb_lab.demo.telemetry.generate import generate
 
     root = Path(os.environ.get("HXB_LAB_BENCH_DIR") or tempfile.mkdtemp(prefix="hxb-bench-"))
     directory = root / "telemetry-large"

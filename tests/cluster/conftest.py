@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from hxb_lab.cluster.simulate import Platform, simulate
 from hxb_lab.config import KubeConfig, Profile
+from hxb_lab.demo.cluster.simulate import Platform, simulate
 from hxb_lab.workbench import Workbench
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hxb_lab import scenario
+from hxb_lab.demo import scenario
 from hxb_lab.errors import ParameterError
 from hxb_lab.workbench import Workbench
 from tests.cluster.conftest import NOW, snapshot_workbench

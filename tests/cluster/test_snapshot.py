@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 import hxb_lab as hx
-from hxb_lab import demo, scenario
-from hxb_lab.cluster.simulate import simulate
+from hxb_lab import demo
+from hxb_lab.demo import scenario
+from hxb_lab.demo.cluster.simulate import simulate
 from hxb_lab.errors import ClusterError, ConfigError
 from tests.cluster.conftest import NOW, snapshot_workbench
 

@@ -1,12 +1,12 @@
-"""The demo's story as the cluster shows it: what `hxb_lab.scenario` says is there, is."""
+"""The demo's story as the cluster shows it: what `hxb_lab.demo.scenario` says is there, is."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 import hxb_lab as hx
-from hxb_lab import scenario
-from hxb_lab.cluster._sim import Builder
+from hxb_lab.demo import scenario
+from hxb_lab.demo.cluster._builder import Builder
 from tests.cluster.conftest import NOW
 
 

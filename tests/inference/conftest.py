@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from hxb_lab import scenario
-from hxb_lab.cluster.simulate import Platform, simulate
 from hxb_lab.config import KubeConfig, MlflowConfig, Profile
-from hxb_lab.models.demo import model_uri
+from hxb_lab.demo import scenario
+from hxb_lab.demo.cluster.simulate import Platform, simulate
+from hxb_lab.demo.models import model_uri
 from hxb_lab.workbench import Workbench
 from tests.inference.kserve_controller import SOURCE_URI
 from tests.support.mlflow_server import NOW, MlflowServer

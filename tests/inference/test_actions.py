@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from hxb_lab.cluster.simulate import Platform
+from hxb_lab.demo.cluster.simulate import Platform
 from hxb_lab.errors import (
     ClusterError,
     ConflictError,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hxb_lab.cluster.simulate import simulate
 from hxb_lab.config import KubeConfig, MlflowConfig, Profile
+from hxb_lab.demo.cluster.simulate import simulate
 from hxb_lab.workbench import Workbench
 from tests.support.mlflow_server import NOW, MlflowServer
 

@@ -53,7 +53,7 @@ def register_scenario_models(database: Path, artifacts: str) -> None:
     are what is tested)."""
     from mlflow.tracking import MlflowClient
 
-    from hxb_lab.models.demo import register_models
+    from hxb_lab.demo.models import register_models
 
     uri = f"sqlite:///{database}"
     register_models(

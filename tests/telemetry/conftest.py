@@ -43,7 +43,7 @@ class Generated:
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     """Small telemetry (about 60 k spans) for the six hours before the session started."""
-    from hxb_lab.telemetry.generate import generate
+    from hxb_lab.demo.telemetry.generate import generate
 
     directory = tmp_path_factory.mktemp("telemetry")
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -104,7 +104,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def prometheus(generated: Generated, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Debian's Prometheus on a free loopback port, backfilled with the generated metrics."""
-    from hxb_lab.telemetry._openmetrics import write_openmetrics
+    from hxb_lab.demo.telemetry.openmetrics import write_openmetrics
 
     binary = require_tool("prometheus")
     promtool = require_tool("promtool")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import hxb_lab as hx
-from hxb_lab import scenario
+from hxb_lab.demo import scenario
 
 
 def test_default_ranges_end_at_the_demo_clock(demo_env: Path) -> None:

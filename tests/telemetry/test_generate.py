@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from hxb_lab import scenario
+from hxb_lab.demo import scenario
+from hxb_lab.demo.telemetry.generate import METRICS_WINDOW, WINDOW, generate
 from hxb_lab.errors import ConfigError
-from hxb_lab.telemetry.generate import METRICS_WINDOW, WINDOW, generate
 from tests.telemetry.conftest import Generated, workbench
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -90,7 +90,7 @@ _ON_DISK = textwrap.dedent(
     from datetime import datetime
     import clickhouse_connect
     from hxb_lab.config import ClickHouseConfig, Profile
-    from hxb_lab.telemetry.generate import load_into
+    from hxb_lab.demo.telemetry.generate import load_into
     from hxb_lab.workbench import Workbench
 
     source, target, start, end = sys.argv[1:5]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
+from hxb_lab.demo import scenario
 
 if TYPE_CHECKING:
     import numpy as np

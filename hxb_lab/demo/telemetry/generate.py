@@ -5,7 +5,7 @@ of GPU utilisation or request rate at 1-minute steps) and the active alerts, end
 as Parquet files in one directory, laid out as the embedded demo reads them (see
 `hxb_lab.telemetry.schema.PARQUET_LAYOUT`); `load_into()` copies such a directory into
 the exporter's tables of a ClickHouse (on-disk chDB or a server). The story is
-`hxb_lab.scenario`: an API gateway, auth, a router, a feature store and a vector database
+`hxb_lab.demo.scenario`: an API gateway, auth, a router, a feature store and a vector database
 in front of twelve model deployments, with a latency regression of llm-chat after its
 canary rollout, an error burst in the feature store, a hot GPU and a deployment that
 cannot load its model. The same seed gives the same data.
@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
+from hxb_lab.demo import scenario
 from hxb_lab.errors import ConfigError
 from hxb_lab.telemetry.schema import ALERTS_FILE
 
@@ -206,12 +206,12 @@ def generate(
     import clickhouse_connect
     import pyarrow.feather as feather
 
-    from hxb_lab.telemetry import _gen_sql
-    from hxb_lab.telemetry._fleet import load_fleet
-    from hxb_lab.telemetry._gen_alerts import demo_alerts
-    from hxb_lab.telemetry._gen_metrics import generate_metrics
-    from hxb_lab.telemetry._gen_metrics_write import write_metrics
-    from hxb_lab.telemetry._gen_traces import TraceBuilder, write_traces
+    from hxb_lab.demo.telemetry import _sql as _gen_sql
+    from hxb_lab.demo.telemetry._alerts import demo_alerts
+    from hxb_lab.demo.telemetry._fleet import load_fleet
+    from hxb_lab.demo.telemetry._metrics import generate_metrics
+    from hxb_lab.demo.telemetry._metrics_write import write_metrics
+    from hxb_lab.demo.telemetry._traces import TraceBuilder, write_traces
 
     if size not in SIZES:
         raise ConfigError(
@@ -303,8 +303,8 @@ def load_into(
     `directory` (chDB always can; a server needs the files in its ``user_files``). Returns
     the rows copied per table key.
     """
+    from hxb_lab.demo.telemetry._sql import literal
     from hxb_lab.telemetry import schema
-    from hxb_lab.telemetry._gen_sql import literal
 
     schema.create_tables(client, database, tables)
     root = Path(directory).resolve()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hxb_lab.telemetry._gen_sql import literal
+from hxb_lab.demo.telemetry._sql import literal
 from hxb_lab.telemetry.schema import structure
 
 _ESCAPED = r"replaceAll(replaceAll(replaceAll(v, '\\', '\\\\'), '\"', '\\\"'), '\n', '\\n')"

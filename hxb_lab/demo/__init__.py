@@ -43,11 +43,11 @@ MANIFEST = "manifest.json"
 #: Built-in seeders, in the order they run: later layers may read what earlier ones wrote
 #: (telemetry uses the simulated cluster's node names). "module:function" keeps imports lazy.
 _BUILTIN: list[tuple[str, str]] = [
-    ("cluster", "hxb_lab.cluster.simulate:seed_demo"),
+    ("cluster", "hxb_lab.demo.cluster.simulate:seed_demo"),
     # after "cluster": DCGM and Triton metrics use the snapshot's node and pod names
-    ("telemetry", "hxb_lab.telemetry.generate:seed_demo"),
+    ("telemetry", "hxb_lab.demo.telemetry.generate:seed_demo"),
     # after "cluster": registry versions match the snapshot's InferenceServices
-    ("models", "hxb_lab.models.demo:seed_demo"),
+    ("models", "hxb_lab.demo.models:seed_demo"),
 ]
 _registered: dict[str, Callable[[SeedContext], str]] = {}
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from hxb_lab.cluster._sim import Builder, Placement, condition, owner_ref, ts
+from hxb_lab.demo.cluster._builder import Builder, Placement, condition, owner_ref, ts
 
 __all__ = ["Container", "PodState", "controller", "event", "pod", "pod_ready"]
 

@@ -14,14 +14,20 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
-from hxb_lab.telemetry._flows import BASE_ERROR_RATE, FLOWS, MODEL_SIGMA, MODELS, canary_slowdown
-from hxb_lab.telemetry._gen_traces import traffic
+from hxb_lab.demo import scenario
+from hxb_lab.demo.telemetry._flows import (
+    BASE_ERROR_RATE,
+    FLOWS,
+    MODEL_SIGMA,
+    MODELS,
+    canary_slowdown,
+)
+from hxb_lab.demo.telemetry._traces import traffic
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from hxb_lab.telemetry._fleet import Fleet, Gpu
+    from hxb_lab.demo.telemetry._fleet import Fleet, Gpu
 
 INTERVAL_S = 30
 OFFSET_S = 7
@@ -130,7 +136,7 @@ def _gpu_series(
 ) -> dict[str, Any]:
     import numpy as np
 
-    from hxb_lab.telemetry._fleet import PRODUCTS
+    from hxb_lab.demo.telemetry._fleet import PRODUCTS
 
     _, tdp, clock, _ = PRODUCTS.get(gpu.product, ("", 300.0, 1500.0, 8))
     load = traffic(t)

@@ -3,7 +3,7 @@
 When the cluster seeder has written its snapshot (``<home>/cluster/<cluster>/nodes.json``
 and ``pods.json``), GPU nodes and pods come from there, so DCGM and Triton metrics carry
 the same node and pod names as `wb.cluster`. Without a snapshot (unit tests of this
-layer) a small consistent fleet is derived from `hxb_lab.scenario`, deterministic by seed.
+layer) a small consistent fleet is derived from `hxb_lab.demo.scenario`, deterministic by seed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hxb_lab import scenario
+from hxb_lab.demo import scenario
 
 #: GPU product label -> (DCGM modelName, TDP watts, max SM clock MHz, GPUs per derived node)
 PRODUCTS: dict[str, tuple[str, float, float, int]] = {

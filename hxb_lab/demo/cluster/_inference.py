@@ -8,12 +8,12 @@ import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
-from hxb_lab.cluster._sim import condition, resources, ts
-from hxb_lab.cluster._sim_pods import Container, PodState
+from hxb_lab.demo import scenario
+from hxb_lab.demo.cluster._builder import condition, resources, ts
+from hxb_lab.demo.cluster._pods import Container, PodState
 
 if TYPE_CHECKING:
-    from hxb_lab.cluster.simulate import _Simulation
+    from hxb_lab.demo.cluster.simulate import _Simulation
 
 __all__ = ["inference_service", "seldon_model"]
 

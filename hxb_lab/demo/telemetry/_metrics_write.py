@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.telemetry._gen_metrics import LATENCY_BOUNDS_MS
+from hxb_lab.demo.telemetry._metrics import LATENCY_BOUNDS_MS
 
 if TYPE_CHECKING:
-    from hxb_lab.telemetry._gen_metrics import MetricSet, Series
+    from hxb_lab.demo.telemetry._metrics import MetricSet, Series
 
 SCOPE = ("otelcol/prometheusreceiver", "0.110.0")
 ROW_GROUP = 65536

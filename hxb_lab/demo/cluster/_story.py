@@ -7,15 +7,15 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
-from hxb_lab.cluster._sim import condition, resources, ts
-from hxb_lab.cluster._sim_events import tell_events
-from hxb_lab.cluster._sim_inference import inference_service, seldon_model
-from hxb_lab.cluster._sim_pods import Container, PodState, pod_ready
 from hxb_lab.cluster.pods import pod_requests
+from hxb_lab.demo import scenario
+from hxb_lab.demo.cluster._builder import condition, resources, ts
+from hxb_lab.demo.cluster._events import tell_events
+from hxb_lab.demo.cluster._inference import inference_service, seldon_model
+from hxb_lab.demo.cluster._pods import Container, PodState, pod_ready
 
 if TYPE_CHECKING:
-    from hxb_lab.cluster.simulate import _Simulation
+    from hxb_lab.demo.cluster.simulate import _Simulation
 
 Obj = dict[str, Any]
 EXTRA_WORKSPACES = (

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
-from hxb_lab.cluster._sim_pods import event
+from hxb_lab.demo import scenario
+from hxb_lab.demo.cluster._pods import event
 
 if TYPE_CHECKING:
-    from hxb_lab.cluster.simulate import _Simulation
+    from hxb_lab.demo.cluster.simulate import _Simulation
 
 __all__ = ["tell_events"]
 

@@ -19,15 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
-from hxb_lab.telemetry._flows import FLOWS, FRONT_NAMESPACE, MODELS, Incidents, Simulation, Span
-from hxb_lab.telemetry._flows import spans_per_trace as _spans_per_trace
+from hxb_lab.demo import scenario
+from hxb_lab.demo.telemetry._flows import (
+    FLOWS,
+    FRONT_NAMESPACE,
+    MODELS,
+    Incidents,
+    Simulation,
+    Span,
+)
+from hxb_lab.demo.telemetry._flows import spans_per_trace as _spans_per_trace
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-    from hxb_lab.telemetry._fleet import Fleet
+    from hxb_lab.demo.telemetry._fleet import Fleet
 
 MINUTE_NS = 60 * 10**9
 HOUR_NS = 3600 * 10**9

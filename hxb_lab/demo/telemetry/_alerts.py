@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
-from hxb_lab.telemetry._flows import MODELS
+from hxb_lab.demo import scenario
+from hxb_lab.demo.telemetry._flows import MODELS
 
 if TYPE_CHECKING:
-    from hxb_lab.telemetry._fleet import Fleet
+    from hxb_lab.demo.telemetry._fleet import Fleet
 
 
 def demo_alerts(fleet: Fleet, now: datetime) -> list[dict[str, Any]]:

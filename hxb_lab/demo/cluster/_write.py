@@ -21,7 +21,7 @@ from hxb_lab.errors import ConflictError
 
 if TYPE_CHECKING:
     from hxb_lab.clients.kube import KubeContext
-    from hxb_lab.cluster.simulate import Platform
+    from hxb_lab.demo.cluster.simulate import Platform
 
 __all__ = ["apply_platform"]
 

@@ -1,7 +1,7 @@
 """A realistic, deterministic (seeded) HXB platform: nodes, workspaces, workloads, pods,
 inference services and events, written to a snapshot directory or to an API server.
 
-The demo's story comes from `hxb_lab.scenario`: its workspaces, the 12 inference
+The demo's story comes from `hxb_lab.demo.scenario`: its workspaces, the 12 inference
 deployments (KServe InferenceServices in serverless mode, one revision Deployment each,
 and Seldon Models served by an ``mlserver`` StatefulSet), the canary of llm-chat and the
 model-load failure of image-tagger. Around them: CPU and GPU node pools labelled as GPU
@@ -24,10 +24,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
-from hxb_lab.cluster._sim import Builder, Placement, Scheduler, request_numbers, resources
-from hxb_lab.cluster._sim_nodes import NODE_POOLS, SIZES, Size, make_node
-from hxb_lab.cluster._sim_pods import Container, PodState, controller, pod, pod_ready
+from hxb_lab.demo import scenario
+from hxb_lab.demo.cluster._builder import Builder, Placement, Scheduler, request_numbers, resources
+from hxb_lab.demo.cluster._nodes import NODE_POOLS, SIZES, Size, make_node
+from hxb_lab.demo.cluster._pods import Container, PodState, controller, pod, pod_ready
 from hxb_lab.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -74,8 +74,8 @@ class Platform:
         return target
 
     def apply(self, context: KubeContext, workers: int = 8) -> dict[str, int]:
-        """Create every object in a live API server, statuses included (see `_sim_write`)."""
-        from hxb_lab.cluster._sim_write import apply_platform
+        """Create every object in a live API server, statuses included (see `_write`)."""
+        from hxb_lab.demo.cluster._write import apply_platform
 
         counts: dict[str, int] = apply_platform(self, context, workers)
         return counts
@@ -449,7 +449,7 @@ def simulate(
     `prefix` goes in front of every node and namespace name, so that several platforms
     can share one API server (tests).
     """
-    from hxb_lab.cluster._sim_story import tell
+    from hxb_lab.demo.cluster._story import tell
 
     if size not in SIZES:
         raise ConfigError(

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from hxb_lab import scenario
-from hxb_lab.cluster._sim import Builder, NodeSpec, Placement, condition, ts
+from hxb_lab.demo import scenario
+from hxb_lab.demo.cluster._builder import Builder, NodeSpec, Placement, condition, ts
 
 __all__ = ["NODE_POOLS", "SIZES", "Size", "make_node"]
 

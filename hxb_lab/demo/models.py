@@ -1,4 +1,4 @@
-"""The demo's model registry: every model `hxb_lab.scenario` deploys, in the demo's MLflow.
+"""The demo's model registry: every model `hxb_lab.demo.scenario` deploys, in the demo's MLflow.
 
 Each deployment's model gets versions 1..N (N the version it serves), each with the
 training run that produced it, and a download URI equal to the storage URI its
@@ -12,7 +12,7 @@ import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab import scenario
+from hxb_lab.demo import scenario
 
 if TYPE_CHECKING:
     from hxb_lab.demo import SeedContext
