@@ -42,6 +42,8 @@ check: install
 	$(BIN)/ruff format --check hxb_lab tests
 	$(BIN)/ruff check hxb_lab tests
 	$(BIN)/mypy
+	cd extensions/hxb-lab && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm install >/dev/null \
+		&& PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint:check
 
 ## Benchmarks: one line each with our figure, the peer's, and the ratio. Not run in CI.
 bench: test-deps

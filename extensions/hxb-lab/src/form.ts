@@ -10,6 +10,9 @@ import type {
   RJSFValidationError,
   UiSchema
 } from '@rjsf/utils';
+// This module is loaded only with the Run dialog, which the plugin imports
+// with `await import('./rundialog')`, so the validator loads with it.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import validator from '@rjsf/validator-ajv8';
 
 /** The mask the server shows for a secret's default. */

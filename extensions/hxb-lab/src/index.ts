@@ -18,13 +18,16 @@ import {
 import { ILauncher } from '@jupyterlab/launcher';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
+import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import { DisposableSet } from '@lumino/disposable';
 
 import { api, IRunbook } from './api';
+// The model is built and started in activate(), so it is needed at once.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { HxbModel } from './model';
 import { createOpsNotebook, saveRunNotebook } from './notebooks';
 import { createReportWidget } from './report';
-import { openRunbookDialog } from './rundialog';
+import type { FormMode } from './rundialog';
 import { CommandIDs, HxbSidebar } from './sidebar';
 import { ProfileStatus } from './status';
 
@@ -39,6 +42,38 @@ export const hxbIcon = new LabIcon({
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16">' +
     '<g class="jp-icon3" fill="#616161"><path d="M3 4h4v6h10V4h4v16h-4v-6H7v6H3z"/></g></svg>'
 });
+
+/**
+ * A command's `describedBy`: its arguments, as a JSON Schema object with these
+ * properties (of which `required` must be given).
+ */
+function describedBy(
+  properties: ReadonlyJSONObject = {},
+  required: string[] = []
+): { args: ReadonlyJSONObject } {
+  return { args: { type: 'object', properties, required } };
+}
+
+const PALETTE_ARG = {
+  type: 'boolean',
+  description: 'Whether the command is shown in the command palette'
+};
+const RUNBOOK_ARG = { type: 'string', description: 'The runbook name' };
+const RUN_ID_ARG = { type: 'string', description: 'The run id' };
+const SCHEDULE_ARG = { type: 'string', description: 'The schedule name' };
+
+/**
+ * Opens the Run or Schedule dialog; the dialog and its form (with the JSON
+ * Schema validator) load when first needed, not with the application.
+ */
+async function openDialog(
+  model: HxbModel,
+  runbook: IRunbook,
+  mode: FormMode
+): Promise<void> {
+  const { openRunbookDialog } = await import('./rundialog');
+  await openRunbookDialog(model, runbook, mode);
+}
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -70,15 +105,24 @@ function addCommands(
 
   commands.addCommand(CommandIDs.openSidebar, {
     label: 'Show the HXB sidebar',
+    describedBy: describedBy(),
     execute: () => shell.activateById(sidebar.id)
   });
   commands.addCommand(CommandIDs.refresh, {
     label: 'Refresh the HXB sidebar',
+    describedBy: describedBy(),
     execute: () => model.refreshAll()
   });
   commands.addCommand(CommandIDs.newOpsNotebook, {
     label: args => (args.isPalette ? 'New Ops notebook' : 'Ops notebook'),
     caption: 'A notebook connected to the active HXB profile',
+    describedBy: describedBy({
+      cwd: {
+        type: 'string',
+        description: 'The folder to create the notebook in (default: the root)'
+      },
+      isPalette: PALETTE_ARG
+    }),
     icon: args => (args.isPalette ? undefined : hxbIcon),
     execute: async args => {
       const folder = typeof args.cwd === 'string' ? args.cwd : '';
@@ -96,12 +140,15 @@ function addCommands(
   });
   commands.addCommand(CommandIDs.runRunbook, {
     label: args => (args.name ? `Run: ${title(args.name)}` : 'Run a runbook…'),
+    describedBy: describedBy({ name: RUNBOOK_ARG, isPalette: PALETTE_ARG }, [
+      'name'
+    ]),
     icon: args => (args.isPalette ? undefined : hxbIcon),
     execute: async args => {
       try {
         const runbook = await findRunbook(model, String(args.name));
         shell.activateById(sidebar.id);
-        await openRunbookDialog(model, runbook, 'run');
+        await openDialog(model, runbook, 'run');
       } catch (error) {
         await showErrorMessage('Cannot run the runbook', errorText(error));
       }
@@ -110,9 +157,10 @@ function addCommands(
   commands.addCommand(CommandIDs.scheduleRunbook, {
     label: args =>
       args.name ? `Schedule: ${title(args.name)}` : 'Schedule a runbook…',
+    describedBy: describedBy({ name: RUNBOOK_ARG }, ['name']),
     execute: async args => {
       try {
-        await openRunbookDialog(
+        await openDialog(
           model,
           await findRunbook(model, String(args.name)),
           'schedule'
@@ -124,6 +172,16 @@ function addCommands(
   });
   commands.addCommand(CommandIDs.openReport, {
     label: args => `Open the report of run ${args.id ?? ''}`,
+    describedBy: describedBy(
+      {
+        id: RUN_ID_ARG,
+        runbook: {
+          type: 'string',
+          description: "The run's runbook (default: looked up in the runs)"
+        }
+      },
+      ['id']
+    ),
     execute: args => {
       const id = String(args.id);
       const runbook = String(
@@ -141,6 +199,7 @@ function addCommands(
   });
   commands.addCommand(CommandIDs.openNotebook, {
     label: args => `Open the output notebook of run ${args.id ?? ''}`,
+    describedBy: describedBy({ id: RUN_ID_ARG }, ['id']),
     execute: async args => {
       const id = String(args.id);
       try {
@@ -166,6 +225,7 @@ function addCommands(
   });
   commands.addCommand(CommandIDs.cancelRun, {
     label: args => `Cancel run ${args.id ?? ''}`,
+    describedBy: describedBy({ id: RUN_ID_ARG }, ['id']),
     execute: async args => {
       try {
         await api.cancel(String(args.id));
@@ -180,6 +240,10 @@ function addCommands(
       args.name
         ? `Switch to the HXB profile ${args.name}`
         : 'Switch HXB profile',
+    describedBy: describedBy(
+      { name: { type: 'string', description: 'The HXB profile name' } },
+      ['name']
+    ),
     execute: async args => {
       try {
         await model.switchProfile(String(args.name));
@@ -202,6 +266,7 @@ function addCommands(
   };
   commands.addCommand(CommandIDs.suspendSchedule, {
     label: args => `Suspend the schedule ${args.name ?? ''}`,
+    describedBy: describedBy({ name: SCHEDULE_ARG }, ['name']),
     execute: args =>
       scheduleChange(
         () => api.setSuspended(String(args.name), true),
@@ -210,6 +275,7 @@ function addCommands(
   });
   commands.addCommand(CommandIDs.resumeSchedule, {
     label: args => `Resume the schedule ${args.name ?? ''}`,
+    describedBy: describedBy({ name: SCHEDULE_ARG }, ['name']),
     execute: args =>
       scheduleChange(
         () => api.setSuspended(String(args.name), false),
@@ -218,6 +284,7 @@ function addCommands(
   });
   commands.addCommand(CommandIDs.deleteSchedule, {
     label: args => `Delete the schedule ${args.name ?? ''}`,
+    describedBy: describedBy({ name: SCHEDULE_ARG }, ['name']),
     execute: async args => {
       const name = String(args.name);
       const answer = await showDialog({

@@ -65,7 +65,7 @@ export async function requestAPI<T>(
   if (text.length > 0) {
     try {
       data = JSON.parse(text);
-    } catch (error) {
+    } catch {
       if (response.ok) {
         throw new HxbApiError(
           response,
