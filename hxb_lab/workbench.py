@@ -1,31 +1,32 @@
-"""`hx.connect()`: one profile's connections plus the facades users explore with."""
+"""`hx.connect()`: one profile's connections plus the facades users explore with.
+
+The workbench is the one place that wires the facades: each gets the profile's `Context`
+and the facades it reads through, by name. Facades are created on first access (their
+modules load pandas and the clients lazily, so `import hxb_lab` stays fast).
+"""
 
 from __future__ import annotations
 
-import importlib
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hxb_lab import clock
 from hxb_lab.config import Profile, load_profile
+from hxb_lab.context import Context
 
 if TYPE_CHECKING:
     from hxb_lab.clients import Clients
+    from hxb_lab.cluster import Cluster
+    from hxb_lab.inference import Inference
+    from hxb_lab.models import Models
+    from hxb_lab.telemetry import Alerts, Logs, Metrics, Traces
+    from hxb_lab.widgets import Views
 
-__all__ = ["Workbench", "connect"]
+__all__ = ["FACADES", "Workbench", "connect"]
 
-#: facade attribute -> "module:Class"; each class takes the Workbench. Imported on first use
-#: so that `import hxb_lab` stays fast.
-FACADES: dict[str, str] = {
-    "cluster": "hxb_lab.cluster:Cluster",
-    "inference": "hxb_lab.inference:Inference",
-    "traces": "hxb_lab.telemetry:Traces",
-    "metrics": "hxb_lab.telemetry:Metrics",
-    "logs": "hxb_lab.telemetry:Logs",
-    "alerts": "hxb_lab.telemetry:Alerts",
-    "models": "hxb_lab.models:Models",
-    "view": "hxb_lab.widgets:Views",
-}
+#: The facades of a workbench, by attribute.
+FACADES = ("cluster", "inference", "traces", "metrics", "logs", "alerts", "models", "view")
 
 
 class Workbench:
@@ -36,40 +37,83 @@ class Workbench:
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self._facades: dict[str, Any] = {}
+        self.context = Context.of(profile)
 
-    @cached_property
+    @property
     def clients(self) -> Clients:
-        from hxb_lab.clients import Clients
-
-        return Clients(self.profile)
+        """The profile's connections (tests and callers may `set` their own)."""
+        return self.context.clients
 
     def now(self) -> datetime:
         """The present for default time ranges: the seed time on the demo, else the clock."""
-        if self.profile.is_demo:
-            from hxb_lab.demo import manifest
+        return clock.now(self.profile)
 
-            anchor = (manifest() or {}).get("now")
-            if anchor:
-                return datetime.fromisoformat(anchor)
-        return datetime.now(UTC)
+    # ------------------------------------------------------------------ facades
+    @cached_property
+    def cluster(self) -> Cluster:
+        from hxb_lab.cluster import Cluster
 
-    def __getattr__(self, name: str) -> Any:
-        target = FACADES.get(name)
-        if target is None:
-            raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
-        if name not in self._facades:
-            module, _, cls = target.partition(":")
-            self._facades[name] = getattr(importlib.import_module(module), cls)(self)
-        return self._facades[name]
+        return Cluster(self.context)
 
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(FACADES))
+    @cached_property
+    def traces(self) -> Traces:
+        from hxb_lab.telemetry import Traces
+
+        return Traces(self.context)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        from hxb_lab.telemetry import Metrics
+
+        return Metrics(self.context)
+
+    @cached_property
+    def logs(self) -> Logs:
+        from hxb_lab.telemetry import Logs
+
+        return Logs(self.context)
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        from hxb_lab.telemetry import Alerts
+
+        return Alerts(self.context)
+
+    @cached_property
+    def models(self) -> Models:
+        from hxb_lab.models import Models
+
+        # Which deployment serves a version is inference's to say; the registry frames
+        # borrow that answer for their served_by column.
+        return Models(self.context, deployments=lambda: self.inference.deployments())
+
+    @cached_property
+    def inference(self) -> Inference:
+        from hxb_lab.inference import Inference
+
+        return Inference(
+            self.context, cluster=self.cluster, metrics=self.metrics, models=self.models
+        )
+
+    @cached_property
+    def view(self) -> Views:
+        from hxb_lab.widgets import Reads, Views
+
+        return Views(
+            Reads(
+                profile=self.profile,
+                now=self.context.now,
+                cluster=self.cluster,
+                inference=self.inference,
+                traces=self.traces,
+                metrics=self.metrics,
+                logs=self.logs,
+            )
+        )
 
     def close(self) -> None:
         """Close every connection that was opened."""
-        if "clients" in self.__dict__:
-            self.clients.close()
+        self.clients.close()
 
     def __enter__(self) -> Workbench:
         return self

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from hxb_lab._redact import redact, redact_url
 from hxb_lab.errors import BackendUnavailableError, ConfigError, QueryError
+from hxb_lab.otel_tables import PARQUET_LAYOUT, structure
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,8 +133,6 @@ class ClickHouse:
         if key in self._checked and self.directory is None:
             return True
         if self.directory is not None:
-            from hxb_lab.telemetry.schema import PARQUET_LAYOUT
-
             return any((self.directory / PARQUET_LAYOUT[key]).glob("*.parquet"))
         try:
             self._check(key)
@@ -172,7 +171,6 @@ class ClickHouse:
         table = self.table(key)
         if span is None or self.directory is None or key not in HOURLY:
             return table
-        from hxb_lab.telemetry.schema import PARQUET_LAYOUT, structure
 
         folder = self.directory / PARQUET_LAYOUT[key]
         try:
@@ -298,8 +296,6 @@ def _tables(config: ClickHouseConfig, profile: Profile) -> dict[str, str]:
 
 def _open_parquet(config: ClickHouseConfig, tables: dict[str, str], profile: Profile) -> ClickHouse:
     import clickhouse_connect
-
-    from hxb_lab.telemetry.schema import PARQUET_LAYOUT, structure
 
     directory = Path(urlsplit(config.dsn).path)
     if _GLOB.search(str(directory)):

@@ -8,7 +8,7 @@ For the layers above (inference, models) that read cluster objects of their own:
 `Cluster.sources()` gives each cluster's transport (a `Source`), `resource(kind)` the
 `Resource` to list, `parse_selector(text)` a checked label `Selector`, and
 `Cluster.workspace_map()` the workspace of each namespace; frames are built with
-`hxb_lab.cluster.frames`.
+`hxb_lab.frames`.
 """
 
 from __future__ import annotations
@@ -18,16 +18,28 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hxb_lab.cluster._frame import bulk
-from hxb_lab.cluster._resources import Resource, resource
+from hxb_lab import frames as _frame
+from hxb_lab import times
+from hxb_lab.clients.kube import open_kube
+from hxb_lab.cluster._resources import KINDS, Resource, resource
 from hxb_lab.cluster._selectors import Selector, parse_selector
-from hxb_lab.cluster.live import PartialReadWarning
-from hxb_lab.cluster.watch import ChangeEvent
+from hxb_lab.cluster.events import events_frame
+from hxb_lab.cluster.gpus import ALLOCATION_KEYS, gpu_allocation_frame, gpus_frame
+from hxb_lab.cluster.live import LiveSource
+from hxb_lab.cluster.nodes import node_usage, nodes_frame
+from hxb_lab.cluster.pods import pods_frame
+from hxb_lab.cluster.snapshot import snapshot_sources, write_list
+from hxb_lab.cluster.watch import ChangeEvent, watch_live, watch_snapshot
+from hxb_lab.cluster.workloads import WORKLOAD_KINDS, workloads_frame
+from hxb_lab.cluster.workspaces import workspace_map, workspaces_frame
+from hxb_lab.errors import ForbiddenError, NotFoundError, ParameterError
+from hxb_lab.frames import bulk
+from hxb_lab.warn import PartialReadWarning, warn_user
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.context import Context
 
 __all__ = [
     "ChangeEvent",
@@ -76,29 +88,29 @@ def _namespaces(namespace: Namespaces) -> list[str] | None:
 class Cluster:
     """Reads of the profile's clusters (live API or snapshot) as pandas frames."""
 
-    def __init__(self, wb: Workbench) -> None:
-        self._wb = wb
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
         self._cached: list[Source] | None = None
 
+    @property
+    def profile_name(self) -> str:
+        """The name of the profile whose clusters these are."""
+        return self._ctx.profile.name
+
     def __repr__(self) -> str:
-        kube = self._wb.profile.kube
+        kube = self._ctx.profile.kube
         where = f"snapshot {kube.snapshot}" if kube.snapshot else "kubeconfig contexts"
-        return f"<Cluster of profile {self._wb.profile.name!r}: {where}>"
+        return f"<Cluster of profile {self._ctx.profile.name!r}: {where}>"
 
     # ------------------------------------------------------------------ transports
     def sources(self) -> list[Source]:
         """One source per cluster: snapshot clusters, or the profile's kubeconfig contexts."""
         if self._cached is None:
-            profile = self._wb.profile
+            profile = self._ctx.profile
             if profile.kube.snapshot:
-                from hxb_lab.cluster.snapshot import snapshot_sources
-
                 self._cached = list(snapshot_sources(profile.kube.snapshot))
             else:
-                from hxb_lab.clients.kube import open_kube
-                from hxb_lab.cluster.live import LiveSource
-
-                clients = self._wb.clients.get("kube", open_kube)
+                clients = self._ctx.clients.get("kube", open_kube)
                 fallback = [profile.kube.namespace, profile.runbooks.namespace]
                 self._cached = [LiveSource(ctx, fallback) for ctx in clients]
         return self._cached
@@ -110,7 +122,6 @@ class Cluster:
         selector: Selector | None = None,
         **extra: Any,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
-        from hxb_lab.cluster._resources import resource
 
         res = resource(kind)
         for source in self.sources():
@@ -122,11 +133,8 @@ class Cluster:
         """``{cluster: {namespace: workspace}}`` for the namespaces labelled with the
         profile's workspace label. A cluster whose namespaces the user may not list maps
         to ``{}``, with a `PartialReadWarning`."""
-        from hxb_lab.cluster.live import warn_user
-        from hxb_lab.cluster.workspaces import workspace_map
-        from hxb_lab.errors import ForbiddenError
 
-        label = self._wb.profile.kube.workspace_label
+        label = self._ctx.profile.kube.workspace_label
         found: dict[str, dict[str, str]] = {}
         for source in self.sources():
             try:
@@ -141,13 +149,12 @@ class Cluster:
 
     @staticmethod
     def _source_items(source: Source, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        from hxb_lab.cluster._resources import resource
 
         for item in source.items(resource(kind)):
             yield source.name, item
 
     def _now(self) -> datetime:
-        return self._wb.now()
+        return self._ctx.now()
 
     # ------------------------------------------------------------------ frames
     def contexts(self) -> pd.DataFrame:
@@ -156,7 +163,6 @@ class Cluster:
         Columns: cluster, transport ("live" or "snapshot"), server (URL or directory),
         user, namespace (the context's default namespace).
         """
-        from hxb_lab.cluster import _frame
 
         rows = []
         for source in self.sources():
@@ -174,7 +180,6 @@ class Cluster:
         gpu_capacity, gpu_allocatable, gpu_requested, gpu_free (GPUs), pods, taints
         ("key=value:Effect, ..."), kubelet_version, container_runtime, created, age.
         """
-        from hxb_lab.cluster.nodes import node_usage, nodes_frame
 
         nodes = list(self._items("nodes"))  # first: a user who may not list nodes learns it now
         return nodes_frame(nodes, node_usage(self._bound_pods()), self._now())
@@ -200,8 +205,6 @@ class Cluster:
         (OOMKilled, Error, ...), started, created, labels, annotations (each a dict of
         str -> str, as in the pod's metadata; strings from the cluster, escape them for HTML).
         """
-        from hxb_lab.cluster._selectors import parse_selector
-        from hxb_lab.cluster.pods import pods_frame
 
         parsed = parse_selector(selector)
         workspaces = self.workspace_map()
@@ -234,8 +237,6 @@ class Cluster:
         cron expression, ``CRON_TZ=<zone> `` first when it has a time zone; else empty),
         last_schedule (when a CronJob last created a Job; else NaT), created.
         """
-        from hxb_lab.cluster._selectors import parse_selector
-        from hxb_lab.cluster.workloads import WORKLOAD_KINDS, workloads_frame
 
         parsed = parse_selector(selector)
         names = _namespaces(namespace)
@@ -255,16 +256,14 @@ class Cluster:
         namespace: Namespaces = None,
         warnings_only: bool = False,
     ) -> pd.DataFrame:
-        """Events, oldest first; `since` is a datetime, a timedelta or "30m"/"2h"/"1d" before
-        now (the seed time on the demo).
+        """Events, oldest first; `since` is a time or an age ("30m", "2h", "1d", a timedelta)
+        before now (the seed time on the demo); see `hxb_lab.times`.
 
         Columns: cluster, namespace, time (last seen), first_seen, type (Normal, Warning),
         reason, object_kind, object_name, message, count, source.
         """
-        from hxb_lab.cluster._frame import parse_since
-        from hxb_lab.cluster.events import events_frame
 
-        start = parse_since(since, self._now())
+        start = times.since(since, self._now())
         return events_frame(self._items("events", _namespaces(namespace)), start, warnings_only)
 
     @bulk
@@ -276,9 +275,8 @@ class Cluster:
         quota_cpu_hard/used (cores), quota_memory_hard/used (bytes), quota_gpu_hard/used,
         quota_pods_hard/used (NaN without a quota), created.
         """
-        from hxb_lab.cluster.workspaces import workspaces_frame
 
-        label = self._wb.profile.kube.workspace_label
+        label = self._ctx.profile.kube.workspace_label
         return workspaces_frame(
             self._items("namespaces"),
             self._bound_pods(),
@@ -295,8 +293,6 @@ class Cluster:
         `nvidia.com/gpu`), mig_strategy, mig_devices, mig_requested, mig_profiles
         ("1g.5gb=14, 3g.20gb=4"), driver_version, cuda_version.
         """
-        from hxb_lab.cluster.gpus import gpus_frame
-        from hxb_lab.cluster.nodes import node_usage
 
         nodes = list(self._items("nodes"))
         return gpus_frame(nodes, node_usage(self._bound_pods()))
@@ -310,8 +306,6 @@ class Cluster:
         gpus_pending (pods waiting for GPUs), mig_allocated, pods, share (of the cluster's
         allocatable GPUs). Largest first.
         """
-        from hxb_lab.cluster.gpus import ALLOCATION_KEYS, gpu_allocation_frame
-        from hxb_lab.errors import ParameterError
 
         if by not in ALLOCATION_KEYS:
             raise ParameterError([f"by: {by!r} is not one of {', '.join(ALLOCATION_KEYS)}"])
@@ -338,11 +332,6 @@ class Cluster:
         `resource_version` to resume from is given); BOOKMARK events only with
         `bookmarks=True`. Survives API server restarts and 410 Gone (by relisting).
         """
-        from hxb_lab.cluster._resources import resource
-        from hxb_lab.cluster._selectors import parse_selector
-        from hxb_lab.cluster.live import LiveSource
-        from hxb_lab.cluster.watch import watch_live, watch_snapshot
-        from hxb_lab.errors import NotFoundError
 
         res = resource(kind)
         parsed = parse_selector(selector)
@@ -352,7 +341,7 @@ class Cluster:
         )
         if chosen is None:
             raise NotFoundError(
-                f"no cluster {cluster!r} in profile {self._wb.profile.name!r}",
+                f"no cluster {cluster!r} in profile {self._ctx.profile.name!r}",
                 hint=f"clusters: {', '.join(s.name for s in sources)}",
             )
         if isinstance(chosen, LiveSource):
@@ -377,9 +366,6 @@ class Cluster:
 
         Returns ``{"<cluster>/<file>": count}``.
         """
-        from hxb_lab.cluster._resources import KINDS, resource
-        from hxb_lab.cluster.snapshot import write_list
-        from hxb_lab.errors import NotFoundError
 
         chosen = [resource(k) for k in kinds] if kinds else [r for r in KINDS if r.snapshot]
         written: dict[str, int] = {}

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.cluster import _frame
+from hxb_lab import frames as _frame
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.cluster import _frame
+from hxb_lab import frames as _frame
 from hxb_lab.cluster._quantities import quantity
 from hxb_lab.cluster.nodes import POOL_LABELS, Usage, first_label, is_ready
 from hxb_lab.cluster.pods import GPU, MIG_PREFIX

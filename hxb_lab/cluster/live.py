@@ -8,8 +8,6 @@ says so in a `PartialReadWarning`.
 
 from __future__ import annotations
 
-import sys
-import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -17,23 +15,11 @@ from hxb_lab.clients.kube import KubeContext
 from hxb_lab.cluster._resources import Resource
 from hxb_lab.cluster._selectors import Selector
 from hxb_lab.errors import ForbiddenError
+from hxb_lab.warn import warn_user
 
-__all__ = ["LiveSource", "PartialReadWarning", "warn_user"]
+__all__ = ["LiveSource"]
 
 PAGE_SIZE = 500
-
-
-class PartialReadWarning(UserWarning):
-    """A read covered less than was asked for (RBAC let the user see only some namespaces)."""
-
-
-def warn_user(message: str, category: type[Warning] = PartialReadWarning) -> None:
-    """Warn, attributing the warning to the first caller outside `hxb_lab`."""
-    level, frame = 2, sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("hxb_lab"):
-        level += 1
-        frame = frame.f_back  # type: ignore[assignment]
-    warnings.warn(message, category, stacklevel=level)
 
 
 class LiveSource:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.cluster import _frame
+from hxb_lab import frames as _frame
 from hxb_lab.cluster._quantities import quantity
 from hxb_lab.cluster.pods import GPU, MIG_PREFIX, TERMINAL, pod_requests
 

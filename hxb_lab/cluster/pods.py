@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.cluster import _frame
+from hxb_lab import frames as _frame
 from hxb_lab.cluster._quantities import quantity
 
 if TYPE_CHECKING:

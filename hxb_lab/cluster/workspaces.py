@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.cluster import _frame
+from hxb_lab import frames as _frame
 from hxb_lab.cluster._quantities import quantity
 from hxb_lab.cluster.pods import TERMINAL, pod_requests
 

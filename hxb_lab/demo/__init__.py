@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hxb_lab._version import __version__
-from hxb_lab.config import hxb_home
+from hxb_lab.clock import MANIFEST, demo_dir, demo_manifest
 from hxb_lab.errors import ConfigError, HxbLabError
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 SIZES = ("small", "medium", "large")
-MANIFEST = "manifest.json"
 
 #: Built-in seeders, in the order they run: later layers may read what earlier ones wrote
 #: (telemetry uses the simulated cluster's node names). "module:function" keeps imports lazy.
@@ -98,18 +97,9 @@ def seeders() -> list[tuple[str, Callable[[SeedContext], str]]]:
     return found
 
 
-def demo_dir() -> Path:
-    return hxb_home() / "demo"
-
-
 def manifest() -> dict[str, Any] | None:
     """The manifest of the seeded demo, or None when it has not been seeded (completely)."""
-    path = demo_dir() / MANIFEST
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data
+    return demo_manifest()
 
 
 @contextlib.contextmanager

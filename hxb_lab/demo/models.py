@@ -12,6 +12,8 @@ import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.clients.mlflow import open_mlflow
+from hxb_lab.config import load_profile
 from hxb_lab.demo import scenario
 
 if TYPE_CHECKING:
@@ -46,14 +48,12 @@ def _latest(d: scenario.ModelDeployment) -> int:
 
 def seed_demo(ctx: SeedContext) -> str:
     """The demo seeder: register the scenario's models in the demo MLflow store."""
-    from hxb_lab.config import load_profile
 
     profile = load_profile("demo")
     uri = profile.mlflow_or_default().tracking_uri
     ctx.progress(f"registering the demo's models in {uri}")
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    from hxb_lab.clients.mlflow import open_mlflow
 
     client = open_mlflow(profile)  # a new SQLite store is a copy of the empty-store template
     artifacts = (ctx.home / "mlflow" / "artifacts").as_uri()

@@ -11,15 +11,24 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from hxb_lab.errors import ParameterError
 from hxb_lab.inference._change import Change
+from hxb_lab.inference._kube import find
+from hxb_lab.inference._model_ref import ModelRef, model_ref
+from hxb_lab.inference._revisions import revisions
+from hxb_lab.inference.actions import current_model
+from hxb_lab.inference.deployments import deployments_frame, pods_frame
+from hxb_lab.inference.health import health_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from hxb_lab.cluster import Cluster
+    from hxb_lab.context import Context
     from hxb_lab.inference._kube import Found
     from hxb_lab.inference._model_ref import ModelRef
-    from hxb_lab.models import ModelVersion
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.models import Models, ModelVersion
+    from hxb_lab.telemetry import Metrics
 
 __all__ = ["Change", "Inference"]
 
@@ -28,13 +37,20 @@ When = datetime | timedelta | str | None
 
 
 class Inference:
-    """The profile's inference deployments as frames, and reviewable rollout actions."""
+    """The profile's inference deployments as frames, and reviewable rollout actions.
 
-    def __init__(self, wb: Workbench) -> None:
-        self._wb = wb
+    Deployments are read through `cluster`, their traffic and GPU use through `metrics`,
+    and the registry versions that actions deploy are resolved through `models`.
+    """
+
+    def __init__(self, ctx: Context, *, cluster: Cluster, metrics: Metrics, models: Models) -> None:
+        self._ctx = ctx
+        self._cluster = cluster
+        self._metrics = metrics
+        self._models = models
 
     def __repr__(self) -> str:
-        return f"<Inference of profile {self._wb.profile.name!r}>"
+        return f"<Inference of profile {self._ctx.profile.name!r}>"
 
     # ------------------------------------------------------------------ reads
     def deployments(self, namespace: Namespaces = None) -> pd.DataFrame:
@@ -49,10 +65,9 @@ class Inference:
         revision's share of traffic while a canary runs, else <NA>),
         latest_ready_revision, previous_revision, created.
         """
-        from hxb_lab.inference.deployments import deployments_frame
 
         names = [namespace] if isinstance(namespace, str) else namespace
-        return deployments_frame(self._wb, None if names is None else list(names))
+        return deployments_frame(self._cluster, None if names is None else list(names))
 
     def pods(
         self, name: str, *, namespace: str | None = None, cluster: str | None = None
@@ -64,10 +79,8 @@ class Inference:
         started, created, labels, annotations), then deployment, component (predictor,
         transformer, ...), revision, model_version, gpu_product (of the pod's node).
         """
-        from hxb_lab.inference._kube import find
-        from hxb_lab.inference.deployments import pods_frame
 
-        return pods_frame(self._wb, find(self._wb, name, namespace, cluster))
+        return pods_frame(self._cluster, find(self._cluster, name, namespace, cluster))
 
     def health(
         self, start: When = None, end: When = None, *, namespace: Namespaces = None
@@ -82,16 +95,16 @@ class Inference:
         free memory of those GPUs).
         NaN where the deployment reports no such metric (no Triton, no GPU).
         """
-        from hxb_lab.inference.health import health_frame
 
         names = [namespace] if isinstance(namespace, str) else namespace
-        return health_frame(self._wb, start, end, None if names is None else list(names))
+        return health_frame(
+            self._cluster, self._metrics, start, end, None if names is None else list(names)
+        )
 
     # ------------------------------------------------------------------ actions
     def _find(self, name: str, namespace: str | None, cluster: str | None) -> Found:
-        from hxb_lab.inference._kube import find
 
-        return find(self._wb, name, namespace, cluster)
+        return find(self._cluster, name, namespace, cluster)
 
     @staticmethod
     def _done(change: Change, apply: bool) -> Change:
@@ -181,14 +194,12 @@ class Inference:
         from hxb_lab.inference import actions
 
         found = self._find(name, namespace, cluster)
-        chosen = self._wb.models.resolve(self._model_name(found, model), alias=alias)
+        chosen = self._models.resolve(self._model_name(found, model), alias=alias)
         return self._done(actions.promote_to(found, chosen), apply)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
     def _model_name(found: Found, model: str | None) -> str:
-        from hxb_lab.errors import ParameterError
-        from hxb_lab.inference.actions import current_model
 
         name = model or current_model(found).name
         if not name:
@@ -205,8 +216,6 @@ class Inference:
         version: int | str | None,
         alias: str | None,
     ) -> tuple[str, ModelVersion | None]:
-        from hxb_lab.errors import ParameterError
-        from hxb_lab.inference._model_ref import model_ref
 
         if sum(x is not None for x in (storage_uri, version, alias)) != 1:
             raise ParameterError(["pass exactly one of storage_uri=, version= and alias="])
@@ -216,13 +225,11 @@ class Inference:
                 return storage_uri, None
             model, version, alias = ref.name, ref.version, ref.alias
         name = self._model_name(found, model)
-        chosen = self._wb.models.resolve(name, version=version, alias=alias)
+        chosen = self._models.resolve(name, version=version, alias=alias)
         return chosen.download_uri, chosen
 
     def _previous_revision(self, found: Found) -> tuple[str | None, ModelRef] | None:
         """(storage URI, ModelRef) of what the previous rolled-out revision served."""
-        from hxb_lab.inference._model_ref import ModelRef
-        from hxb_lab.inference._revisions import revisions
 
         status = found.obj.get("status") or {}
         revision = ((status.get("components") or {}).get("predictor") or {}).get(
@@ -231,11 +238,11 @@ class Inference:
         if not revision:
             return None
         key = (found.cluster, found.namespace, str(revision))
-        before = revisions(self._wb, [key]).get(key)
+        before = revisions(self._cluster, [key]).get(key)
         if before is None or (before.storage_uri is None and before.version is None):
             return None
         ref = ModelRef(before.model, before.version)
         uri = before.storage_uri
         if uri is None and before.model is not None and before.version is not None:
-            uri = self._wb.models.resolve(before.model, version=before.version).download_uri
+            uri = self._models.resolve(before.model, version=before.version).download_uri
         return uri, ref

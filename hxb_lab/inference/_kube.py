@@ -1,7 +1,7 @@
 """The cluster layer as the inference layer needs it: serving objects of every cluster,
 one deployment found by name, and the live connection an action writes through.
 
-Reads go through `wb.cluster.sources()` (live or snapshot transports), never a client of
+Reads go through `Cluster.sources()` (live or snapshot transports), never a client of
 our own. A cluster without the KServe or Seldon CRDs simply has none of those objects.
 """
 
@@ -12,11 +12,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.cluster import resource
+from hxb_lab.cluster.live import LiveSource
 from hxb_lab.errors import HxbLabError, NotFoundError, ParameterError
 
 if TYPE_CHECKING:
-    from hxb_lab.cluster import Resource, Source
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.cluster import Cluster, Resource, Source
 
 __all__ = ["KINDS", "Found", "find", "serving_items"]
 
@@ -55,12 +56,11 @@ def _listed(source: Source, res: Resource, namespaces: Sequence[str] | None) -> 
 
 
 def serving_items(
-    wb: Workbench, namespaces: Sequence[str] | None = None, cluster: str | None = None
+    clusters: Cluster, namespaces: Sequence[str] | None = None, cluster: str | None = None
 ) -> Iterator[tuple[Source, str, Obj]]:
     """(source, kind, object) for every InferenceService and Seldon Model."""
-    from hxb_lab.cluster import resource
 
-    for source in wb.cluster.sources():
+    for source in clusters.sources():
         if cluster is not None and source.name != cluster:
             continue
         for kind, plural in KINDS.items():
@@ -69,7 +69,6 @@ def serving_items(
 
 
 def _get_live(source: Source, res: Resource, namespace: str, name: str) -> Obj | None:
-    from hxb_lab.cluster.live import LiveSource
 
     assert isinstance(source, LiveSource)
     try:
@@ -84,21 +83,21 @@ def _get_live(source: Source, res: Resource, namespace: str, name: str) -> Obj |
 
 
 def find(
-    wb: Workbench, name: str, namespace: str | None = None, cluster: str | None = None
+    clusters: Cluster, name: str, namespace: str | None = None, cluster: str | None = None
 ) -> Found:
     """The one deployment called `name` (in `namespace`, on `cluster`), read fresh.
 
     A name found in several namespaces or clusters is an error listing them all.
     """
-    from hxb_lab.cluster import resource
 
     if not isinstance(name, str) or not name:
         raise ParameterError([f"name: expected a deployment name, got {name!r}"])
-    sources = [s for s in wb.cluster.sources() if cluster is None or s.name == cluster]
+    sources = [s for s in clusters.sources() if cluster is None or s.name == cluster]
     if not sources:
-        known = ", ".join(s.name for s in wb.cluster.sources())
+        known = ", ".join(s.name for s in clusters.sources())
         raise NotFoundError(
-            f"no cluster {cluster!r} in profile {wb.profile.name!r}", hint=f"clusters: {known}"
+            f"no cluster {cluster!r} in profile {clusters.profile_name!r}",
+            hint=f"clusters: {known}",
         )
     found: list[Found] = []
     for source in sources:
@@ -114,7 +113,9 @@ def find(
                 if obj["metadata"]["name"] == name:
                     found.append(Found(source, kind, res, obj))
     if not found:
-        names = sorted({o["metadata"]["name"] for _, _, o in serving_items(wb, None, cluster)})
+        names = sorted(
+            {o["metadata"]["name"] for _, _, o in serving_items(clusters, None, cluster)}
+        )
         close = difflib.get_close_matches(name, names, n=3)
         where = f" in namespace {namespace!r}" if namespace else ""
         hint = f"did you mean {', '.join(close)}?" if close else "see wb.inference.deployments()"

@@ -12,12 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.cluster import parse_selector, resource
+from hxb_lab.cluster.live import LiveSource
 from hxb_lab.errors import ForbiddenError, NotFoundError
 from hxb_lab.inference._model_ref import MODEL_LABEL, VERSION_LABEL
 
 if TYPE_CHECKING:
-    from hxb_lab.cluster import Resource, Selector, Source
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.cluster import Cluster, Resource, Selector, Source
 
 __all__ = ["REVISION_LABEL", "Revision", "revisions"]
 
@@ -59,7 +60,6 @@ def _listed(
 ) -> list[dict[str, Any]]:
     """The revision Deployments in `namespaces`: one cluster-wide list when there are many
     namespaces and the user may list cluster-wide, else one list per namespace."""
-    from hxb_lab.cluster.live import LiveSource
 
     if isinstance(source, LiveSource) and len(namespaces) > 3:
         wanted = set(namespaces)
@@ -79,17 +79,16 @@ def _listed(
 
 
 def revisions(
-    wb: Workbench, wanted: Iterable[tuple[str, str, str]]
+    clusters: Cluster, wanted: Iterable[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], Revision]:
     """(cluster, namespace, revision) -> `Revision`, for the revisions in `wanted`."""
-    from hxb_lab.cluster import parse_selector, resource
 
     todo = set(wanted)
     if not todo:
         return {}
     res = resource("deployments")
     found: dict[tuple[str, str, str], Revision] = {}
-    for source in wb.cluster.sources():
+    for source in clusters.sources():
         mine = [(ns, rev) for cluster, ns, rev in todo if cluster == source.name]
         if not mine:
             continue

@@ -6,15 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab import frames
 from hxb_lab._redact import redact_url
-from hxb_lab.cluster import frames
+from hxb_lab.cluster import parse_selector, resource
+from hxb_lab.cluster.pods import POD_COLUMNS, pod_row
+from hxb_lab.errors import ForbiddenError
 from hxb_lab.inference import _kserve, _seldon
 from hxb_lab.inference._kube import Found, serving_items
+from hxb_lab.inference._model_ref import VERSION_LABEL
+from hxb_lab.inference._revisions import REVISION_LABEL, revisions
+from hxb_lab.warn import warn_user
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.cluster import Cluster
 
 __all__ = ["DEPLOYMENT_COLUMNS", "POD_EXTRA_COLUMNS", "deployments_frame", "pods_frame"]
 
@@ -57,14 +63,13 @@ def deployment_row(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def deployments_frame(
-    wb: Workbench, namespaces: Sequence[str] | None = None, cluster: str | None = None
+    clusters: Cluster, namespaces: Sequence[str] | None = None, cluster: str | None = None
 ) -> pd.DataFrame:
     """One row per deployment, sorted by cluster, namespace and name."""
-    from hxb_lab.inference._revisions import revisions
 
-    workspaces = wb.cluster.workspace_map()
+    workspaces = clusters.workspace_map()
     rows: list[dict[str, Any]] = []
-    for source, kind, obj in serving_items(wb, namespaces, cluster):
+    for source, kind, obj in serving_items(clusters, namespaces, cluster):
         row = deployment_row(kind, obj)
         row["cluster"] = source.name
         row["workspace"] = workspaces.get(source.name, {}).get(row["namespace"] or "")
@@ -74,7 +79,7 @@ def deployments_frame(
         for r in rows
         if r["previous_revision"]
     ]
-    previous = revisions(wb, wanted)
+    previous = revisions(clusters, wanted)
     for r in rows:
         before = previous.get((r["cluster"], r["namespace"], r["previous_revision"]))
         r["previous_model_version"] = before.version if before is not None else None
@@ -92,15 +97,9 @@ POD_EXTRA_COLUMNS: frames.Schema = (
 )
 
 
-def pods_frame(wb: Workbench, found: Found) -> pd.DataFrame:
+def pods_frame(clusters: Cluster, found: Found) -> pd.DataFrame:
     """The pods of one deployment, with the revision and model version each one runs and
     the GPU product of its node."""
-    from hxb_lab.cluster import parse_selector, resource
-    from hxb_lab.cluster.live import warn_user
-    from hxb_lab.cluster.pods import POD_COLUMNS, pod_row
-    from hxb_lab.errors import ForbiddenError
-    from hxb_lab.inference._model_ref import VERSION_LABEL
-    from hxb_lab.inference._revisions import REVISION_LABEL
 
     selector_text = (
         _kserve.serving_selector(found.obj)
@@ -121,7 +120,7 @@ def pods_frame(wb: Workbench, found: Found) -> pd.DataFrame:
                 f"user {exc.user!r} may not list nodes on {found.cluster!r}: "
                 "the gpu_product column is empty"
             )
-    workspaces = wb.cluster.workspace_map().get(found.cluster, {})
+    workspaces = clusters.workspace_map().get(found.cluster, {})
     rows = []
     for item in sorted(items, key=lambda i: i["metadata"]["name"]):
         labels = item["metadata"].get("labels") or {}

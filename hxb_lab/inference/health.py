@@ -1,7 +1,7 @@
 """How each deployment fares over a time range: Triton traffic, errors and latency, and the
 DCGM utilisation and memory of the GPUs its pods hold, joined on pod and node.
 
-Seven metric queries in all (through `wb.metrics`, on Prometheus or ClickHouse), whatever
+Seven metric queries in all (through the metrics facade, on Prometheus or ClickHouse), whatever
 the number of deployments: per-pod request and failure rates, latency quantiles per
 Triton model, and per-GPU DCGM gauges (utilisation, memory used and free). Pods tie
 metric series to deployments: a Triton series by its (namespace, pod), a GPU by its
@@ -16,12 +16,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.cluster import frames
+from hxb_lab import frames
+from hxb_lab.cluster import parse_selector, resource
+from hxb_lab.inference import _kserve, _seldon
+from hxb_lab.inference._kube import serving_items
+from hxb_lab.inference.deployments import deployments_frame
+from hxb_lab.telemetry.metrics import GPU_LABELS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.cluster import Cluster
+    from hxb_lab.telemetry import Metrics
 
 __all__ = ["HEALTH_COLUMNS", "health_frame"]
 
@@ -64,21 +70,18 @@ class _Figures:
 
 
 def _serving_pods(
-    wb: Workbench, deployments: pd.DataFrame
+    clusters: Cluster, deployments: pd.DataFrame
 ) -> dict[tuple[str, str], list[tuple[Key, str | None]]]:
     """(namespace, pod) -> [(deployment key, node), ...] for the deployments' pods."""
-    from hxb_lab.cluster import parse_selector, resource
-    from hxb_lab.inference import _kserve, _seldon
-    from hxb_lab.inference._kube import serving_items
 
     namespaces = sorted(set(deployments["namespace"]))
     selectors: dict[tuple[str, str], list[tuple[Key, Any]]] = defaultdict(list)
-    for source, kind, obj in serving_items(wb, namespaces):
+    for source, kind, obj in serving_items(clusters, namespaces):
         text = _kserve.serving_selector(obj) if kind == "kserve" else _seldon.serving_selector(obj)
         key = (source.name, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         selectors[(source.name, key[1])].append((key, parse_selector(text)))
     found: dict[tuple[str, str], list[tuple[Key, str | None]]] = defaultdict(list)
-    for source in wb.cluster.sources():
+    for source in clusters.sources():
         wanted = sorted({ns for cluster, ns in selectors if cluster == source.name})
         if not wanted:
             continue
@@ -109,23 +112,23 @@ def _share(f: _Figures) -> float:
 
 
 def health_frame(
-    wb: Workbench, start: Any, end: Any, namespaces: Sequence[str] | None
+    clusters: Cluster,
+    metrics: Metrics,
+    start: Any,
+    end: Any,
+    namespaces: Sequence[str] | None,
 ) -> pd.DataFrame:
     """One row per deployment (see `Inference.health`)."""
     import math
 
-    from hxb_lab.inference.deployments import deployments_frame
-    from hxb_lab.telemetry.metrics import GPU_LABELS
-
-    deployments = deployments_frame(wb, namespaces)
+    deployments = deployments_frame(clusters, namespaces)
     if deployments.empty:
         return frames.empty(HEALTH_COLUMNS)
-    pods = _serving_pods(wb, deployments)
+    pods = _serving_pods(clusters, deployments)
     figures: dict[Key, _Figures] = defaultdict(_Figures)
     for held_by in pods.values():
         for key, _ in held_by:
             figures[key].pods += 1
-    metrics = wb.metrics
     window = {"start": start, "end": end}
 
     def owners(namespace: str, pod: str) -> list[Key]:

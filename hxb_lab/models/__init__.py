@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from hxb_lab.models._registry import Registry
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.context import Context
 
 __all__ = ["ModelVersion", "Models"]
 
@@ -35,26 +36,35 @@ class ModelVersion:
 
 
 class Models:
-    """The profile's MLflow model registry as frames."""
+    """The profile's MLflow model registry as frames.
 
-    def __init__(self, wb: Workbench) -> None:
-        self._wb = wb
+    `deployments` reads the inference deployments (inference owns which deployment serves
+    which version); the frames' served_by column comes from it, and is empty without it.
+    """
+
+    def __init__(
+        self, ctx: Context, *, deployments: Callable[[], pd.DataFrame] | None = None
+    ) -> None:
+        self._ctx = ctx
+        self._deployments = deployments
 
     def __repr__(self) -> str:
-        return f"<Models of profile {self._wb.profile.name!r}>"
+        return f"<Models of profile {self._ctx.profile.name!r}>"
 
     def _registry(self) -> Registry:
         from hxb_lab.models._registry import open_registry
 
-        registry: Registry = self._wb.clients.get("mlflow_registry", open_registry)
+        registry: Registry = self._ctx.clients.get("mlflow_registry", open_registry)
         return registry
 
     def _servers(self) -> dict[tuple[str, int], list[tuple[str, int | None]]]:
-        from hxb_lab.cluster.live import warn_user
         from hxb_lab.models._frames import servers
+        from hxb_lab.warn import warn_user
 
+        if self._deployments is None:
+            return {}
         try:
-            deployments = self._wb.inference.deployments()
+            deployments = self._deployments()
         except HxbLabError as exc:
             warn_user(f"the served_by column is empty: the cluster could not be read: {exc}")
             return {}

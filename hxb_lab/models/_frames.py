@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab import frames
 from hxb_lab._redact import redact_url
-from hxb_lab.cluster import frames
 
 if TYPE_CHECKING:
     import pandas as pd

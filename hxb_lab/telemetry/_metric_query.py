@@ -19,7 +19,7 @@ from typing import Any
 
 from hxb_lab.clients.prometheus import MAX_POINTS
 from hxb_lab.errors import ParameterError, QueryError
-from hxb_lab.telemetry._time import parse_duration
+from hxb_lab.times import parse_duration
 
 MIN_WINDOW_S = 120
 TARGET_POINTS = 300

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab.errors import QueryError
 from hxb_lab.telemetry._metric_query import MetricQuery, histogram_quantile
+from hxb_lab.times import timestamps
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -235,8 +236,6 @@ def run(store: ClickHouse, q: MetricQuery) -> pd.DataFrame:
 def _tidy(frame: pd.DataFrame, q: MetricQuery) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
-
-    from hxb_lab.telemetry._time import timestamps
 
     if frame.empty:
         labels = list(q.labels)

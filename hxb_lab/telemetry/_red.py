@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.otel_tables import BUCKETS_PER_DECADE, DURATION_BUCKET, ROLLUP
 from hxb_lab.telemetry import _sql
-from hxb_lab.telemetry.schema import BUCKETS_PER_DECADE, DURATION_BUCKET, ROLLUP
 
 if TYPE_CHECKING:
     import pandas as pd

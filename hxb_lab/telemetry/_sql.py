@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.clients.clickhouse import open_clickhouse
 from hxb_lab.errors import ParameterError
-from hxb_lab.telemetry.schema import KINDS, STATUS_ERROR
+from hxb_lab.otel_tables import KINDS, STATUS_ERROR
+from hxb_lab.times import timestamps
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from hxb_lab.clients.clickhouse import ClickHouse
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.context import Context
 
 #: Half-open time filter on a DateTime64 column, from bound nanosecond parameters.
 TIME = (
@@ -67,11 +69,10 @@ STATUS_NAME = (
 KIND_NAME = "lower(replaceOne(SpanKind, 'SPAN_KIND_', ''))"
 
 
-def store(wb: Workbench) -> ClickHouse:
-    """The workbench's telemetry store, opened on first use."""
-    from hxb_lab.clients.clickhouse import open_clickhouse
+def store(ctx: Context) -> ClickHouse:
+    """The profile's telemetry store, opened on first use."""
 
-    client: ClickHouse = wb.clients.get("clickhouse", open_clickhouse)
+    client: ClickHouse = ctx.clients.get("clickhouse", open_clickhouse)
     return client
 
 
@@ -82,8 +83,6 @@ def typed(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
     ``object`` (dicts, lists). An empty result still gets every column with its dtype.
     """
     import pandas as pd
-
-    from hxb_lab.telemetry._time import timestamps
 
     out: dict[str, Any] = {}
     for name, kind in types.items():

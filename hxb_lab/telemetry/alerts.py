@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from hxb_lab.clients.alertmanager import open_alertmanager
 from hxb_lab.errors import ConfigError
+from hxb_lab.otel_tables import ALERTS_FILE
 from hxb_lab.telemetry import _sql
 from hxb_lab.telemetry._facade import Facade
-from hxb_lab.telemetry.schema import ALERTS_FILE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,9 +48,8 @@ class Alerts(Facade):
     """Alerts from Alertmanager (or the demo's own, see the module docstring)."""
 
     def _alertmanager(self) -> Alertmanager:
-        from hxb_lab.clients.alertmanager import open_alertmanager
 
-        client: Alertmanager = self._wb.clients.get("alertmanager", open_alertmanager)
+        client: Alertmanager = self._ctx.clients.get("alertmanager", open_alertmanager)
         return client
 
     def active(self) -> pd.DataFrame:
@@ -60,7 +60,7 @@ class Alerts(Facade):
         """
         import pandas as pd
 
-        profile = self._wb.profile
+        profile = self._ctx.profile
         if profile.alertmanager is None:
             return self._from_parquet()
         rows: list[dict[str, Any]] = []
@@ -85,14 +85,14 @@ class Alerts(Facade):
     def _from_parquet(self) -> pd.DataFrame:
         import pandas as pd
 
-        config = self._wb.profile.clickhouse
+        config = self._ctx.profile.clickhouse
         dsn = urlsplit(config.dsn) if config else None
         path = Path(dsn.path) / ALERTS_FILE if dsn and dsn.scheme == "parquet" else None
         if path is None or not path.exists():
             raise ConfigError(
                 "the profile has no alertmanager section",
-                file=self._wb.profile.source,
-                profile=self._wb.profile.name,
+                file=self._ctx.profile.source,
+                profile=self._ctx.profile.name,
                 key="alertmanager",
                 hint='add alertmanager = { url = "https://alertmanager.example" }',
             )

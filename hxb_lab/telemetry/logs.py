@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from hxb_lab.errors import ParameterError
 from hxb_lab.telemetry import _sql
 from hxb_lab.telemetry._facade import Facade
-from hxb_lab.telemetry._time import time_range
+from hxb_lab.times import time_range
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +63,7 @@ class Logs(Facade):
         lines of one trace. Columns: timestamp, service, severity (upper case), body,
         trace_id, span_id, attributes (log attributes), resource (resource attributes).
         """
-        start_ns, end_ns = time_range(self._wb, start, end)
+        start_ns, end_ns = time_range(self._ctx.now(), start, end)
         _sql.check_limit(limit)
         where = [_sql.time_filter()]
         params: dict[str, Any] = {"start": start_ns, "end": end_ns, "limit": limit}
@@ -94,5 +94,5 @@ class Logs(Facade):
             FROM ${{logs}}
             WHERE {" AND ".join(where)}
             ORDER BY Timestamp DESC LIMIT {{limit:UInt32}}"""
-        frame = _sql.store(self._wb).frame(sql, params, span=(start_ns, end_ns))
+        frame = _sql.store(self._ctx).frame(sql, params, span=(start_ns, end_ns))
         return _sql.typed(frame, LOGS)

@@ -12,9 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.clients.prometheus import open_prometheus
 from hxb_lab.errors import ParameterError
+from hxb_lab.telemetry import _metrics_sql
 from hxb_lab.telemetry._facade import Facade
-from hxb_lab.telemetry._time import time_range
+from hxb_lab.telemetry._metric_query import auto_step, check_step, plan
+from hxb_lab.telemetry._promql import to_promql
+from hxb_lab.telemetry._sql import store
+from hxb_lab.times import time_range
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,15 +41,14 @@ class Metrics(Facade):
         """The backend a query runs on: `source`, else Prometheus when configured, else
         ClickHouse."""
         if source is None:
-            return "prometheus" if self._wb.profile.prometheus else "clickhouse"
+            return "prometheus" if self._ctx.profile.prometheus else "clickhouse"
         if source not in SOURCES:
             raise ParameterError([f"source: {source!r} is not one of {', '.join(SOURCES)}"])
         return source
 
     def _prometheus(self) -> Prometheus:
-        from hxb_lab.clients.prometheus import open_prometheus
 
-        client: Prometheus = self._wb.clients.get("prometheus", open_prometheus)
+        client: Prometheus = self._ctx.clients.get("prometheus", open_prometheus)
         return client
 
     def query(
@@ -69,9 +73,8 @@ class Metrics(Facade):
         ``max(step, 2m)``. Columns: timestamp, value, one column per label.
         An unknown metric gives an empty frame.
         """
-        from hxb_lab.telemetry._metric_query import plan
 
-        start_ns, end_ns = time_range(self._wb, start, end)
+        start_ns, end_ns = time_range(self._ctx.now(), start, end)
         q = plan(
             metric,
             where=where,
@@ -83,14 +86,10 @@ class Metrics(Facade):
             end_ns=end_ns,
         )
         if self.source(source) == "prometheus":
-            from hxb_lab.telemetry._promql import to_promql
-
             frame = self._prometheus().range_frame(to_promql(q), q.start_s, q.end_s, q.step_s)
             return _ordered(frame, q.by)
-        from hxb_lab.telemetry import _metrics_sql
-        from hxb_lab.telemetry._sql import store
 
-        return _metrics_sql.run(store(self._wb), q)
+        return _metrics_sql.run(store(self._ctx), q)
 
     def promql(
         self, expr: str, start: Any = None, end: Any = None, step: Any = None
@@ -100,11 +99,10 @@ class Metrics(Facade):
         Columns: timestamp, value, one column per label. Invalid PromQL raises
         `QueryError` with Prometheus's own message.
         """
-        from hxb_lab.telemetry._metric_query import auto_step, check_step
 
         if not isinstance(expr, str) or not expr.strip():
             raise ParameterError([f"expr: expected a PromQL expression, got {expr!r}"])
-        start_ns, end_ns = time_range(self._wb, start, end)
+        start_ns, end_ns = time_range(self._ctx.now(), start, end)
         first, last = start_ns / 1e9, end_ns / 1e9
         seconds = auto_step(first, last) if step is None else check_step(step, first, last)
         return self._prometheus().range_frame(expr, first, last, seconds)

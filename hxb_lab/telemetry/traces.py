@@ -2,7 +2,7 @@
 
 RED figures per service and operation, trace search, one trace as a waterfall with its
 critical path, and the service dependency graph from client->server span pairs. Times
-default to the last hour before `wb.now()`; see `hxb_lab.telemetry._time` for the forms
+default to the last hour before `wb.now()`; see `hxb_lab.times` for the forms
 `start` and `end` accept. An unknown service or trace gives an empty frame, not an error.
 """
 
@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from hxb_lab.errors import ParameterError
 from hxb_lab.telemetry import _sql
 from hxb_lab.telemetry._facade import Facade
-from hxb_lab.telemetry._time import time_range
+from hxb_lab.telemetry._red import red
+from hxb_lab.telemetry._waterfall import critical_path, layout
+from hxb_lab.times import time_range
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,10 +76,9 @@ class Traces(Facade):
         from the per-minute rollup where the store has one (see `hxb_lab.telemetry._red`).
         Columns: service, calls, errors, error_rate, p50_ms, p95_ms, p99_ms.
         """
-        from hxb_lab.telemetry._red import red
 
-        start_ns, end_ns = time_range(self._wb, start, end)
-        store = _sql.store(self._wb)
+        start_ns, end_ns = time_range(self._ctx.now(), start, end)
+        store = _sql.store(self._ctx)
         frame = red(store, "service", ("server", "consumer"), "1", {}, start_ns, end_ns)
         return _sql.typed(frame, SERVICES)
 
@@ -94,9 +95,8 @@ class Traces(Facade):
         for every kind, e.g. a model's internal ``infer`` step). Columns: operation, kind,
         calls, errors, error_rate, p50_ms, p95_ms, p99_ms.
         """
-        from hxb_lab.telemetry._red import red
 
-        start_ns, end_ns = time_range(self._wb, start, end)
+        start_ns, end_ns = time_range(self._ctx.now(), start, end)
         if not isinstance(service, str) or not service:
             raise ParameterError([f"service: expected a service name, got {service!r}"])
         wanted = (
@@ -105,7 +105,7 @@ class Traces(Facade):
             else _sql.names(kinds, "kinds")
         )
         where, params = "ServiceName = {service:String}", {"service": service}
-        frame = red(_sql.store(self._wb), "operation", wanted, where, params, start_ns, end_ns)
+        frame = red(_sql.store(self._ctx), "operation", wanted, where, params, start_ns, end_ns)
         return _sql.typed(frame, OPERATIONS)
 
     def search(
@@ -127,7 +127,7 @@ class Traces(Facade):
         Columns: trace_id, root_service, root_operation, start, duration_ms, spans, errors,
         services (the sorted list of services in the trace).
         """
-        start_ns, end_ns = time_range(self._wb, start, end)
+        start_ns, end_ns = time_range(self._ctx.now(), start, end)
         _sql.check_limit(limit, maximum=10_000)
         where = [_sql.time_filter()]
         params: dict[str, Any] = {
@@ -190,11 +190,11 @@ class Traces(Facade):
             GROUP BY TraceId
             ORDER BY start DESC, trace_id"""
         span = (params["wide_start"], params["wide_end"])
-        return _sql.typed(_sql.store(self._wb).frame(sql, params, span=span), SEARCH)
+        return _sql.typed(_sql.store(self._ctx).frame(sql, params, span=span), SEARCH)
 
     def _spans(self, trace_id: str) -> pd.DataFrame:
         """The raw rows of one trace, bounded in time by the trace-id lookup table."""
-        store = _sql.store(self._wb)
+        store = _sql.store(self._ctx)
         trace_id = _sql.text(trace_id, "trace_id").strip().lower()
         first, last, found = store.rows(
             "SELECT toUnixTimestamp(min(Start)), toUnixTimestamp(max(End)), count() "
@@ -234,7 +234,6 @@ class Traces(Facade):
 
         Columns: those of `get`, plus critical_ms.
         """
-        from hxb_lab.telemetry._waterfall import critical_path
 
         raw = self._spans(trace_id)
         frame = _waterfall_frame(raw)
@@ -258,7 +257,7 @@ class Traces(Facade):
 
         Columns: parent, child, calls, errors, p95_ms (of the caller's span).
         """
-        start_ns, end_ns = time_range(self._wb, start, end)
+        start_ns, end_ns = time_range(self._ctx.now(), start, end)
         caller = _sql.kind_filter(("client", "producer"))
         callee = _sql.kind_filter(("server", "consumer"))
         sql = f"""
@@ -283,7 +282,7 @@ class Traces(Facade):
             WHERE child != ''
             GROUP BY parent, child ORDER BY parent, child"""
         params = {"start": start_ns, "end": end_ns, "wide_end": end_ns + SEARCH_MARGIN_NS}
-        frame = _sql.store(self._wb).frame(sql, params, span=(start_ns, params["wide_end"]))
+        frame = _sql.store(self._ctx).frame(sql, params, span=(start_ns, params["wide_end"]))
         return _sql.typed(frame, DEPENDENCIES)
 
 
@@ -297,7 +296,6 @@ def _duration(value: float | None, field: str) -> int | None:
 
 
 def _waterfall_frame(raw: pd.DataFrame) -> pd.DataFrame:
-    from hxb_lab.telemetry._waterfall import layout
 
     if raw.empty:
         return _sql.typed(raw, SPANS)

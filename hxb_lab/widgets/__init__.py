@@ -9,18 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.widgets.cluster import ClusterView
+from hxb_lab.widgets.gpus import GpusView
+from hxb_lab.widgets.inference import InferenceView
+from hxb_lab.widgets.metrics import MetricsView
+from hxb_lab.widgets.reads import Reads
+from hxb_lab.widgets.services import ServicesView
+from hxb_lab.widgets.traces import TracesView
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from hxb_lab.widgets.cluster import ClusterView
-    from hxb_lab.widgets.gpus import GpusView
-    from hxb_lab.widgets.inference import InferenceView
-    from hxb_lab.widgets.metrics import MetricsView
-    from hxb_lab.widgets.services import ServicesView
-    from hxb_lab.widgets.traces import TracesView
-    from hxb_lab.workbench import Workbench
-
-__all__ = ["Views"]
+__all__ = ["Reads", "Views"]
 
 Time = datetime | str | None
 
@@ -30,26 +30,23 @@ class Views:
     `last` ("15m", "1h", "6h", "24h", "7d"), or `start`/`end`; `refresh_every` seconds.
     """
 
-    def __init__(self, wb: Workbench) -> None:
-        self._wb = wb
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
 
     def cluster(self, **options: Any) -> ClusterView:
         """Summary cards, a filterable nodes table, the pods of the selected node or workspace."""
-        from hxb_lab.widgets.cluster import ClusterView
 
-        return ClusterView(self._wb, **options)
+        return ClusterView(self._reads, **options)
 
     def gpus(self, **options: Any) -> GpusView:
         """The GPU fleet heatmap, who holds GPUs, and who holds them without using them."""
-        from hxb_lab.widgets.gpus import GpusView
 
-        return GpusView(self._wb, **options)
+        return GpusView(self._reads, **options)
 
     def inference(self, **options: Any) -> InferenceView:
         """Inference deployments; the selected one's status, traffic, charts and actions."""
-        from hxb_lab.widgets.inference import InferenceView
 
-        return InferenceView(self._wb, **options)
+        return InferenceView(self._reads, **options)
 
     def metrics(
         self,
@@ -66,10 +63,9 @@ class Views:
         """A metric (``wb.metrics.query`` arguments) or a PromQL expression over time, with
         step, group-by and auto-refresh controls.
         """
-        from hxb_lab.widgets.metrics import MetricsView
 
         return MetricsView(
-            self._wb,
+            self._reads,
             metric=metric,
             promql=promql,
             where=where,
@@ -84,15 +80,13 @@ class Views:
         """Services (RED) → a service's slowest and failing traces → one trace's waterfall,
         span attributes and logs.
         """
-        from hxb_lab.widgets.traces import TracesView
 
-        return TracesView(self._wb, service=service, **options)
+        return TracesView(self._reads, service=service, **options)
 
     def services(self, **options: Any) -> ServicesView:
         """The service map of a time range."""
-        from hxb_lab.widgets.services import ServicesView
 
-        return ServicesView(self._wb, **options)
+        return ServicesView(self._reads, **options)
 
     def __repr__(self) -> str:
-        return f"<Views of profile {self._wb.profile.name!r}>"
+        return f"<Views of profile {self._reads.profile.name!r}>"

@@ -25,7 +25,7 @@ PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.widgets.reads import Reads
 
 __all__ = ["INTERVALS", "View", "message_of"]
 
@@ -106,7 +106,7 @@ class View:
 
     def __init__(
         self,
-        wb: Workbench,
+        reads: Reads,
         *,
         last: str = "1h",
         start: datetime | str | None = None,
@@ -115,7 +115,7 @@ class View:
     ) -> None:
         import ipywidgets as w
 
-        self._wb = wb
+        self._reads = reads
         self._lock = threading.RLock()
         self._repeater: _Repeater | _Follower | None = None
         self.loading = False
@@ -123,7 +123,7 @@ class View:
         self.refreshes = 0
         self.refreshed = threading.Event()  # set after each refresh, for callers that wait
         self.last_refresh_seconds = 0.0
-        self.time = TimeRange(wb.now, last=last, start=start, end=end)
+        self.time = TimeRange(reads.now, last=last, start=start, end=end)
         self.refresh_button = w.Button(
             description="Refresh", icon="refresh", tooltip="read again", layout={"width": "96px"}
         )
@@ -230,7 +230,7 @@ class View:
         kind = self.watch_kind
 
         def start() -> None:
-            events = self._wb.cluster.watch(kind, initial=False)
+            events = self._reads.cluster.watch(kind, initial=False)
             self._repeater = _Follower(events, self.refresh, debounce=1.0)
 
         self.run(start, what=f"watching {kind}")
@@ -265,5 +265,5 @@ class View:
         return bundle
 
     def __repr__(self) -> str:
-        name = self._wb.profile.name
+        name = self._reads.profile.name
         return f"<{type(self).__name__} of profile {name!r}, {self.time.describe()}>"

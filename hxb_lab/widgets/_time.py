@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hxb_lab.errors import ParameterError
+from hxb_lab.times import to_instant
 
 __all__ = ["PRESETS", "TimeRange"]
 
@@ -21,21 +22,12 @@ PRESETS: dict[str, timedelta] = {
 CUSTOM = "custom"
 
 
-def _parse(text: str, field: str) -> datetime:
-    import pandas as pd
-
+def _parse(text: str, field: str, now: datetime) -> datetime:
+    """A custom start or end, in the grammar of every time argument (`hxb_lab.times`)."""
     try:
-        stamp = pd.Timestamp(text.strip())
-    except (ValueError, TypeError):
-        stamp = None
-    if stamp is None or stamp is pd.NaT:
-        raise ParameterError(
-            [f"{field}: {text!r} is not a time (use ISO, like 2026-11-27T08:00Z)"],
-            subject="time range",
-        )
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    result: datetime = stamp.to_pydatetime()
-    return result
+        return to_instant(text, now, field)
+    except ParameterError as exc:
+        raise ParameterError(exc.problems, subject="time range") from None
 
 
 class TimeRange:
@@ -95,12 +87,12 @@ class TimeRange:
         now = self._now().astimezone(UTC)
         if self.preset.value != CUSTOM:
             return now - PRESETS[self.preset.value], now
-        end = _parse(self.end.value, "end") if self.end.value.strip() else now
+        end = _parse(self.end.value, "end", now) if self.end.value.strip() else now
         if not self.start.value.strip():
             raise ParameterError(
                 ["start: empty (type a time, or pick a preset)"], subject="time range"
             )
-        start = _parse(self.start.value, "start")
+        start = _parse(self.start.value, "start", now)
         if start >= end:
             raise ParameterError(
                 [f"start {start:%Y-%m-%d %H:%M} is not before end {end:%Y-%m-%d %H:%M}"],

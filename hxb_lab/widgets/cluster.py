@@ -113,7 +113,7 @@ class ClusterView(View):
     # ------------------------------------------------------------------ reading
     def _load(self) -> None:
         start, _end = self.range()
-        cluster = self._wb.cluster
+        cluster = self._reads.cluster
         self._nodes = cluster.nodes()
         self._pods = cluster.pods()
         self._events = cluster.events(since=start, warnings_only=True)

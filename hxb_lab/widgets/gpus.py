@@ -99,7 +99,7 @@ class GpusView(View):
         from hxb_lab import viz
 
         start, end = self.range()
-        metrics, cluster = self._wb.metrics, self._wb.cluster
+        metrics, cluster = self._reads.metrics, self._reads.cluster
         self._utilization = metrics.gpu_utilization(start=start, end=end)
         shown = (
             self._utilization

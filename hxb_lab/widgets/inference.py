@@ -119,7 +119,7 @@ class InferenceView(View):
     def _load(self) -> None:
         start, end = self.range()
         before = self.selected_name()
-        inference = self._wb.inference
+        inference = self._reads.inference
         self._deployments = inference.deployments()
         self._health = inference.health(start=start, end=end)
         self.deployments_table.show(
@@ -157,12 +157,12 @@ class InferenceView(View):
         self.traffic.value = self._traffic_html(row)
         self.health_cards.value = _html.cards(self._health_cards(namespace, name))
         start, end = self.range()
-        metrics, span = self._wb.metrics, self.time.describe()
+        metrics, span = self._reads.metrics, self.time.describe()
         latency = for_deployment(metrics.inference_latency(start=start, end=end), name, model)
         self.latency.show(viz.timeseries(latency, title=f"{name}: latency, {span}", unit=" ms"))
         rate = for_deployment(metrics.inference_throughput(start=start, end=end), name, model)
         self.throughput.show(viz.timeseries(rate, title=f"{name}: requests/s, {span}"))
-        pods = set(self._wb.inference.pods(name, namespace=namespace)["name"].astype(str))
+        pods = set(self._reads.inference.pods(name, namespace=namespace)["name"].astype(str))
         gpu = metrics.gpu_utilization(start=start, end=end)
         gpu = gpu[gpu["pod"].isin(pods)] if "pod" in gpu.columns else gpu.iloc[0:0]
         self.gpu.show(viz.timeseries(gpu, title=f"{name}: GPU utilisation, {span}", unit=" %"))
@@ -253,7 +253,7 @@ class InferenceView(View):
         row = self.selected()
         if row is None:
             raise ParameterError(["select a deployment first"], subject="action")
-        method = getattr(self._wb.inference, self.action.value)
+        method = getattr(self._reads.inference, self.action.value)
         kwargs = self.action_arguments()
         if "namespace" in inspect.signature(method).parameters:
             kwargs["namespace"] = row["namespace"]
@@ -288,7 +288,7 @@ class InferenceView(View):
             return self.latency.figure
         start, end = self.range()
         return viz.timeseries(
-            self._wb.metrics.inference_latency(start=start, end=end),
+            self._reads.metrics.inference_latency(start=start, end=end),
             title=f"inference latency, {self.time.describe()}",
             unit=" ms",
         )

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.widgets.reads import Reads
 
 __all__ = ["AGGREGATIONS", "STEPS", "MetricsView"]
 
@@ -31,7 +31,7 @@ class MetricsView(View):
 
     def __init__(
         self,
-        wb: Workbench,
+        reads: Reads,
         *,
         metric: str | None = None,
         promql: str | None = None,
@@ -58,7 +58,7 @@ class MetricsView(View):
         }
         self.where = dict(where or {})
         self.frame: pd.DataFrame | None = None
-        super().__init__(wb, **options)
+        super().__init__(reads, **options)
 
     def _build(self) -> None:
         import ipywidgets as w
@@ -101,7 +101,7 @@ class MetricsView(View):
     def _read(self) -> pd.DataFrame:
         start, end = self.range()
         step = None if self.step.value == "auto" else self.step.value
-        metrics = self._wb.metrics
+        metrics = self._reads.metrics
         query = self.query.value.strip()
         if not query:
             raise ParameterError(["the query is empty"], subject="metric query")

@@ -30,7 +30,7 @@ class ServicesView(View):
         from hxb_lab import viz
 
         start, end = self.range()
-        traces = self._wb.traces
+        traces = self._reads.traces
         deps = traces.dependencies(start=start, end=end)
         services = traces.services(start=start, end=end)
         self.map.show(viz.service_map(deps, services, title=f"service map, {self.time.describe()}"))
@@ -42,5 +42,5 @@ class ServicesView(View):
 
         if self.map.figure is None:
             start, end = self.range()
-            return viz.service_map(self._wb.traces.dependencies(start=start, end=end))
+            return viz.service_map(self._reads.traces.dependencies(start=start, end=end))
         return self.map.figure

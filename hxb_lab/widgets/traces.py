@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from hxb_lab.workbench import Workbench
+    from hxb_lab.widgets.reads import Reads
 
 __all__ = ["TracesView"]
 
@@ -33,9 +33,9 @@ class TracesView(View):
 
     title = "Traces"
 
-    def __init__(self, wb: Workbench, *, service: str | None = None, **options: Any) -> None:
+    def __init__(self, reads: Reads, *, service: str | None = None, **options: Any) -> None:
         self._wanted_service = service
-        super().__init__(wb, **options)
+        super().__init__(reads, **options)
 
     def _build(self) -> None:
         import ipywidgets as w
@@ -70,7 +70,7 @@ class TracesView(View):
         start, end = self.range()
         before = self.selected_service() or self._wanted_service
         self.services_table.show(
-            self._wb.traces.services(start=start, end=end),
+            self._reads.traces.services(start=start, end=end),
             caption=f"services, {self.time.describe()}",
         )
         if before is not None:
@@ -92,7 +92,7 @@ class TracesView(View):
         else:
             start, end = self.range()
             failing = self.which.value == "failing"
-            found = self._wb.traces.search(
+            found = self._reads.traces.search(
                 service=service,
                 status="error" if failing else None,
                 start=start,
@@ -124,7 +124,7 @@ class TracesView(View):
             self.span.options = []
             self.logs_table.show(pd.DataFrame(columns=list(LOG_COLUMNS)))
             return
-        traces = self._wb.traces
+        traces = self._reads.traces
         self.spans = traces.get(trace_id)
         critical = traces.critical_path(trace_id)
         self.waterfall.show(
@@ -138,7 +138,7 @@ class TracesView(View):
             self.span.value = str(self.spans["span_id"].iloc[0])
         self.trace_box.layout.display = ""
         start, end = self.range()
-        logs = self._wb.logs.search(trace_id=trace_id, start=start, end=end, limit=200)
+        logs = self._reads.logs.search(trace_id=trace_id, start=start, end=end, limit=200)
         self.logs_table.show(logs, caption=f"logs of trace {trace_id}: {len(logs)}")
         self._show_span()
 

@@ -40,9 +40,9 @@ def _peer_frame(kubeconfig: str) -> Any:
     """What a user writes with the official client: list, then one row per V1Pod."""
     import kubernetes
 
-    from hxb_lab.cluster._frame import build
     from hxb_lab.cluster._quantities import quantity
     from hxb_lab.cluster.pods import POD_COLUMNS
+    from hxb_lab.frames import build
 
     api = kubernetes.client.CoreV1Api(
         kubernetes.config.new_client_from_config(config_file=kubeconfig, context="admin")

@@ -101,7 +101,7 @@ def _fill(context: Any) -> int:
 
 def _frame(kserve: list[dict[str, Any]], seldon: list[dict[str, Any]]) -> Any:
     """The deployments frame of raw lists, as a peer would build it (same parsing)."""
-    from hxb_lab.cluster import _frame
+    from hxb_lab import frames as _frame
     from hxb_lab.inference.deployments import DEPLOYMENT_COLUMNS, deployment_row
 
     rows = []

@@ -313,7 +313,7 @@ def test_events_since_and_warnings(snap: Workbench) -> None:
     everything = snap.cluster.events()
     assert len(everything) > len(recent)
     assert {"NodeNotReady", "CanaryRollout", "BackoffLimitExceeded"} <= set(everything["reason"])
-    with pytest.raises(ParameterError, match="since: 'yesterday' is not a duration"):
+    with pytest.raises(ParameterError, match="since: 'yesterday' is not a time or an age"):
         snap.cluster.events(since="yesterday")
 
 

@@ -233,7 +233,7 @@ def test_bad_input_is_named(wb: Workbench, generated: Generated) -> None:
         ParameterError, match=r"max_duration_ms \(5\) is below min_duration_ms \(10\)"
     ):
         wb.traces.search(min_duration_ms=10, max_duration_ms=5)
-    with pytest.raises(ParameterError, match="start: 'yesterday-ish' is not a time"):
+    with pytest.raises(ParameterError, match="start: 'yesterday-ish' is not a time or an age"):
         wb.traces.services("yesterday-ish")
     with pytest.raises(ParameterError, match="kind: 'sideways' is not a span kind"):
         wb.traces.operations("auth", kinds=["sideways"])

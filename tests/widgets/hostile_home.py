@@ -207,7 +207,7 @@ def _hostile_trace(telemetry: Path, now: datetime) -> list[dict[str, Any]]:
 def _poison_traces(telemetry: Path, now: datetime, scratch: Path) -> None:
     import clickhouse_connect
 
-    from hxb_lab.telemetry.schema import ROLLUP, ROLLUP_SELECT, structure
+    from hxb_lab.otel_tables import ROLLUP, ROLLUP_SELECT, structure
 
     spans = _hostile_trace(telemetry, now)
     for hour in {f"{s['Timestamp']:%Y%m%d%H}" for s in spans}:

@@ -30,7 +30,8 @@ def test_presets_end_at_the_workbench_now_and_custom_ranges_are_validated() -> N
     view.time.start.value = "yesterday-ish"
     view.time.apply.click()
     assert view.error_message == (
-        "invalid time range: start: 'yesterday-ish' is not a time (use ISO, like 2026-11-27T08:00Z)"
+        "invalid time range: start: 'yesterday-ish' is not a time or an age (use a datetime, "
+        "an ISO time like '2026-11-27T08:00Z', 'now', or an age like '30m', '2h', '1d')"
     )
     view.time.start.value = "2026-11-27T09:00Z"
     view.time.apply.click()

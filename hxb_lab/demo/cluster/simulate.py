@@ -24,10 +24,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.cluster._resources import resource
+from hxb_lab.cluster.snapshot import write_list
 from hxb_lab.demo import scenario
 from hxb_lab.demo.cluster._builder import Builder, Placement, Scheduler, request_numbers, resources
 from hxb_lab.demo.cluster._nodes import NODE_POOLS, SIZES, Size, make_node
 from hxb_lab.demo.cluster._pods import Container, PodState, controller, pod, pod_ready
+from hxb_lab.demo.cluster._story import tell
+from hxb_lab.demo.cluster._write import apply_platform
 from hxb_lab.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -65,8 +69,6 @@ class Platform:
 
     def write_snapshot(self, directory: str | Path) -> Path:
         """Write ``<directory>/<plural>[.<group>].json`` lists, as ``kubectl get -A -o json``."""
-        from hxb_lab.cluster._resources import resource
-        from hxb_lab.cluster.snapshot import write_list
 
         target = Path(directory)
         for kind, items in self.objects.items():
@@ -75,7 +77,6 @@ class Platform:
 
     def apply(self, context: KubeContext, workers: int = 8) -> dict[str, int]:
         """Create every object in a live API server, statuses included (see `_write`)."""
-        from hxb_lab.demo.cluster._write import apply_platform
 
         counts: dict[str, int] = apply_platform(self, context, workers)
         return counts
@@ -449,7 +450,6 @@ def simulate(
     `prefix` goes in front of every node and namespace name, so that several platforms
     can share one API server (tests).
     """
-    from hxb_lab.demo.cluster._story import tell
 
     if size not in SIZES:
         raise ConfigError(

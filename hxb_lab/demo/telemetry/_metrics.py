@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab.demo import scenario
+from hxb_lab.demo.telemetry._fleet import PRODUCTS
 from hxb_lab.demo.telemetry._flows import (
     BASE_ERROR_RATE,
     FLOWS,
@@ -135,8 +136,6 @@ def _gpu_series(
     gpu: Gpu, hot: bool, canary: bool, t: Any, now_ns: int, rng: np.random.Generator
 ) -> dict[str, Any]:
     import numpy as np
-
-    from hxb_lab.demo.telemetry._fleet import PRODUCTS
 
     _, tdp, clock, _ = PRODUCTS.get(gpu.product, ("", 300.0, 1500.0, 8))
     load = traffic(t)

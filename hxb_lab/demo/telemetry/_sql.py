@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hxb_lab.telemetry.schema import ROLLUP_SELECT, structure
+from hxb_lab.otel_tables import ROLLUP_SELECT, structure
 
 _SETTINGS = (
     "SETTINGS output_format_parquet_row_group_size = 65536, "

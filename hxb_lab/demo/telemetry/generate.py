@@ -3,7 +3,7 @@
 `generate()` writes six hours of traces and logs, 24 hours of metrics (every 30 s, so a day
 of GPU utilisation or request rate at 1-minute steps) and the active alerts, ending at `now`,
 as Parquet files in one directory, laid out as the embedded demo reads them (see
-`hxb_lab.telemetry.schema.PARQUET_LAYOUT`); `load_into()` copies such a directory into
+`hxb_lab.otel_tables.PARQUET_LAYOUT`); `load_into()` copies such a directory into
 the exporter's tables of a ClickHouse (on-disk chDB or a server). The story is
 `hxb_lab.demo.scenario`: an API gateway, auth, a router, a feature store and a vector database
 in front of twelve model deployments, with a latency regression of llm-chat after its
@@ -25,9 +25,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab import otel_tables as schema
 from hxb_lab.demo import scenario
+from hxb_lab.demo.telemetry import _sql as _gen_sql
+from hxb_lab.demo.telemetry._alerts import demo_alerts
+from hxb_lab.demo.telemetry._fleet import load_fleet
+from hxb_lab.demo.telemetry._metrics import generate_metrics
+from hxb_lab.demo.telemetry._metrics_write import write_metrics
+from hxb_lab.demo.telemetry._sql import literal
+from hxb_lab.demo.telemetry._traces import TraceBuilder, write_traces
 from hxb_lab.errors import ConfigError
-from hxb_lab.telemetry.schema import ALERTS_FILE
+from hxb_lab.otel_tables import ALERTS_FILE
 
 if TYPE_CHECKING:
     from hxb_lab.demo import SeedContext
@@ -206,13 +214,6 @@ def generate(
     import clickhouse_connect
     import pyarrow.feather as feather
 
-    from hxb_lab.demo.telemetry import _sql as _gen_sql
-    from hxb_lab.demo.telemetry._alerts import demo_alerts
-    from hxb_lab.demo.telemetry._fleet import load_fleet
-    from hxb_lab.demo.telemetry._metrics import generate_metrics
-    from hxb_lab.demo.telemetry._metrics_write import write_metrics
-    from hxb_lab.demo.telemetry._traces import TraceBuilder, write_traces
-
     if size not in SIZES:
         raise ConfigError(
             f"unknown telemetry size {size!r}", key="size", hint=f"use one of {list(SIZES)}"
@@ -303,8 +304,6 @@ def load_into(
     `directory` (chDB always can; a server needs the files in its ``user_files``). Returns
     the rows copied per table key.
     """
-    from hxb_lab.demo.telemetry._sql import literal
-    from hxb_lab.telemetry import schema
 
     schema.create_tables(client, database, tables)
     root = Path(directory).resolve()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hxb_lab.demo.telemetry._sql import literal
-from hxb_lab.telemetry.schema import structure
+from hxb_lab.otel_tables import structure
 
 _ESCAPED = r"replaceAll(replaceAll(replaceAll(v, '\\', '\\\\'), '\"', '\\\"'), '\n', '\\n')"
 _LABELS = (

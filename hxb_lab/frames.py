@@ -1,5 +1,10 @@
-"""Build a frame from row tuples with a declared schema, so an empty read has the same
-columns and dtypes as a full one (the frame is the contract)."""
+"""The frame contract every domain read is built with.
+
+A read declares its columns once as a `Schema` of ``(column, dtype)`` pairs and builds its
+frame from row tuples with `build`, so an empty read has the same columns and dtypes as a
+full one. Timestamps use `TIMESTAMP` (``datetime64[ns, UTC]``). `bulk` runs a read that
+parses whole lists with the garbage collector paused.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,12 @@ import contextlib
 import functools
 import gc
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Schema", "build", "bulk", "empty", "parse_since"]
+__all__ = ["TIMESTAMP", "Schema", "build", "bulk", "empty", "gc_paused"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,24 +49,6 @@ def build(schema: Schema, rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
 
 def empty(schema: Schema) -> pd.DataFrame:
     return build(schema, [])
-
-
-def parse_since(since: str | timedelta | datetime | None, now: datetime) -> datetime | None:
-    """`since` as an instant: a datetime, a timedelta before `now`, or "90s"/"15m"/"2h"/"1d"."""
-    from hxb_lab.errors import ParameterError
-
-    if since is None or isinstance(since, datetime):
-        return since
-    if isinstance(since, timedelta):
-        return now - since
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    text = since.strip()
-    try:
-        return now - timedelta(seconds=float(text[:-1]) * units[text[-1:]])
-    except (KeyError, ValueError):
-        raise ParameterError(
-            [f"since: {since!r} is not a duration; write e.g. '30m', '2h', '1d' or a datetime"]
-        ) from None
 
 
 @contextlib.contextmanager
