@@ -42,6 +42,7 @@ check: install
 	$(BIN)/ruff format --check hxb_lab tests
 	$(BIN)/ruff check hxb_lab tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	cd extensions/hxb-lab && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm install >/dev/null \
 		&& PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint:check
 

@@ -27,9 +27,11 @@ if TYPE_CHECKING:
     from hxb_lab.config import Profile
     from hxb_lab.runbooks import Runbook
 
-__all__ = ["DEFAULT_WORKERS", "Job", "RunManager", "workers_from_env"]
+__all__ = ["DEFAULT_WORKERS", "RUNS_SETTING", "Job", "RunManager", "workers_from_env"]
 
 DEFAULT_WORKERS = 2
+#: The key of the `RunManager` in the tornado application's settings.
+RUNS_SETTING = "hxb_lab_runs"
 WORKERS_ENV = "HXB_LAB_RUN_WORKERS"
 log = logging.getLogger("hxb_lab.server")
 

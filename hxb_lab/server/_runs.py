@@ -46,8 +46,7 @@ MAX_LIMIT = 500
 
 
 def manager_of(handler: tornado.web.RequestHandler) -> RunManager:
-    from hxb_lab.server._pool import RunManager, workers_from_env
-    from hxb_lab.server.app import RUNS_SETTING
+    from hxb_lab.server._pool import RUNS_SETTING, RunManager, workers_from_env
 
     manager = handler.settings.get(RUNS_SETTING)
     if manager is None:  # routes registered without the ExtensionApp (setup_route_handlers)

@@ -12,15 +12,11 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Float, Integer, default
 
-from hxb_lab.server._pool import RunManager, workers_from_env
+from hxb_lab.server._pool import RUNS_SETTING, RunManager, workers_from_env
 from hxb_lab.server._records import SERVER_STOPPED
 from hxb_lab.server.routes import ROUTES, setup_route_handlers
 
 __all__ = ["RUNS_SETTING", "HxbLabApp"]
-
-#: The key of the `RunManager` in the tornado application's settings.
-RUNS_SETTING = "hxb_lab_runs"
-
 
 class HxbLabApp(ExtensionApp):
     """HXB Lab's REST routes under ``/hxb-lab/api`` and the pool that runs runbooks."""
