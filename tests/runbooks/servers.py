@@ -1,9 +1,9 @@
 """An S3 server on loopback for the runbook tests (no pytest here).
 
 `start_s3`: versitygw, an S3-compatible gateway built from its Go module by
-``build_s3.sh``, with its posix backend. It runs in its own session and is stopped by
-process group (`stop`); readiness is an HTTP answer, polled, never a fixed sleep. The
-MLflow tracking server is the session's shared one (`tests.support.mlflow_server`).
+``build_s3.sh``, with its posix backend, started and stopped by `tests.support.processes`
+(ready when it answers HTTP at all). The MLflow tracking server is the session's shared
+one (`tests.support.mlflow_server`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.loopback import free_port, start, stop, wait_http
+from tests.support.processes import Process, free_port, http_probe, start, stop
 
 BIN = Path(sys.executable).parent
 S3_ACCESS_KEY = "hxb-test-access"
@@ -31,7 +31,7 @@ class S3Server:
     secret_key: str
     bucket: str
     root: Path  # where the posix backend keeps the objects
-    process: subprocess.Popen[bytes] = field(repr=False)
+    process: Process = field(repr=False)
 
     def client(self) -> Any:
         import boto3
@@ -64,12 +64,10 @@ def start_s3(binary: Path, home: Path, timeout: float = 60) -> S3Server:
         str(binary), "--access", S3_ACCESS_KEY, "--secret", S3_SECRET_KEY,
         "--port", f"127.0.0.1:{port}", "posix", str(home / "data"),
     ]  # fmt: skip
-    process = start(command, log)
-    server = S3Server(
-        f"http://127.0.0.1:{port}", S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET, home / "data", process
-    )
+    endpoint = f"http://127.0.0.1:{port}"
+    process = start(command, log, http_probe(endpoint, status=None), timeout=timeout)
+    server = S3Server(endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET, home / "data", process)
     try:
-        wait_http(server.endpoint, process, log, timeout)
         server.client().create_bucket(Bucket=S3_BUCKET)
     except BaseException:
         stop(process)

@@ -1,7 +1,7 @@
 """A real Jupyter server (``jupyter lab`` or ``jupyter server``) in a subprocess, for the
 browser test and the server benchmark: a free loopback port, a random token, an isolated
 Jupyter config, readiness through ``/api/status``, and SIGTERM at the end (so the server
-stops its runs as it does for a user)."""
+stops its runs as it does for a user), through `tests.support.processes`."""
 
 from __future__ import annotations
 
@@ -9,21 +9,17 @@ import contextlib
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.processes import StartError, free_port, http_probe, start
 
-class JupyterError(RuntimeError):
-    """The server did not start; the message ends with the tail of its log."""
+#: The server did not start; the message names the command and ends with its log's tail.
+JupyterError = StartError
 
 
 @dataclass
@@ -43,34 +39,6 @@ class Jupyter:
             return json.loads(response.read())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(server: Jupyter, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    request = urllib.request.Request(
-        f"{server.url}/api/status", headers={"Authorization": f"token {server.token}"}
-    )
-    while True:
-        if process.poll() is not None:
-            tail = server.log.read_text(errors="replace")[-3000:]
-            raise JupyterError(f"jupyter exited with {process.returncode}:\n{tail}")
-        with (
-            contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
-            urllib.request.urlopen(request, timeout=5) as response,
-        ):
-            if response.status == 200:
-                return
-        if time.monotonic() > deadline:
-            tail = server.log.read_text(errors="replace")[-3000:]
-            raise JupyterError(f"jupyter did not answer within {timeout_s}s:\n{tail}")
-        time.sleep(0.25)  # polling the readiness probe
-
-
 @contextlib.contextmanager
 def running_jupyter(
     app: str,
@@ -83,7 +51,8 @@ def running_jupyter(
     """Start ``jupyter <app>`` ("lab" or "server") under `base`; `env` adds HXB_LAB_*."""
     executable = Path(sys.executable).parent / f"jupyter-{app}"
     if not executable.exists():
-        raise JupyterError(f"{executable} does not exist: run `make install`")
+        hint = "does not exist: run `make install`"
+        raise JupyterError(executable.name, hint, [str(executable)], log, "")
     work = base / "work"
     work.mkdir(parents=True, exist_ok=True)
     config = base / "jupyter-config"
@@ -103,19 +72,12 @@ def running_jupyter(
         f"--ServerApp.token={token}", f"--ServerApp.root_dir={work}",
         "--ServerApp.jpserver_extensions={'hxb_lab': True}", *(extra_args or []),
     ]  # fmt: skip
-    log.parent.mkdir(parents=True, exist_ok=True)
     server = Jupyter(url=f"http://127.0.0.1:{port}", token=token, log=log)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=work, env=clean, stdout=out, stderr=subprocess.STDOUT
-        )
+    ready = http_probe(
+        f"{server.url}/api/status", headers={"Authorization": f"token {token}"}, timeout=5
+    )
+    process = start(command, log, ready, timeout=timeout_s, env=clean, cwd=work)
     try:
-        _wait_ready(server, process, timeout_s)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.stop(grace=60)

@@ -30,11 +30,8 @@ import ipaddress
 import json
 import os
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -42,7 +39,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +48,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.support.processes import (
+    HttpProbe,
+    Process,
+    StartError,
+    free_port,
+    http_probe,
+    launch,
+    wait_port_free,
+)
 
 __all__ = [
     "ADMIN_USER",
@@ -73,6 +80,8 @@ FIELD_MANAGER = "hxb-lab-tests"
 _CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 _HASH_ANNOTATION = "hxb-lab.io/source-sha256"
 _PARTIAL_METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+#: Seconds a stopping kube-apiserver gets for open watches before it is killed.
+STOP_GRACE = 2.0
 
 # Read-only access a namespace viewer needs; write verbs are added on request.
 READ_VERBS = ("get", "list", "watch")
@@ -125,18 +134,6 @@ _binaries_dir: Path | None = None
 
 def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
-
-
-def _file_tail(path: Path, lines: int = 40) -> str:
-    try:
-        with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 256 * 1024))
-            data = f.read().decode("utf-8", "replace")
-    except OSError as exc:
-        return f"<no log: {exc}>"
-    return _tail(data, lines) or "<empty log>"
 
 
 def ensure_binaries(*, timeout: float = 3600.0) -> Path:
@@ -365,37 +362,6 @@ class _Pki:
 # ------------------------------------------------------------------------- processes
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Ask Linux to SIGKILL the child if the test process dies (best effort)."""
-    if sys.platform != "linux":
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except Exception:
-        pass
-
-
 def _vm_hwm(pid: int) -> int | None:
     """Peak resident set size of a live process (VmHWM), in bytes."""
     try:
@@ -406,69 +372,6 @@ def _vm_hwm(pid: int) -> int | None:
     except (OSError, ValueError):
         return None
     return None
-
-
-class _Process:
-    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
-        self.name = name
-        self.argv = argv
-        self.log_path = log_path
-        self.popen: subprocess.Popen[bytes] | None = None
-        self.peak_rss = 0
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            log.write(f"\n==== {time.strftime('%H:%M:%S')} starting {self.name}\n".encode())
-            log.flush()
-            self.popen = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # PR_SET_PDEATHSIG fires when the *thread* that forked exits, so only
-                # ask for it from the main thread.
-                preexec_fn=(
-                    _die_with_parent
-                    if threading.current_thread() is threading.main_thread()
-                    else None
-                ),
-                close_fds=True,
-            )
-
-    @property
-    def running(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self.popen.pid if self.popen else None
-
-    def sample_memory(self) -> None:
-        if self.running and self.popen is not None:
-            hwm = _vm_hwm(self.popen.pid)
-            if hwm:
-                self.peak_rss = max(self.peak_rss, hwm)
-
-    def stop(self, grace: float = 2.0) -> None:
-        """SIGTERM, then after ``grace`` seconds a second SIGTERM, then SIGKILL.
-
-        kube-apiserver stops listening at once on SIGTERM but then waits up to 60 s for
-        open watch connections; its signal handler exits immediately on a second signal.
-        """
-        p = self.popen
-        if p is None:
-            return
-        self.sample_memory()
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 10.0)):
-            if p.poll() is not None:
-                break
-            p.send_signal(sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(wait)
-        self.popen = None
-
-    def tail(self, lines: int = 40) -> str:
-        return _file_tail(self.log_path, lines)
 
 
 _live_planes: weakref.WeakSet[ControlPlane] = weakref.WeakSet()
@@ -520,8 +423,9 @@ class ControlPlane:
         self.workdir: Path | None = None
         self._own_workdir = False
         self._pki: _Pki | None = None
-        self._etcd: _Process | None = None
-        self._apiserver: _Process | None = None
+        self._etcd: Process | None = None
+        self._apiserver: Process | None = None
+        self._peak_rss: dict[str, int] = {}  # per process name, over restarts
         self._etcd_client_port = 0
         self._apiserver_port = 0
         self._kubeconfig: Path | None = None
@@ -569,7 +473,7 @@ class ControlPlane:
     @property
     def pids(self) -> dict[str, int]:
         """Process ids of the running ``etcd`` and ``kube-apiserver``."""
-        return {p.name: p.pid for p in (self._etcd, self._apiserver) if p is not None and p.pid}
+        return {p.name: p.pid for p in (self._etcd, self._apiserver) if p is not None and p.running}
 
     def client_cert(self, user: str = "admin") -> tuple[Path, Path]:
         """(cert path, key path) of ``"admin"``/``"restricted"`` or a user name."""
@@ -619,13 +523,9 @@ class ControlPlane:
             self._pki.client(ADMIN_USER, ["system:masters"])
             self._pki.client(RESTRICTED_USER)
             self._start_etcd(bins)
-            self._apiserver_port = _free_port()
+            self._apiserver_port = free_port()
             self._kubeconfig = self._write_kubeconfig(self.workdir / "kubeconfig")
-            self._apiserver = _Process(
-                "kube-apiserver", self._apiserver_argv(bins), self.workdir / "kube-apiserver.log"
-            )
-            self._apiserver.start()
-            self._wait_apiserver_ready(t0)
+            self._start_apiserver(self._apiserver_argv(bins), t0)
         except BaseException:
             self.stop(remove_workdir=False)
             raise
@@ -635,9 +535,9 @@ class ControlPlane:
     def stop(self, *, remove_workdir: bool | None = None) -> None:
         """Stop kube-apiserver then etcd and wait for both; idempotent."""
         if self._apiserver is not None:
-            self._apiserver.stop()
+            self._stop(self._apiserver, STOP_GRACE)
         if self._etcd is not None:
-            self._etcd.stop()
+            self._stop(self._etcd, STOP_GRACE + 5.0)  # etcd needs well under a second
         _live_planes.discard(self)
         if remove_workdir is None:
             remove_workdir = not self.keep_workdir
@@ -645,7 +545,7 @@ class ControlPlane:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self._own_workdir = False
 
-    def stop_apiserver(self, grace: float = 2.0) -> None:
+    def stop_apiserver(self, grace: float = STOP_GRACE) -> None:
         """Stop kube-apiserver only (etcd and the data stay); see :meth:`start_apiserver`.
 
         Graceful for up to ``grace`` seconds (it waits for open watches), then forced:
@@ -653,7 +553,7 @@ class ControlPlane:
         """
         if self._apiserver is None:
             raise ControlPlaneError("control plane not started")
-        self._apiserver.stop(grace)
+        self._stop(self._apiserver, grace)
 
     def start_apiserver(self) -> None:
         """Start kube-apiserver again on the same port and wait until it is ready."""
@@ -663,14 +563,11 @@ class ControlPlane:
             return
         t0 = time.monotonic()
         # The port was ours a moment ago; give the kernel a moment if it is still held.
-        deadline = t0 + 10
-        while not _port_is_free(self._apiserver_port) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self._apiserver.start()
-        self._wait_apiserver_ready(t0)
+        wait_port_free(self._apiserver_port)
+        self._start_apiserver(self._apiserver.command, t0)
         self.startup_seconds = time.monotonic() - t0
 
-    def restart_apiserver(self, grace: float = 2.0) -> None:
+    def restart_apiserver(self, grace: float = STOP_GRACE) -> None:
         """Stop kube-apiserver and start it again on the same port (etcd keeps running).
 
         As in a real cluster, a watch resumed from a resourceVersion older than the new
@@ -685,11 +582,8 @@ class ControlPlane:
         Sampled from ``/proc/<pid>/status`` now and just before each process stops;
         for kube-apiserver the maximum over restarts.
         """
-        out: dict[str, int] = {}
-        for proc in (self._etcd, self._apiserver):
-            if proc is not None:
-                proc.sample_memory()
-                out[proc.name] = proc.peak_rss
+        self._sample_memory()
+        out = dict(self._peak_rss)
         out["total"] = sum(out.values())
         return out
 
@@ -698,15 +592,15 @@ class ControlPlane:
         parts = []
         for proc in (self._etcd, self._apiserver):
             if proc is not None:
-                parts.append(f"---- {proc.name} ({proc.log_path}) ----\n{proc.tail(lines)}")
+                parts.append(f"---- {proc.name} ({proc.log}) ----\n{proc.tail(lines)}")
         return "\n".join(parts)
 
     # ------------------------------------------------------------------ etcd
     def _start_etcd(self, bins: Path) -> None:
         assert self.workdir is not None
-        client, peer = _free_port(), _free_port()
+        client, peer = free_port(), free_port()
         while peer == client:
-            peer = _free_port()
+            peer = free_port()
         self._etcd_client_port = client
         data = self.workdir / "etcd-data"
         data.mkdir(mode=0o700, exist_ok=True)
@@ -724,15 +618,8 @@ class ControlPlane:
             "--log-level=warn",
             *self._extra_etcd_args,
         ]
-        self._etcd = _Process("etcd", argv, self.workdir / "etcd.log")
-        self._etcd.start()
-        deadline = time.monotonic() + self.start_timeout
-        self._poll(
-            lambda: self._http_ok(f"{self.etcd_url}/health", None),
-            deadline,
-            "etcd",
-            (self._etcd,),
-        )
+        self._etcd = launch(argv, self.workdir / "etcd.log", append=True)
+        self._wait_ready(self._etcd, http_probe(f"{self.etcd_url}/health"), self.start_timeout)
 
     # ------------------------------------------------------------------ apiserver
     def _apiserver_argv(self, bins: Path) -> list[str]:
@@ -764,59 +651,38 @@ class ControlPlane:
             *self._extra_apiserver_args,
         ]
 
-    def _wait_apiserver_ready(self, t0: float) -> None:
-        assert self._apiserver is not None
-        assert self._etcd is not None
-        deadline = t0 + self.start_timeout
-        ctx = self.ssl_context("admin")
-        self._poll(
-            lambda: self._http_ok(f"{self.server_url}/readyz", ctx),
-            deadline,
-            "kube-apiserver",
-            (self._apiserver, self._etcd),
-        )
+    def _start_apiserver(self, argv: list[str], t0: float) -> None:
+        assert self.workdir is not None and self._etcd is not None
+        # Appended to: the log of a restarted kube-apiserver keeps the earlier runs.
+        self._apiserver = launch(argv, self.workdir / "kube-apiserver.log", append=True)
+        ready = http_probe(f"{self.server_url}/readyz", context=self.ssl_context("admin"))
+        left = max(0.0, t0 + self.start_timeout - time.monotonic())
+        self._wait_ready(self._apiserver, ready, left, also=(self._etcd,))
+
+    # ------------------------------------------------------------------ processes
+    def _wait_ready(
+        self, process: Process, ready: HttpProbe, timeout: float, also: Iterable[Process] = ()
+    ) -> None:
+        """Wait for `process` through the shared readiness loop; on failure the error
+        carries the logs of both processes."""
+        try:
+            process.wait_ready(ready, timeout, also=also)
+        except StartError as exc:
+            raise ControlPlaneError(f"{exc.name} {exc.reason}\n{self.logs()}") from exc
+
+    def _sample_memory(self) -> None:
+        for proc in (self._etcd, self._apiserver):
+            if proc is not None and proc.running:
+                hwm = _vm_hwm(proc.pid) or 0
+                self._peak_rss[proc.name] = max(self._peak_rss.get(proc.name, 0), hwm)
+
+    def _stop(self, process: Process, grace: float) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds. kube-apiserver stops listening at
+        once on SIGTERM but then waits up to 60 s for open watches."""
+        self._sample_memory()
+        process.stop(grace)
 
     # ------------------------------------------------------------------ helpers
-    @staticmethod
-    def _http_ok(url: str, ctx: ssl.SSLContext | None) -> tuple[bool, str]:
-        try:
-            with urllib.request.urlopen(url, timeout=2, context=ctx) as resp:
-                body = resp.read(2000).decode("utf-8", "replace")
-                return resp.status == 200, f"HTTP {resp.status}: {body[:200]}"
-        except urllib.error.HTTPError as exc:
-            body = exc.read(2000).decode("utf-8", "replace")
-            return False, f"HTTP {exc.code}: {body[-600:]}"
-        except (OSError, ssl.SSLError) as exc:
-            return False, repr(exc)
-
-    def _poll(
-        self,
-        probe: Callable[[], tuple[bool, str]],
-        deadline: float,
-        what: str,
-        procs: Iterable[_Process],
-    ) -> None:
-        procs = tuple(procs)
-        delay = 0.02
-        last = "not probed"
-        while True:
-            for p in procs:
-                if not p.running:
-                    code = p.popen.returncode if p.popen else None
-                    raise ControlPlaneError(
-                        f"{p.name} exited (code {code}) while waiting for {what}\n{self.logs()}"
-                    )
-            ok, last = probe()
-            if ok:
-                return
-            if time.monotonic() >= deadline:
-                raise ControlPlaneError(
-                    f"{what} not ready after {self.start_timeout:.0f}s (last probe: {last})\n"
-                    f"{self.logs()}"
-                )
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 0.5)
-
     def _require_pki(self) -> _Pki:
         if self._pki is None:
             raise ControlPlaneError("control plane not started")

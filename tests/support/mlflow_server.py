@@ -14,14 +14,13 @@ Benchmarks call `start_mlflow` for a server of their own.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.support.loopback import free_port, start, stop, wait_http
+from tests.support.processes import Process, free_port, http_probe, start, stop
 
 MLFLOW = Path(sys.executable).parent / "mlflow"
 #: The scenario time the registered models are dated from (and the simulated platforms
@@ -35,7 +34,7 @@ __all__ = ["MLFLOW", "NOW", "MlflowServer", "register_scenario_models", "start_m
 class MlflowServer:
     url: str
     database: Path  # its SQLite backend store
-    process: subprocess.Popen[bytes] = field(repr=False)
+    process: Process = field(repr=False)
 
     def __str__(self) -> str:
         return self.url
@@ -83,11 +82,8 @@ def start_mlflow(
     # MLflow 3 also starts job runners (huey consumers, four more Python processes) that
     # tracking and the registry do not use: on two cores they only take CPU from the tests
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    process = start(command, log, env)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/health", process, log, timeout)
-    except BaseException:
-        stop(process)
-        raise
+    process = start(
+        command, log, http_probe(f"{url}/health", status=None), timeout=timeout, env=env
+    )
     return MlflowServer(url, database, process)

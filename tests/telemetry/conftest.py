@@ -9,9 +9,7 @@ Both listen on free loopback ports and are ready when their ``/-/ready`` answers
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +20,7 @@ import pytest
 from hxb_lab.config import ClickHouseConfig, Profile, PrometheusConfig
 from hxb_lab.workbench import Workbench
 from tests.conftest import require_tool
+from tests.support.processes import free_port, start
 
 #: Prometheus holds this much of the generated window (the metric comparisons use it).
 PROMETHEUS_SPAN = timedelta(hours=3)
@@ -68,39 +67,6 @@ def wb(generated: Generated) -> Iterator[Workbench]:
     bench.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    """Poll `url` (a /-/ready endpoint) until it answers 200; fail with the server's log."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{url} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)  # between probes of the readiness endpoint
-    process.kill()
-    pytest.fail(f"{url} was not ready after {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="session")
 def prometheus(generated: Generated, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Debian's Prometheus on a free loopback port, backfilled with the generated metrics."""
@@ -110,11 +76,11 @@ def prometheus(generated: Generated, tmp_path_factory: pytest.TempPathFactory) -
     promtool = require_tool("promtool")
     root = tmp_path_factory.mktemp("prometheus")
     end = generated.now
-    start = end - PROMETHEUS_SPAN
+    begin = end - PROMETHEUS_SPAN
     samples = write_openmetrics(
         generated.directory,
         root / "metrics.om",
-        int(start.timestamp()) * 10**9,
+        int(begin.timestamp()) * 10**9,
         int(end.timestamp()) * 10**9,
     )
     assert samples > 10_000
@@ -136,25 +102,16 @@ def prometheus(generated: Generated, tmp_path_factory: pytest.TempPathFactory) -
     config = root / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1h\n")
     port = free_port()
-    log = root / "prometheus.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={data}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--storage.tsdb.retention.time=3650d",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(f"{url}/-/ready", process, log)
+    command = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={data}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--storage.tsdb.retention.time=3650d",
+    ]
+    with start(command, root / "prometheus.log", f"{url}/-/ready"):
         yield url
-    finally:
-        _stop(process)
 
 
 @pytest.fixture
@@ -175,22 +132,13 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "route:\n  receiver: blackhole\n  group_wait: 1h\nreceivers:\n  - name: blackhole\n"
     )
     port = free_port()
-    log = root / "alertmanager.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.path={root / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(f"{url}/-/ready", process, log)
+    command = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.path={root / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    with start(command, root / "alertmanager.log", f"{url}/-/ready"):
         yield url
-    finally:
-        _stop(process)
