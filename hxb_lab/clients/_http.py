@@ -1,5 +1,6 @@
-"""The shared shape of the HTTP API clients (Prometheus, Alertmanager): one httpx client
-with the profile's token, and an unreachable server reported by name, password redacted."""
+"""The shared shape of the HTTP API clients (Prometheus, Alertmanager, MLflow): one httpx
+client with the profile's token, and an unreachable server reported by name, password
+redacted."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class HttpApi:
 
     name: ClassVar[str] = "server"
     section: ClassVar[str] = ""
+    setting: ClassVar[str] = "url"  # the key of `section` that holds the URL
 
     def __init__(
         self,
@@ -47,7 +49,7 @@ class HttpApi:
                 f"cannot reach {self.name} at {self.server}: "
                 f"{redact(str(exc)) or type(exc).__name__}",
                 server=self.server,
-                hint=f"check that it is up and the profile's {self.section}.url",
+                hint=f"check that it is up and the profile's {self.section}.{self.setting}",
             ) from None
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from hxb_lab.errors import HxbLabError, ParameterError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hxb_lab.models._registry import Registry
+    from hxb_lab.clients.mlflow import Registry
     from hxb_lab.context import Context
 
 __all__ = ["ModelVersion", "Models"]
@@ -52,7 +52,7 @@ class Models:
         return f"<Models of profile {self._ctx.profile.name!r}>"
 
     def _registry(self) -> Registry:
-        from hxb_lab.models._registry import open_registry
+        from hxb_lab.clients.mlflow import open_registry
 
         registry: Registry = self._ctx.clients.get("mlflow_registry", open_registry)
         return registry

@@ -259,11 +259,11 @@ def _since(since: datetime | timedelta | str | None) -> datetime | None:
 def _search(
     profile: Profile, name: str | None, filters: list[str], max_results: int = 1000
 ) -> list[dict[str, Any]]:
-    from hxb_lab.clients.mlflow import open_tracking_store, unavailable
+    from hxb_lab.clients.mlflow import open_store, unavailable
 
     store: TrackingStore | None = None
     try:
-        store = open_tracking_store(profile)
+        store = open_store(profile)
         if name:
             experiment = store.get_experiment_by_name(experiment_name(name))
             experiments = [experiment] if experiment is not None else []

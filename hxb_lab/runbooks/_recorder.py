@@ -7,8 +7,8 @@ the kernel works. The parent and the helper exchange one JSON line each way per 
     parent -> {"profile": NAME, "run": RUN}      helper -> {"mlflow_run": RUN} | {"error": MSG}
     parent -> {"run": FINISHED RUN}              helper -> {"ok": true} | {"error": MSG}
 
-Run as ``python -m hxb_lab.runbooks._recorder``. Stores over HTTP, and SQLite stores this
-version knows (`hxb_lab.clients.mlflow_sqlite`), need no helper: their calls cost
+Run as ``python -m hxb_lab.runbooks._recorder``. Stores over HTTP, and SQLite stores whose
+schema `hxb_lab.clients.mlflow.SqliteRunWriter` knows, need no helper: their calls cost
 milliseconds (`_history.Recorder` does them in a thread).
 """
 
@@ -103,14 +103,9 @@ def make_recorder(profile: Profile, run: Run) -> Recorder:
     """The recorder for the profile's MLflow: in a thread for a tracking server or a SQLite
     store written with ``sqlite3`` (milliseconds of work either way), in a helper process
     for the mlflow library (when the helper can load the same profile by name)."""
-    from urllib.parse import urlsplit
+    from hxb_lab.clients.mlflow import light_recording
 
-    from hxb_lab.clients.mlflow_sqlite import open_run_writer
-
-    config = profile.mlflow_or_default()
-    light = urlsplit(config.tracking_uri).scheme in ("http", "https") or (
-        config.token is None and open_run_writer(config.tracking_uri) is not None
-    )
+    light = light_recording(profile)
     try:
         loadable = load_profile(profile.name) == profile
     except Exception:
@@ -120,7 +115,7 @@ def make_recorder(profile: Profile, run: Run) -> Recorder:
 
 def _main() -> int:
     """The helper: open the MLflow run, wait for the finished run, complete it."""
-    from hxb_lab.clients.mlflow import open_tracking_store
+    from hxb_lab.clients.mlflow import open_store
 
     out = sys.stdout
     sys.stdout = sys.stderr  # only our answers go to the parent
@@ -136,7 +131,7 @@ def _main() -> int:
     profile = load_profile(request["profile"])
     run = Run.from_json(request["run"])
     try:
-        store = open_tracking_store(profile)
+        store = open_store(profile)
         mlflow_run = open_run(store, profile, run)
     except BaseException as exc:
         reply({"error": failure(profile, exc)})

@@ -117,7 +117,7 @@ def test_a_filter_injection_matches_nothing(server_wb: Workbench, demo_wb: Workb
         with pytest.raises(NotFoundError):
             wb.models.versions("x' OR name LIKE '%")
         assert len(wb.models.versions("llm-chat")) == 8, "the registry is intact"
-    from hxb_lab.models._registry import versions_filter
+    from hxb_lab.clients.mlflow import versions_filter
 
     assert versions_filter("it's") == 'name="it\'s"'
     with pytest.raises(ParameterError, match="contains both quote characters"):

@@ -1,4 +1,4 @@
-"""Runs recorded in an MLflow SQLite store with ``sqlite3`` (`hxb_lab.clients.mlflow_sqlite`).
+"""Runs recorded in an MLflow SQLite store with ``sqlite3`` (`hxb_lab.clients.mlflow._writer`).
 
 The writer is only right while it writes what MLflow writes, so every test reads back with
 the real mlflow library, side by side with the same calls made through it.
@@ -16,8 +16,13 @@ from typing import Any
 import pytest
 
 import hxb_lab as hx
-from hxb_lab.clients.mlflow import LibraryTrackingStore, open_recording_store
-from hxb_lab.clients.mlflow_sqlite import SCHEMA_REVISIONS, SqliteRunWriter, open_run_writer
+from hxb_lab.clients.mlflow import (
+    SCHEMA_REVISIONS,
+    LibraryStore,
+    SqliteRunWriter,
+    open_recording_store,
+    open_run_writer,
+)
 from hxb_lab.config import load_profile
 from hxb_lab.errors import QueryError
 from hxb_lab.runbooks._history import Recorder
@@ -35,6 +40,11 @@ def store(demo_home: Path, tmp_path: Path) -> Path:
 
 def _uri(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def _writer(uri: str) -> SqliteRunWriter | None:
+    """The writer for `uri`, passing what it does not write to the mlflow library."""
+    return open_run_writer(uri, lambda: LibraryStore(uri))
 
 
 def _record(store: Any, artifacts: str) -> str:
@@ -93,11 +103,11 @@ def test_the_demo_store_has_a_schema_revision_the_writer_knows(demo_home: Path) 
     with sqlite3.connect(db) as con:
         (revision,) = con.execute("SELECT version_num FROM alembic_version").fetchone()
     assert revision in SCHEMA_REVISIONS, (
-        f"MLflow's schema is now {revision}: check that hxb_lab/clients/mlflow_sqlite.py still "
+        f"MLflow's schema is now {revision}: check that hxb_lab/clients/mlflow/_writer.py still "
         "writes experiments, runs, params, tags, metrics and latest_metrics as MLflow does, "
         "then add the revision to SCHEMA_REVISIONS"
     )
-    assert isinstance(open_run_writer(_uri(db)), SqliteRunWriter)
+    assert isinstance(_writer(_uri(db)), SqliteRunWriter)
 
 
 def test_a_run_written_with_sqlite3_reads_back_in_mlflow_as_one_written_by_mlflow(
@@ -106,8 +116,8 @@ def test_a_run_written_with_sqlite3_reads_back_in_mlflow_as_one_written_by_mlflo
     twin = tmp_path / "twin.db"
     shutil.copyfile(store, twin)
     artifacts = (tmp_path / "artifacts").as_uri()
-    ours = _record(open_run_writer(_uri(store)), artifacts)
-    theirs = _record(LibraryTrackingStore(_uri(twin)), artifacts)
+    ours = _record(_writer(_uri(store)), artifacts)
+    theirs = _record(LibraryStore(_uri(twin)), artifacts)
     seen_ours, seen_theirs = _as_mlflow_sees_it(store, ours), _as_mlflow_sees_it(twin, theirs)
     seen_ours["found"] = [r == ours for r in seen_ours["found"]]
     seen_theirs["found"] = [r == theirs for r in seen_theirs["found"]]
@@ -120,7 +130,7 @@ def test_a_run_written_with_sqlite3_reads_back_in_mlflow_as_one_written_by_mlflo
 def test_a_changed_parameter_or_a_bad_metric_name_is_refused_and_writes_nothing(
     store: Path, tmp_path: Path
 ) -> None:
-    writer = open_run_writer(_uri(store))
+    writer = _writer(_uri(store))
     assert writer is not None
     experiment = writer.create_experiment("runbooks/refusals", (tmp_path / "a").as_uri())
     run_id = writer.create_run(experiment, 1, {}, "r")["info"]["run_id"]
@@ -137,7 +147,7 @@ def test_a_changed_parameter_or_a_bad_metric_name_is_refused_and_writes_nothing(
 
 
 def test_concurrent_runs_queue_on_the_write_lock_and_all_are_recorded(store: Path) -> None:
-    writer = open_run_writer(_uri(store))
+    writer = _writer(_uri(store))
     assert writer is not None
     experiment = writer.create_experiment("runbooks/busy", "file:///tmp/busy")
     made: list[str] = []
@@ -162,11 +172,11 @@ def test_a_store_mlflow_has_not_created_or_does_not_know_goes_through_mlflow(
     store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-template"))
-    assert open_run_writer(_uri(tmp_path / "missing.db")) is None
-    assert open_run_writer("http://127.0.0.1:5000") is None
+    assert _writer(_uri(tmp_path / "missing.db")) is None
+    assert _writer("http://127.0.0.1:5000") is None
     with sqlite3.connect(store) as con:
         con.execute("UPDATE alembic_version SET version_num = 'from-the-future'")
-    assert open_run_writer(_uri(store)) is None
+    assert _writer(_uri(store)) is None
 
 
 def test_a_demo_run_records_from_a_thread_and_a_store_of_another_revision_from_a_process(
@@ -197,7 +207,7 @@ def test_a_demo_run_records_from_a_thread_and_a_store_of_another_revision_from_a
 def test_a_new_store_is_a_copy_of_the_empty_store_mlflow_made_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hxb_lab.clients.mlflow_sqlite import template_path
+    from hxb_lab.clients.mlflow._template import template_path
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     template = template_path()
@@ -205,12 +215,12 @@ def test_a_new_store_is_a_copy_of_the_empty_store_mlflow_made_once(
     # No template yet: nothing to write with, so the run goes through mlflow, which creates
     # (migrates) the store; that first store is kept as the template.
     first = tmp_path / "one" / "mlflow.db"
-    assert open_run_writer(_uri(first)) is None and not first.exists()
-    LibraryTrackingStore(_uri(first))
+    assert _writer(_uri(first)) is None and not first.exists()
+    LibraryStore(_uri(first))
     assert template.is_file() and first.is_file()
     # The next new store is a copy: written with sqlite3 at once, read back by mlflow.
     second = tmp_path / "two" / "mlflow.db"
-    writer = open_run_writer(_uri(second))
+    writer = _writer(_uri(second))
     assert isinstance(writer, SqliteRunWriter) and second.is_file()
     run_id = _record(writer, (tmp_path / "artifacts").as_uri())
     assert _as_mlflow_sees_it(second, run_id)["info"][0] == "FINISHED"
