@@ -12,6 +12,10 @@
 Inside a runbook, `hx.runbooks.log_metric(name, value)` records a metric with the run.
 Importing this package is cheap: papermill, nbconvert, mlflow and kubernetes are loaded by
 the functions that use them.
+
+Inside: a `Runbook` is data (`_catalog`, `_parameters`); every run goes through the
+executor registry (`_executors`), in which this package registers the built-in executors
+``local`` (`_local`) and ``kubernetes`` (`_kubernetes`).
 """
 
 from __future__ import annotations
@@ -26,15 +30,17 @@ from typing import Any as _Any
 from hxb_lab.config import Profile as _Profile
 from hxb_lab.config import load_profile as _load_profile
 from hxb_lab.errors import ParameterError as _ParameterError
+from hxb_lab.runbooks import _history, _kubernetes, _local, _parameters
+from hxb_lab.runbooks._artifacts import ArtifactStore as _ArtifactStore
 from hxb_lab.runbooks._catalog import Runbook, catalog, get, load
 from hxb_lab.runbooks._cron import check_cron
+from hxb_lab.runbooks._executors import register as _register
 from hxb_lab.runbooks._parameters import Secret
-from hxb_lab.runbooks._run import Run, new_run_id
+from hxb_lab.runbooks._run import Run, local_run, new_run_id, runs_root
 
 if _TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime, timedelta
-    from pathlib import Path
 
     import pandas as pd
 
@@ -63,6 +69,9 @@ __all__ = [
     "session_metrics",
     "suspend",
 ]
+
+_register("local", _local.LocalExecutor())
+_register("kubernetes", _kubernetes.KubernetesExecutor())
 
 _lock = _threading.Lock()
 #: Metrics logged outside a run (a runbook opened in JupyterLab): kept for a look, not recorded.
@@ -114,47 +123,24 @@ def runs(
     report_uri, notebook_uri, error (None unless it failed), mlflow_run_id.
     `since` is a time or an age such as ``"6h"`` or ``"2d"``.
     """
-    from hxb_lab.runbooks._history import runs as read_runs
-
-    return read_runs(name, status, since, _profile(profile), limit=limit)
+    return _history.runs(name, status, since, _profile(profile), limit=limit)
 
 
 def find_run(run_id: str, profile: str | _Profile | None = None) -> dict[str, _Any]:
     """One recorded run by its run id (or its MLflow run id), as a row of `runs()` (a
     dict); `NotFoundError` when the profile's MLflow has no such run."""
-    from hxb_lab.runbooks._history import find_run as find
-
-    return find(run_id, _profile(profile))
+    return _history.find_run(run_id, _profile(profile))
 
 
 def read_artifact(uri: str, profile: str | _Profile | None = None) -> bytes:
     """The content of a recorded run's output (its ``report_uri`` or ``notebook_uri``),
     from the profile's artifact store."""
-    from hxb_lab.runbooks._artifacts import ArtifactStore
-
-    return ArtifactStore.of(_profile(profile)).get(uri)
-
-
-def runs_root() -> Path:
-    """Where local runs keep their files: ``$HXB_LAB_HOME/runs/<runbook>/<run id>/``."""
-    from hxb_lab.runbooks._local import runs_root as root
-
-    return root()
-
-
-def local_run(run_id: str, runbook: str | None = None) -> Run | None:
-    """A run as its local record (``run.json`` under `runs_root()`) has it; None when
-    there is none, it cannot be read, or a name would lead outside `runs_root()`."""
-    from hxb_lab.runbooks._local import local_run as read
-
-    return read(run_id, runbook)
+    return _ArtifactStore.of(_profile(profile)).get(uri)
 
 
 def recorded_parameters(runbook: Runbook, values: Mapping[str, _Any]) -> dict[str, _Any]:
     """The parameters a run of `runbook` with `values` records: every parameter, defaults
     filled in, secrets ``***``."""
-    from hxb_lab.runbooks import _parameters
-
     everything = _parameters.resolved(runbook.parameters, values)
     return _parameters.redacted(runbook.parameters, everything)
 
@@ -163,9 +149,7 @@ def record_outcome(run: Run, profile: str | _Profile | None = None) -> None:
     """Record how a run ended in MLflow when its own process could not (it died, or was
     stopped): its MLflow run gets the run's status, error and end time, and a run that
     never opened one gets one now. `HxbLabError` when MLflow could not be written."""
-    from hxb_lab.runbooks._history import record_outcome as record
-
-    record(run, _profile(profile))
+    _history.record_outcome(run, _profile(profile))
 
 
 def schedules(profile: str | _Profile | None = None) -> pd.DataFrame:
@@ -174,35 +158,25 @@ def schedules(profile: str | _Profile | None = None) -> pd.DataFrame:
     Columns: name, runbook, cron, suspended (bool), parameters (dict, secrets ``***``),
     last_schedule (datetime64[ns, UTC]), created (datetime64[ns, UTC]), namespace.
     """
-    from hxb_lab.runbooks._kubernetes import list_schedules
-
-    return list_schedules(_profile(profile))
+    return _kubernetes.list_schedules(_profile(profile))
 
 
 def suspend(name: str, profile: str | _Profile | None = None) -> Schedule:
     """Pause a schedule (its CronJob stops creating Jobs)."""
-    from hxb_lab.runbooks._kubernetes import set_suspended
-
-    return set_suspended(name, True, _profile(profile))
+    return _kubernetes.set_suspended(name, True, _profile(profile))
 
 
 def resume(name: str, profile: str | _Profile | None = None) -> Schedule:
     """Resume a paused schedule."""
-    from hxb_lab.runbooks._kubernetes import set_suspended
-
-    return set_suspended(name, False, _profile(profile))
+    return _kubernetes.set_suspended(name, False, _profile(profile))
 
 
 def delete(name: str, profile: str | _Profile | None = None) -> None:
     """Delete a schedule (its CronJob and the ConfigMap and Secret made for it)."""
-    from hxb_lab.runbooks._kubernetes import delete_schedule
-
-    delete_schedule(name, _profile(profile))
+    _kubernetes.delete_schedule(name, _profile(profile))
 
 
-def __getattr__(name: str) -> _Any:  # `Schedule` and `Submission` without importing kubernetes
+def __getattr__(name: str) -> _Any:  # the result types of `submit` and `schedule`
     if name in ("Schedule", "Submission"):
-        from hxb_lab.runbooks import _kubernetes
-
         return getattr(_kubernetes, name)
     raise AttributeError(f"module 'hxb_lab.runbooks' has no attribute {name!r}")

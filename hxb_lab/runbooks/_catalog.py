@@ -1,8 +1,10 @@
 """The runbook library: notebooks found in the profile's runbook directories.
 
-A runbook is read as plain JSON (no nbformat, no kernel), so listing the catalog and
-deriving a schema stay fast. Its notebook metadata ``hxb_lab`` holds the title,
-description, tags and an optional default schedule (a cron expression).
+A runbook is data: a notebook's path, name, title and typed parameters. It is read as
+plain JSON (no nbformat, no kernel), so listing the catalog and deriving a schema stay
+fast. Its notebook metadata ``hxb_lab`` holds the title, description, tags and an optional
+default schedule (a cron expression). Running one goes through the executor registry
+(`_executors.execute`), which knows where runs happen; this module does not.
 """
 
 from __future__ import annotations
@@ -17,18 +19,19 @@ from typing import TYPE_CHECKING, Any
 from hxb_lab.config import Profile, load_profile
 from hxb_lab.errors import ParameterError, RunbookError
 from hxb_lab.runbooks import _parameters as P
+from hxb_lab.runbooks._cron import check_cron
+from hxb_lab.runbooks._executors import RunOptions, execute
+from hxb_lab.runbooks._executors import schedule as run_on_schedule
+from hxb_lab.widgets.runbook_form import RunbookForm
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hxb_lab.runbooks._form import RunbookForm
     from hxb_lab.runbooks._kubernetes import Schedule, Submission
     from hxb_lab.runbooks._run import Run
 
 __all__ = ["Runbook", "catalog", "find", "get", "load"]
 
-PARAMETERS_TAG = "parameters"
-INJECTED_TAG = "injected-parameters"
 CATALOG_COLUMNS = [
     "name",
     "title",
@@ -111,6 +114,7 @@ class Runbook:
         progress_bar: bool | None = None,
         run_id: str | None = None,
         stop_reason: Callable[[], str | None] | None = None,
+        on_cell: Callable[[int | None], None] | None = None,
     ) -> Run:
         """Run locally with papermill, render the report and record the run in MLflow.
 
@@ -121,23 +125,22 @@ class Runbook:
 
         Ctrl-C (SIGINT) or SIGTERM cancels the run. A host that interrupts runs for its own
         reasons (a server shutting down) passes `stop_reason`, which then returns why: the
-        run is recorded as failed with that reason rather than cancelled.
+        run is recorded as failed with that reason rather than cancelled. `on_cell` is told
+        the index of each cell as it starts (a progress bar).
         """
-        from hxb_lab.runbooks._local import run_locally
-
-        return run_locally(
-            self,
-            params or {},
+        options = RunOptions(
             _profile(profile),
-            output=output,
+            run_id=run_id,
+            output=Path(output) if output else None,
+            cwd=Path(cwd) if cwd else None,
+            kernel=kernel,
             timeout=timeout,
             cell_timeout=cell_timeout,
-            kernel=kernel,
-            cwd=cwd,
             progress_bar=progress_bar,
-            run_id=run_id,
+            on_cell=on_cell,
             stop_reason=stop_reason,
         )
+        return execute(self, params or {}, options)
 
     def submit(
         self,
@@ -149,9 +152,8 @@ class Runbook:
     ) -> Submission:
         """Run as a Kubernetes Job in the profile's runbook namespace (`timeout`: seconds
         before Kubernetes stops the pod). Parameters are checked before anything is sent."""
-        from hxb_lab.runbooks._kubernetes import submit
-
-        return submit(self, params or {}, _profile(profile), name=name, timeout_s=timeout)
+        options = RunOptions(_profile(profile), name=name, timeout=timeout)
+        return execute(self, params or {}, options, executor="kubernetes")
 
     def schedule(
         self,
@@ -167,23 +169,17 @@ class Runbook:
 
         The cron expression and the parameters are checked before anything is sent; a
         schedule of the same name is updated."""
-        from hxb_lab.runbooks._kubernetes import schedule
-
         chosen = cron or self.default_schedule
         if not chosen:
             raise RunbookError(
                 f"runbook {self.name!r} has no default schedule",
                 hint="pass a cron expression, e.g. '0 6 * * *'",
             )
-        return schedule(
-            self, chosen, params or {}, _profile(profile), name=name, suspend=suspend,
-            timeout_s=timeout,
-        )  # fmt: skip
+        options = RunOptions(_profile(profile), name=name, timeout=timeout)
+        return run_on_schedule(self, chosen, params or {}, options, suspend=suspend)
 
     def form(self, profile: str | Profile | None = None) -> RunbookForm:
         """An ipywidgets form for the parameters, with validation and a Run button."""
-        from hxb_lab.runbooks._form import RunbookForm
-
         return RunbookForm(self, profile=profile)
 
     def __repr__(self) -> str:
@@ -223,15 +219,13 @@ def load(path: str | Path, name: str | None = None) -> Runbook:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise RunbookError(f"{path}: notebook metadata hxb_lab.tags must be a list of strings")
     cells = data["cells"]
-    index = next((i for i, c in enumerate(cells) if PARAMETERS_TAG in _tags(c)), None)
+    index = next((i for i, c in enumerate(cells) if P.PARAMETERS_TAG in _tags(c)), None)
     params: list[P.Parameter] = []
     if index is not None:
         params = P.parse_parameters(_source(cells[index]), where=f"{path} (cell {index})")
     stem = name or path.stem
     schedule = _meta_str(meta, "schedule", path)
     if schedule:
-        from hxb_lab.runbooks._cron import check_cron
-
         try:
             check_cron(schedule)
         except ParameterError as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 from hxb_lab.config import load_profile
 from hxb_lab.errors import RunbookError
 from hxb_lab.runbooks._catalog import get, load
+from hxb_lab.runbooks._executors import RunOptions, execute
 from hxb_lab.runbooks._parameters import secret_env_var
 from hxb_lab.runbooks._run import Run
 
@@ -26,9 +27,8 @@ __all__ = ["exec_in_pod"]
 def exec_in_pod(
     name: str, notebook: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> Run:
-    """Run the runbook as the pod's main process and record it (executor ``kubernetes``)."""
-    from hxb_lab.runbooks._local import run_locally
-
+    """Run the runbook as the pod's main process with the local executor, recorded under
+    the executor ``kubernetes``."""
     env = os.environ if env is None else env
     profile = load_profile(env.get("HXB_LAB_PROFILE") or None)
     runbook = load(notebook, name=name) if notebook else get(name, profile)
@@ -43,12 +43,11 @@ def exec_in_pod(
         variable = secret_env_var(p.name)
         if p.secret and env.get(variable):
             params[p.name] = env[variable]
-    return run_locally(
-        runbook,
-        params,
+    options = RunOptions(
         profile,
-        executor="kubernetes",
-        kubernetes_job=env.get("HXB_LAB_K8S_JOB") or None,
         run_id=env.get("HXB_LAB_RUN_ID") or None,
         progress_bar=False,
+        recorded_as="kubernetes",
+        kubernetes_job=env.get("HXB_LAB_K8S_JOB") or None,
     )
+    return execute(runbook, params, options)

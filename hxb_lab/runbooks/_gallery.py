@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab.errors import HxbLabError
+from hxb_lab.runbooks._catalog import catalog, get
+from hxb_lab.runbooks._executors import RunOptions, execute
 
 if TYPE_CHECKING:
-    from hxb_lab.config import Profile
     from hxb_lab.runbooks._catalog import Runbook
     from hxb_lab.runbooks._run import Run
 
@@ -89,18 +90,13 @@ def _skip_reason(runbook: Runbook) -> str | None:
 
 
 def run_all(
-    profile: str | Profile | None,
-    output: Path,
-    *,
-    timeout: float | None = None,
-    cell_timeout: float | None = None,
-    kernel: str | None = None,
-    progress: Callable[[str], None] | None = None,
+    options: RunOptions, *, progress: Callable[[str], None] | None = None
 ) -> list[GalleryEntry]:
-    """Run every runbook of the profile's catalog with its defaults into `output`, then
-    write `output`/index.html. Runbooks with required parameters are listed as skipped."""
-    from hxb_lab.runbooks._catalog import catalog, get
-
+    """Run every runbook of the profile's catalog with its defaults into `options.output`,
+    then write its index.html. Runbooks with required parameters are listed as skipped."""
+    if options.output is None:
+        raise ValueError("the gallery needs an output directory")
+    output, profile = options.output, options.profile
     report = progress or (lambda _line: None)
     output.mkdir(parents=True, exist_ok=True)
     entries: list[GalleryEntry] = []
@@ -120,26 +116,12 @@ def run_all(
             report(f"{name}: skipped ({reason})")
             continue
         report(f"{name}: running ...")
-        run = runbook.run(
-            {},
-            profile,
-            output=output,
-            timeout=timeout,
-            cell_timeout=cell_timeout,
-            kernel=kernel,
-            progress_bar=False,
-        )
+        run = execute(runbook, {}, options)
         verdict = verdict_of(run.output_notebook)
         entries.append(GalleryEntry(name, title, description, run=run, verdict=verdict))
         report(run.summary())
-    write_index(entries, output, profile_name=_profile_name(profile))
+    write_index(entries, output, profile_name=profile.name)
     return entries
-
-
-def _profile_name(profile: str | Profile | None) -> str:
-    from hxb_lab.config import Profile, load_profile
-
-    return profile.name if isinstance(profile, Profile) else load_profile(profile).name
 
 
 _CSS = """

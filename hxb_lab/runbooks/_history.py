@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from hxb_lab.config import Profile
 from hxb_lab.errors import HxbLabError, NotFoundError, ParameterError, QueryError
 from hxb_lab.runbooks._artifacts import ArtifactStore, join
-from hxb_lab.runbooks._run import STATUSES, Run
+from hxb_lab.runbooks._run import METRICS_FILE, STATUSES, Run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -206,8 +206,6 @@ class Recorder:
 
 def _metrics(run: Run) -> list[dict[str, Any]]:
     """The metrics the runbook logged (every value, with its step and time)."""
-    from hxb_lab.runbooks._local import METRICS_FILE
-
     if run.directory is None:
         return []
     path = run.directory / METRICS_FILE

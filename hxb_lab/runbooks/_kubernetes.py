@@ -1,8 +1,10 @@
-"""Runbooks on Kubernetes: submit a Job, schedule a CronJob, list, suspend, resume, delete.
+"""The ``kubernetes`` executor: a run submitted as a Job, or scheduled as a CronJob; and the
+schedules' list, suspend, resume and delete.
 
 The objects come from `_manifests`; they go to the profile's cluster (its first kube
 context) in the profile's runbook namespace. Server-side apply makes `schedule` and the
 shared profile ConfigMap idempotent; a run's own objects are created, never overwritten.
+The pod then runs the runbook with the local executor (`_exec`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from hxb_lab.config import Profile
 from hxb_lab.errors import ConflictError, NotFoundError, RunbookError
 from hxb_lab.runbooks import _manifests as M
 from hxb_lab.runbooks._cron import check_cron
+from hxb_lab.runbooks._executors import RunOptions
+from hxb_lab.runbooks._parameters import redacted
 from hxb_lab.runbooks._run import new_run_id
 
 if TYPE_CHECKING:
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEDULE_COLUMNS",
+    "KubernetesExecutor",
     "Schedule",
     "Submission",
     "delete_schedule",
@@ -153,25 +158,15 @@ def _own(ctx: KubeContext, objects: list[dict[str, Any]], owner: dict[str, Any])
             )  # fmt: skip
 
 
-def _redacted(runbook: Runbook, values: Mapping[str, Any]) -> dict[str, Any]:
-    from hxb_lab.runbooks._parameters import redacted
-
-    return redacted(runbook.parameters, values)
-
-
-def submit(
-    runbook: Runbook,
-    params: Mapping[str, Any],
-    profile: Profile,
-    *,
-    name: str | None = None,
-    timeout_s: float | None = None,
-) -> Submission:
+def submit(runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> Submission:
     """Create the Job (and the ConfigMaps and Secret it needs) for one run."""
     values = runbook.validate(params)
-    run_id = new_run_id()
-    job_name = M.dns_name(name or f"rb-{runbook.name}-{run_id.rsplit('-', 1)[-1]}")
-    objects = M.job(runbook, profile, values, name=job_name, run_id=run_id, timeout_s=timeout_s)
+    profile = options.profile
+    run_id = options.run_id or new_run_id()
+    job_name = M.dns_name(options.name or f"rb-{runbook.name}-{run_id.rsplit('-', 1)[-1]}")
+    objects = M.job(
+        runbook, profile, values, name=job_name, run_id=run_id, timeout_s=options.timeout
+    )
     ctx = _context(profile)
     created = []
     for obj in objects:
@@ -183,7 +178,7 @@ def submit(
         namespace=profile.runbooks.namespace,
         runbook=runbook.name,
         run_id=run_id,
-        parameters=_redacted(runbook, values),
+        parameters=redacted(runbook.parameters, values),
         objects=created,
     )
 
@@ -192,19 +187,19 @@ def schedule(
     runbook: Runbook,
     cron: str,
     params: Mapping[str, Any],
-    profile: Profile,
+    options: RunOptions,
     *,
-    name: str | None = None,
     suspend: bool = False,
-    timeout_s: float | None = None,
 ) -> Schedule:
     """Create or update the CronJob that runs the runbook on `cron` (checked first)."""
     cron = check_cron(cron)
     values = runbook.validate(params)
-    cron_name = M.dns_name(name or f"rb-{runbook.name}")
+    profile = options.profile
+    cron_name = M.dns_name(options.name or f"rb-{runbook.name}")
     objects = M.cron_job(
-        runbook, profile, values, name=cron_name, cron=cron, suspend=suspend, timeout_s=timeout_s
-    )
+        runbook, profile, values, name=cron_name, cron=cron, suspend=suspend,
+        timeout_s=options.timeout,
+    )  # fmt: skip
     ctx = _context(profile)
     applied = [_apply(ctx, obj) for obj in objects]
     _own(ctx, objects, applied[-1])
@@ -302,3 +297,23 @@ def list_schedules(profile: Profile) -> pd.DataFrame:
     frame["suspended"] = frame["suspended"].astype(bool)
     frame["parameters"] = frame["parameters"].astype(object)
     return frame.sort_values("name", ignore_index=True)
+
+
+class KubernetesExecutor:
+    """``kubernetes``: a Job per run, a CronJob per schedule, in the profile's cluster."""
+
+    def execute(
+        self, runbook: Runbook, params: Mapping[str, Any], options: RunOptions
+    ) -> Submission:
+        return submit(runbook, params, options)
+
+    def schedule(
+        self,
+        runbook: Runbook,
+        cron: str,
+        params: Mapping[str, Any],
+        options: RunOptions,
+        *,
+        suspend: bool = False,
+    ) -> Schedule:
+        return schedule(runbook, cron, params, options, suspend=suspend)

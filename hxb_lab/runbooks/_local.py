@@ -1,7 +1,9 @@
-"""Running a runbook here, with papermill: one run directory, one report, one MLflow run.
+"""The ``local`` executor: a runbook run here with papermill, in one run directory, with
+one report and one MLflow run.
 
-The same function runs a runbook on a laptop (`Runbook.run`, `hxb-lab runbook run`) and
-inside a Kubernetes pod (`hxb-lab runbook exec`): only the executor tag differs.
+The same executor runs a runbook on a laptop (`Runbook.run`, `hxb-lab runbook run`, the
+form, the server's worker) and inside a Kubernetes pod (`hxb-lab runbook exec`): only the
+executor the run is recorded under differs (`RunOptions.recorded_as`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,26 +23,23 @@ from hxb_lab._redact import redact
 from hxb_lab.config import Profile, config_path, hxb_home
 from hxb_lab.errors import RunbookError
 from hxb_lab.runbooks import _parameters as P
-from hxb_lab.runbooks._run import Run, new_run_id
+from hxb_lab.runbooks._control import Control, RunInterrupted
+from hxb_lab.runbooks._executors import RunOptions
+from hxb_lab.runbooks._recorder import make_recorder
+from hxb_lab.runbooks._report import render_report
+from hxb_lab.runbooks._run import METRICS_FILE, Run, new_run_id, runs_root
 
 if TYPE_CHECKING:
     from hxb_lab.runbooks._catalog import Runbook
-    from hxb_lab.runbooks._engine import Control
 
-__all__ = ["METRICS_FILE", "kernel_environment", "local_run", "run_locally", "runs_root"]
+__all__ = ["LocalExecutor", "kernel_environment"]
 
-METRICS_FILE = "metrics.jsonl"
 REPORT_FILE = "report.html"
 KERNEL_LOG = "kernel.log"
 
 
-def runs_root() -> Path:
-    """Where local runs are kept unless `output` says otherwise: ``$HXB_LAB_HOME/runs``."""
-    return hxb_home() / "runs"
-
-
-def _run_directory(output: str | Path | None, runbook: str, run_id: str) -> Path:
-    root = Path(output).expanduser() if output else runs_root()
+def _run_directory(output: Path | None, runbook: str, run_id: str) -> Path:
+    root = output.expanduser() if output else runs_root()
     directory = root / runbook / run_id
     try:
         directory.mkdir(parents=True, exist_ok=False)  # a run never reuses a directory
@@ -102,15 +101,15 @@ def _check_kernel(name: str) -> None:
 
 def _prepare(runbook: Runbook, values: Mapping[str, Any], run_id: str, kernel: str) -> Any:
     """The notebook to execute: the runbook with the injected parameters cell."""
-    from hxb_lab.runbooks._catalog import INJECTED_TAG, PARAMETERS_TAG
-
     nbformat = _nbformat()
     nb = nbformat.reads(json.dumps(runbook.notebook), as_version=4)
-    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
+    injected = P.INJECTED_TAG
+    nb.cells = [c for c in nb.cells if injected not in c.get("metadata", {}).get("tags", [])]
     source = P.injected_source(runbook.parameters, values, run_id=run_id)
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [injected]})
     index = next(
-        (i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in c.metadata.get("tags", [])), None
+        (i for i, c in enumerate(nb.cells) if P.PARAMETERS_TAG in c.metadata.get("tags", [])),
+        None,
     )
     nb.cells.insert(0 if index is None else index + 1, cell)
     spec = dict(nb.metadata.get("kernelspec") or {})
@@ -215,7 +214,7 @@ def _execute(
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    from hxb_lab.runbooks._engine import ENGINE, RunInterrupted
+    from hxb_lab.runbooks._engine import ENGINE  # registers the engine; loads papermill
 
     # The report needs nbconvert (a second of imports): load it while the kernel works.
     threading.Thread(target=_load_nbconvert, name="hxb-nbconvert", daemon=True).start()
@@ -268,35 +267,15 @@ def _read_metrics(path: Path) -> dict[str, float]:
     return metrics
 
 
-def run_locally(
-    runbook: Runbook,
-    params: Mapping[str, Any],
-    profile: Profile,
-    *,
-    output: str | Path | None = None,
-    timeout: float | None = None,
-    cell_timeout: float | None = None,
-    kernel: str | None = None,
-    cwd: str | Path | None = None,
-    progress_bar: bool | None = None,
-    run_id: str | None = None,
-    executor: str = "local",
-    kubernetes_job: str | None = None,
-    record: bool = True,
-    on_cell: Callable[[int | None], None] | None = None,
-    stop_reason: Callable[[], str | None] | None = None,
-) -> Run:
+def _run(runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> Run:
     """Validate, execute, report and record one run; see `Runbook.run`."""
     nbformat = _nbformat()
-    from hxb_lab.runbooks._engine import Control
-    from hxb_lab.runbooks._recorder import make_recorder
-    from hxb_lab.runbooks._report import render_report
-
+    profile = options.profile
     values = runbook.validate(params)  # before anything starts
-    kernel_name = kernel or profile.runbooks.kernel or runbook.kernel or "python3"
+    kernel_name = options.kernel or profile.runbooks.kernel or runbook.kernel or "python3"
     _check_kernel(kernel_name)
-    run_id = run_id or new_run_id()
-    directory = _run_directory(output, runbook.name, run_id)
+    run_id = options.run_id or new_run_id()
+    directory = _run_directory(options.output, runbook.name, run_id)
     everything = P.resolved(runbook.parameters, values)
     secrets = {
         p.name: str(values[p.name]) for p in runbook.parameters if p.secret and values.get(p.name)
@@ -309,39 +288,40 @@ def run_locally(
         started=datetime.now(UTC),
         parameters=P.redacted(runbook.parameters, everything),
         profile=profile.name,
-        executor=executor,
+        executor=options.recorded_as,
         directory=directory,
         output_notebook=directory / f"{runbook.name}.ipynb",
-        kubernetes_job=kubernetes_job,
+        kubernetes_job=options.kubernetes_job,
     )
     run.save()
-    recorder = make_recorder(profile, run) if record else None
-    if recorder is not None:
-        recorder.start()  # MLflow is slow to import: it loads while the kernel works
+    recorder = make_recorder(profile, run)
+    recorder.start()  # MLflow is slow to import: it loads while the kernel works
 
     nb = _prepare(runbook, values, run_id, kernel_name)
     env = kernel_environment(profile, run, secrets)
-    work_dir = str(Path(cwd).expanduser()) if cwd else str(directory)
+    work_dir = str(options.cwd.expanduser() if options.cwd else directory)
     control = Control(
         env,
         work_dir,
         redact=lambda notebook: _redact_notebook(notebook, hidden),
-        on_cell=on_cell,
+        on_cell=options.on_cell,
         kernel_log=str(directory / KERNEL_LOG),
     )
     assert run.output_notebook is not None
+    progress_bar = options.progress_bar
     show_progress = sys.stderr.isatty() if progress_bar is None else progress_bar
     with _signals_cancel(control):
-        control.arm(timeout)
+        control.arm(options.timeout)
         status, index, ename, evalue = _execute(
             nb,
             run.output_notebook,
             control,
             kernel=kernel_name,
-            cell_timeout=cell_timeout,
+            cell_timeout=options.cell_timeout,
             progress_bar=show_progress,
         )
         run.finished = datetime.now(UTC)
+        stop_reason = options.stop_reason
         stopped_by = stop_reason() if stop_reason is not None and status == "cancelled" else None
         if stopped_by and stopped_by != "cancelled":  # not the user: e.g. the server stopped
             status, ename, evalue = "failed", "RunInterrupted", stopped_by
@@ -375,32 +355,13 @@ def run_locally(
 
         run.report = directory / REPORT_FILE
         render_report(executed, run, runbook, run.report, secrets=hidden)
-        if recorder is not None:
-            recorder.finish(run)
+        recorder.finish(run)
         run.save()
     return run
 
 
-def local_run(run_id: str, runbook: str | None = None) -> Run | None:
-    """A run as its local record (``run.json`` under `runs_root()`) has it; None when
-    there is none, it cannot be read, or a name would lead outside `runs_root()`."""
-    import re
+class LocalExecutor:
+    """``local``: papermill in this process; the run recorded in the profile's MLflow."""
 
-    from hxb_lab.runbooks._run import RUN_FILE
-
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", run_id):
-        return None
-    if runbook is not None and ("/" in runbook or "\\" in runbook or runbook in (".", "..")):
-        return None
-    root = runs_root()
-    if runbook:
-        candidates = [root / runbook / run_id / RUN_FILE]
-    else:
-        candidates = sorted(root.glob(f"*/{run_id}/{RUN_FILE}"))
-    for path in candidates:
-        if path.exists():
-            try:
-                return Run.from_json(json.loads(path.read_text()))
-            except (ValueError, TypeError, OSError):
-                return None
-    return None
+    def execute(self, runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> Run:
+        return _run(runbook, params, options)

@@ -32,7 +32,9 @@ from hxb_lab._redact import MASK, remember_secret
 from hxb_lab.errors import ParameterError, RunbookError
 
 __all__ = [
+    "INJECTED_TAG",
     "KINDS",
+    "PARAMETERS_TAG",
     "REQUIRED",
     "Parameter",
     "Secret",
@@ -46,6 +48,9 @@ __all__ = [
     "secret_values",
     "validate",
 ]
+
+PARAMETERS_TAG = "parameters"  # the tag of the runbook's parameters cell
+INJECTED_TAG = "injected-parameters"  # the tag of the cell a run inserts after it
 
 #: kind -> (JSON Schema type, how the kind is named in messages)
 KINDS: dict[str, tuple[str | None, str]] = {
@@ -119,6 +124,11 @@ class Parameter:
     @property
     def secret(self) -> bool:
         return self.kind == "secret"
+
+    @property
+    def default_value(self) -> Any:
+        """The default as a value; None when there is none (required, or not a literal)."""
+        return None if self.default is REQUIRED else self.default
 
     def type_name(self) -> str:
         """The type as a user reads it: ``float``, ``Literal['a', 'b']``, ``list[int] | None``."""

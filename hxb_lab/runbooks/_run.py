@@ -1,20 +1,26 @@
-"""`Run`: what one execution of a runbook produced, wherever it ran."""
+"""`Run`: what one execution of a runbook produced, wherever it ran, and its local record."""
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FINISHED", "STATUSES", "Run", "new_run_id"]
+from hxb_lab.config import hxb_home
+
+__all__ = ["FINISHED", "METRICS_FILE", "STATUSES", "Run", "local_run", "new_run_id", "runs_root"]
 
 #: The statuses of a run: running while it executes, then one of the finished ones.
 STATUSES = ("running", "succeeded", "failed", "timed_out", "cancelled")
 FINISHED = STATUSES[1:]
 RUN_FILE = "run.json"
+METRICS_FILE = "metrics.jsonl"  # what `log_metric` writes in a run, one JSON object a line
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -108,8 +114,6 @@ class Run:
             tmp.replace(target)
 
     def _repr_html_(self) -> str:
-        from html import escape
-
         link = ""
         if self.report:
             link = f" &mdash; report: <code>{escape(str(self.report))}</code>"
@@ -117,3 +121,29 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.summary()}>"
+
+
+def runs_root() -> Path:
+    """Where local runs are kept unless told otherwise: ``$HXB_LAB_HOME/runs``."""
+    return hxb_home() / "runs"
+
+
+def local_run(run_id: str, runbook: str | None = None) -> Run | None:
+    """A run as its local record (``run.json`` under `runs_root()`) has it; None when
+    there is none, it cannot be read, or a name would lead outside `runs_root()`."""
+    if not _RUN_ID.match(run_id):
+        return None
+    if runbook is not None and ("/" in runbook or "\\" in runbook or runbook in (".", "..")):
+        return None
+    root = runs_root()
+    if runbook:
+        candidates = [root / runbook / run_id / RUN_FILE]
+    else:
+        candidates = sorted(root.glob(f"*/{run_id}/{RUN_FILE}"))
+    for path in candidates:
+        if path.exists():
+            try:
+                return Run.from_json(json.loads(path.read_text()))
+            except (ValueError, TypeError, OSError):
+                return None
+    return None

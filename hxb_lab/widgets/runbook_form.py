@@ -1,9 +1,12 @@
-"""An ipywidgets form for a runbook, generated from its parameters.
+"""An ipywidgets form for a runbook, generated from its parameters (`Runbook.form()`).
 
 One field per parameter (a dropdown for choices, a checkbox for booleans, a password box
 for secrets, ...), validation messages as the values change, a Run button, a progress bar
 over the cells, and a link to the report when the run is over. The run happens in a
 thread, so the notebook stays usable meanwhile.
+
+The form is handed the runbook and uses only its methods (`coerce`, `validate`, `run`):
+widgets sit below the runbooks layer and never import it.
 """
 
 from __future__ import annotations
@@ -17,21 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab.config import Profile
 from hxb_lab.errors import HxbLabError, ParameterError
-from hxb_lab.runbooks import _parameters as P
 
 if TYPE_CHECKING:
-    from hxb_lab.runbooks._catalog import Runbook
-    from hxb_lab.runbooks._run import Run
+    from hxb_lab.runbooks import Run, Runbook
+    from hxb_lab.runbooks._parameters import Parameter
 
 __all__ = ["RunbookForm"]
 
 _WIDTH = {"description_width": "160px"}
 
 
-def _field(p: P.Parameter) -> Any:
+def _field(p: Parameter) -> Any:
     import ipywidgets as w
 
-    default = None if p.default is P.REQUIRED else p.default
+    default = p.default_value
     common: dict[str, Any] = {
         "description": p.name,
         "style": _WIDTH,
@@ -111,7 +113,7 @@ class RunbookForm:
                 if value == "" and (p.required or (p.nullable and p.kind != "str")):
                     continue
                 if p.kind in ("list", "dict", "any", "int", "float"):
-                    value = P.coerce([p], {p.name: value})[p.name]
+                    value = self.runbook.coerce({p.name: value})[p.name]
             raw[p.name] = value
         return raw
 
@@ -148,17 +150,8 @@ class RunbookForm:
             self.progress.value = min(index + 1, self.progress.max)
 
     def _run(self, values: dict[str, Any]) -> Run | None:
-        from hxb_lab.runbooks._catalog import _profile
-        from hxb_lab.runbooks._local import run_locally
-
         try:
-            run = run_locally(
-                self.runbook,
-                values,
-                _profile(self.profile),
-                progress_bar=False,
-                on_cell=self._on_cell,
-            )
+            run = self.runbook.run(values, self.profile, progress_bar=False, on_cell=self._on_cell)
         except HxbLabError as exc:
             self.status.value = f'<span style="color:#cf222e">{escape(str(exc))}</span>'
             return None

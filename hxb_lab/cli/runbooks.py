@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the runbook failed, timed out or was cancelled (the failing cell,
 the error and the report's location are printed); 2 bad input (one line, no traceback).
-Heavy libraries are imported inside the commands, so ``hxb-lab --help`` stays fast.
+`hxb_lab.runbooks` and the libraries behind it are imported inside the commands, so
+``hxb-lab --help`` stays fast. A run goes through `Runbook.run` like any other.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand
 
+from hxb_lab.cli._tables import print_table, text
+from hxb_lab.config import load_profile
+from hxb_lab.errors import ParameterError
+
 if TYPE_CHECKING:
-    from hxb_lab.runbooks._catalog import Runbook
-    from hxb_lab.runbooks._run import Run
+    from hxb_lab.runbooks import Run, Runbook
 
 __all__ = ["runbook_app"]
 
@@ -64,26 +68,7 @@ def _values(runbook: Runbook, pairs: list[str] | None) -> dict[str, Any]:
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for index, column in enumerate(columns):  # names and ids are never cut
-        table.add_column(column, no_wrap=index == 0, overflow="fold")
-    for row in rows:  # values such as list[str] or [1, 2] are text, not rich markup
-        table.add_row(*(escape(cell) for cell in row))
-    Console().print(table)
-
-
-def _text(value: Any) -> str:
-    if value is None or value != value:  # None or NaN/NaT
-        return ""
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return str(value)
+    print_table(title, columns, rows, keep_first=True)  # names and ids are never cut
 
 
 @runbook_app.command("list")
@@ -93,7 +78,7 @@ def list_runbooks(profile: Profile = None) -> None:
 
     frame = catalog(profile)
     rows = [
-        [r.name, r.title, _text(r.parameters), _text(r.schedule), _text(r.tags), _text(r.problem)]
+        [r.name, r.title, text(r.parameters), text(r.schedule), text(r.tags), text(r.problem)]
         for r in frame.itertuples()
     ]
     _table("Runbooks", ["name", "title", "parameters", "schedule", "tags", "problem"], rows)
@@ -165,7 +150,6 @@ def run(
 
     With --all, run every runbook of the catalog and write an index of their reports.
     """
-    from hxb_lab.errors import ParameterError
     from hxb_lab.runbooks import get
 
     if all_:
@@ -198,14 +182,16 @@ def _run_all(
     cell_timeout: float | None,
     kernel: str | None,
 ) -> None:
+    from hxb_lab.runbooks import runs_root
+    from hxb_lab.runbooks._executors import RunOptions
     from hxb_lab.runbooks._gallery import run_all, summary_lines
-    from hxb_lab.runbooks._local import runs_root
 
     target = output or runs_root()
-    entries = run_all(
-        profile, target, timeout=timeout, cell_timeout=cell_timeout, kernel=kernel,
-        progress=lambda line: typer.echo(line, err=True),
+    options = RunOptions(
+        load_profile(profile), output=target, kernel=kernel, timeout=timeout,
+        cell_timeout=cell_timeout, progress_bar=False,
     )  # fmt: skip
+    entries = run_all(options, progress=lambda line: typer.echo(line, err=True))
     for line in summary_lines(entries, target / "index.html"):
         typer.echo(line)
     if any(e.run is not None and not e.run.ok for e in entries):
@@ -264,8 +250,8 @@ def schedules(profile: Profile = None) -> None:
 
     frame = read(profile)
     rows = [
-        [r.name, r.runbook, r.cron, "yes" if r.suspended else "", _text(r.parameters),
-         _text(r.last_schedule)]
+        [r.name, r.runbook, r.cron, "yes" if r.suspended else "", text(r.parameters),
+         text(r.last_schedule)]
         for r in frame.itertuples()
     ]  # fmt: skip
     _table("Schedules", ["name", "runbook", "cron", "suspended", "parameters", "last run"], rows)
@@ -319,9 +305,9 @@ def runs(
             typer.echo(json.dumps(record))
         return
     rows = [
-        [r.run_id, r.runbook, r.status, _text(r.started)[:19],
+        [r.run_id, r.runbook, r.status, text(r.started)[:19],
          f"{r.duration_ms / 1000:.1f}s" if r.duration_ms == r.duration_ms else "",
-         _text(r.executor), _text(r.error)]
+         text(r.executor), text(r.error)]
         for r in frame.itertuples()
     ]  # fmt: skip
     _table("Runs", ["run", "runbook", "status", "started", "duration", "executor", "error"], rows)
@@ -334,7 +320,6 @@ def report(
     output: Annotated[Path | None, typer.Option(help="Write the HTML report to this file")] = None,
 ) -> None:
     """Print where a run's report is, or save it with --output."""
-    from hxb_lab.config import load_profile
     from hxb_lab.runbooks._history import find_run, read_report
 
     chosen = load_profile(profile)

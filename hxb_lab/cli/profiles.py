@@ -1,0 +1,38 @@
+"""``hxb-lab profile ...``: list and inspect platform profiles."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from hxb_lab.cli._tables import print_table
+from hxb_lab.config import active_profile_name, load_profile, profiles
+
+__all__ = ["profile_app"]
+
+profile_app = typer.Typer(
+    help="List and inspect platform profiles.", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+@profile_app.command("list")
+def profile_list() -> None:
+    """List the profiles: the built-in demo and those of the profiles file."""
+    active = active_profile_name()
+    rows = [
+        ["*" if name == active else "", name, p.source, p.description]
+        for name, p in sorted(profiles().items())
+    ]
+    print_table("Profiles", ["active", "name", "source", "description"], rows)
+
+
+@profile_app.command("show")
+def profile_show(
+    name: Annotated[
+        str | None, typer.Argument(help="Profile name (default: the active one)")
+    ] = None,
+) -> None:
+    """Show one profile as JSON, with secrets and URL passwords redacted."""
+    typer.echo(json.dumps(load_profile(name).to_dict(), indent=2))
