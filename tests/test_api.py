@@ -64,3 +64,24 @@ def test_repr_never_shows_a_url_password(profiles_file: Path) -> None:
     wb = hx.connect("p")
     assert "abcdef123" not in repr(wb)
     assert "prometheus=https://prom.example/?token=***" in repr(wb)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["cluster", "telemetry", "inference", "models", "widgets", "runbooks", "times", "frames"],
+)
+def test_each_package_exports_exactly_what_it_defines_publicly(name: str) -> None:
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"hxb_lab.{name}")
+    defined = {
+        attr
+        for attr, value in vars(module).items()
+        if not attr.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__.startswith(module.__name__)
+    }
+    assert defined <= set(module.__all__), (
+        f"public but not in __all__: {defined - set(module.__all__)}"
+    )

@@ -19,22 +19,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hxb_lab import frames as _frame
-from hxb_lab import times
-from hxb_lab.clients.kube import open_kube
-from hxb_lab.cluster._resources import KINDS, Resource, resource
+from hxb_lab import times as _times
+from hxb_lab.clients import kube as _kube
+from hxb_lab.cluster import events as _events
+from hxb_lab.cluster import gpus as _gpus
+from hxb_lab.cluster import live as _live
+from hxb_lab.cluster import nodes as _nodes
+from hxb_lab.cluster import pods as _pods
+from hxb_lab.cluster import snapshot as _snapshot
+from hxb_lab.cluster import watch as _watch
+from hxb_lab.cluster import workloads as _workloads
+from hxb_lab.cluster import workspaces as _workspaces
+from hxb_lab.cluster._resources import KINDS as _KINDS
+from hxb_lab.cluster._resources import Resource, resource
 from hxb_lab.cluster._selectors import Selector, parse_selector
-from hxb_lab.cluster.events import events_frame
-from hxb_lab.cluster.gpus import ALLOCATION_KEYS, gpu_allocation_frame, gpus_frame
-from hxb_lab.cluster.live import LiveSource
-from hxb_lab.cluster.nodes import node_usage, nodes_frame
-from hxb_lab.cluster.pods import pods_frame
-from hxb_lab.cluster.snapshot import snapshot_sources, write_list
-from hxb_lab.cluster.watch import ChangeEvent, watch_live, watch_snapshot
-from hxb_lab.cluster.workloads import WORKLOAD_KINDS, workloads_frame
-from hxb_lab.cluster.workspaces import workspace_map, workspaces_frame
-from hxb_lab.errors import ForbiddenError, NotFoundError, ParameterError
-from hxb_lab.frames import bulk
-from hxb_lab.warn import PartialReadWarning, warn_user
+from hxb_lab.cluster.watch import ChangeEvent
+from hxb_lab.errors import ForbiddenError as _ForbiddenError
+from hxb_lab.errors import NotFoundError as _NotFoundError
+from hxb_lab.errors import ParameterError as _ParameterError
+from hxb_lab.frames import bulk as _bulk
+from hxb_lab.warn import PartialReadWarning
+from hxb_lab.warn import warn_user as _warn_user
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,7 +69,7 @@ CONTEXT_COLUMNS = (
 
 
 class Source(Protocol):
-    """A transport to one cluster: `LiveSource` or `SnapshotSource`."""
+    """A transport to one cluster: `_live.LiveSource` or `SnapshotSource`."""
 
     name: str
     transport: str
@@ -108,11 +113,11 @@ class Cluster:
         if self._cached is None:
             profile = self._ctx.profile
             if profile.kube.snapshot:
-                self._cached = list(snapshot_sources(profile.kube.snapshot))
+                self._cached = list(_snapshot.snapshot_sources(profile.kube.snapshot))
             else:
-                clients = self._ctx.clients.get("kube", open_kube)
+                clients = self._ctx.clients.get("kube", _kube.open_kube)
                 fallback = [profile.kube.namespace, profile.runbooks.namespace]
-                self._cached = [LiveSource(ctx, fallback) for ctx in clients]
+                self._cached = [_live.LiveSource(ctx, fallback) for ctx in clients]
         return self._cached
 
     def _items(
@@ -138,9 +143,11 @@ class Cluster:
         found: dict[str, dict[str, str]] = {}
         for source in self.sources():
             try:
-                found.update(workspace_map(self._source_items(source, "namespaces"), label))
-            except ForbiddenError as exc:
-                warn_user(
+                found.update(
+                    _workspaces.workspace_map(self._source_items(source, "namespaces"), label)
+                )
+            except _ForbiddenError as exc:
+                _warn_user(
                     f"user {exc.user!r} may not list namespaces on {source.name!r}: "
                     "the workspace column is empty"
                 )
@@ -170,7 +177,7 @@ class Cluster:
             rows.append((source.name, source.transport, d["server"], d["user"], d["namespace"]))
         return _frame.build(CONTEXT_COLUMNS, rows)
 
-    @bulk
+    @_bulk
     def nodes(self) -> pd.DataFrame:
         """One row per node, with what the pods bound to it request.
 
@@ -182,13 +189,13 @@ class Cluster:
         """
 
         nodes = list(self._items("nodes"))  # first: a user who may not list nodes learns it now
-        return nodes_frame(nodes, node_usage(self._bound_pods()), self._now())
+        return _nodes.nodes_frame(nodes, _nodes.node_usage(self._bound_pods()), self._now())
 
     def _bound_pods(self) -> Iterator[tuple[str, dict[str, Any]]]:
         running = "status.phase!=Succeeded,status.phase!=Failed"
         return self._items("pods", field_selector=running)
 
-    @bulk
+    @_bulk
     def pods(
         self,
         namespace: Namespaces = None,
@@ -220,10 +227,10 @@ class Cluster:
             )
             names = in_workspace if names is None else [n for n in names if n in in_workspace]
             if not names:
-                return pods_frame([], workspaces)
-        return pods_frame(self._items("pods", names, parsed), workspaces)
+                return _pods.pods_frame([], workspaces)
+        return _pods.pods_frame(self._items("pods", names, parsed), workspaces)
 
-    @bulk
+    @_bulk
     def workloads(self, namespace: Namespaces = None, selector: str | None = None) -> pd.DataFrame:
         """Deployments, StatefulSets, DaemonSets, Jobs and CronJobs, one row each.
 
@@ -243,13 +250,13 @@ class Cluster:
         workspaces = self.workspace_map()
 
         def items() -> Iterator[tuple[str, str, dict[str, Any]]]:
-            for kind in WORKLOAD_KINDS:
+            for kind in _workloads.WORKLOAD_KINDS:
                 for cluster, item in self._items(kind, names, parsed):
                     yield cluster, kind, item
 
-        return workloads_frame(items(), workspaces)
+        return _workloads.workloads_frame(items(), workspaces)
 
-    @bulk
+    @_bulk
     def events(
         self,
         since: str | timedelta | datetime | None = None,
@@ -263,10 +270,12 @@ class Cluster:
         reason, object_kind, object_name, message, count, source.
         """
 
-        start = times.since(since, self._now())
-        return events_frame(self._items("events", _namespaces(namespace)), start, warnings_only)
+        start = _times.since(since, self._now())
+        return _events.events_frame(
+            self._items("events", _namespaces(namespace)), start, warnings_only
+        )
 
-    @bulk
+    @_bulk
     def workspaces(self) -> pd.DataFrame:
         """One row per workspace (namespaces labelled with the profile's workspace label).
 
@@ -277,14 +286,14 @@ class Cluster:
         """
 
         label = self._ctx.profile.kube.workspace_label
-        return workspaces_frame(
+        return _workspaces.workspaces_frame(
             self._items("namespaces"),
             self._bound_pods(),
             self._items("resourcequotas"),
             label,
         )
 
-    @bulk
+    @_bulk
     def gpus(self) -> pd.DataFrame:
         """One row per node with GPUs.
 
@@ -295,9 +304,9 @@ class Cluster:
         """
 
         nodes = list(self._items("nodes"))
-        return gpus_frame(nodes, node_usage(self._bound_pods()))
+        return _gpus.gpus_frame(nodes, _nodes.node_usage(self._bound_pods()))
 
-    @bulk
+    @_bulk
     def gpu_allocation(self, by: str = "workspace") -> pd.DataFrame:
         """Who holds the GPUs: per "workspace", "namespace", "workload" or "pod".
 
@@ -307,9 +316,9 @@ class Cluster:
         allocatable GPUs). Largest first.
         """
 
-        if by not in ALLOCATION_KEYS:
-            raise ParameterError([f"by: {by!r} is not one of {', '.join(ALLOCATION_KEYS)}"])
-        return gpu_allocation_frame(by, self.pods(), self.gpus())
+        if by not in _gpus.ALLOCATION_KEYS:
+            raise _ParameterError([f"by: {by!r} is not one of {', '.join(_gpus.ALLOCATION_KEYS)}"])
+        return _gpus.gpu_allocation_frame(by, self.pods(), self.gpus())
 
     # ------------------------------------------------------------------ changes
     def watch(
@@ -340,12 +349,12 @@ class Cluster:
             sources[0] if cluster is None else next((s for s in sources if s.name == cluster), None)
         )
         if chosen is None:
-            raise NotFoundError(
+            raise _NotFoundError(
                 f"no cluster {cluster!r} in profile {self._ctx.profile.name!r}",
                 hint=f"clusters: {', '.join(s.name for s in sources)}",
             )
-        if isinstance(chosen, LiveSource):
-            return watch_live(
+        if isinstance(chosen, _live.LiveSource):
+            return _watch.watch_live(
                 chosen.context,
                 res,
                 namespace,
@@ -357,7 +366,7 @@ class Cluster:
                 reconnect_timeout=reconnect_timeout,
             )
         ns = [namespace] if namespace else None
-        return watch_snapshot(chosen.name, res, chosen.items(res, ns, parsed), initial)
+        return _watch.watch_snapshot(chosen.name, res, chosen.items(res, ns, parsed), initial)
 
     # ------------------------------------------------------------------ snapshots
     def snapshot(self, directory: str | Path, kinds: Sequence[str] | None = None) -> dict[str, int]:
@@ -367,15 +376,15 @@ class Cluster:
         Returns ``{"<cluster>/<file>": count}``.
         """
 
-        chosen = [resource(k) for k in kinds] if kinds else [r for r in KINDS if r.snapshot]
+        chosen = [resource(k) for k in kinds] if kinds else [r for r in _KINDS if r.snapshot]
         written: dict[str, int] = {}
         for source in self.sources():
             target = Path(directory).expanduser() / source.name
             for res in chosen:
                 try:
                     items = list(source.items(res))
-                except NotFoundError:  # a CRD the cluster does not have
+                except _NotFoundError:  # a CRD the cluster does not have
                     continue
-                count = write_list(target, res, items)
+                count = _snapshot.write_list(target, res, items)
                 written[f"{source.name}/{res.file_name}"] = count
         return written

@@ -11,14 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from hxb_lab.errors import ParameterError
+from hxb_lab.errors import ParameterError as _ParameterError
+from hxb_lab.inference import _kube, _model_ref, _revisions, actions, deployments, health
 from hxb_lab.inference._change import Change
-from hxb_lab.inference._kube import find
-from hxb_lab.inference._model_ref import ModelRef, model_ref
-from hxb_lab.inference._revisions import revisions
-from hxb_lab.inference.actions import current_model
-from hxb_lab.inference.deployments import deployments_frame, pods_frame
-from hxb_lab.inference.health import health_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +21,6 @@ if TYPE_CHECKING:
     from hxb_lab.cluster import Cluster
     from hxb_lab.context import Context
     from hxb_lab.inference._kube import Found
-    from hxb_lab.inference._model_ref import ModelRef
     from hxb_lab.models import Models, ModelVersion
     from hxb_lab.telemetry import Metrics
 
@@ -67,7 +61,7 @@ class Inference:
         """
 
         names = [namespace] if isinstance(namespace, str) else namespace
-        return deployments_frame(self._cluster, None if names is None else list(names))
+        return deployments.deployments_frame(self._cluster, None if names is None else list(names))
 
     def pods(
         self, name: str, *, namespace: str | None = None, cluster: str | None = None
@@ -80,7 +74,9 @@ class Inference:
         transformer, ...), revision, model_version, gpu_product (of the pod's node).
         """
 
-        return pods_frame(self._cluster, find(self._cluster, name, namespace, cluster))
+        return deployments.pods_frame(
+            self._cluster, _kube.find(self._cluster, name, namespace, cluster)
+        )
 
     def health(
         self, start: When = None, end: When = None, *, namespace: Namespaces = None
@@ -97,14 +93,14 @@ class Inference:
         """
 
         names = [namespace] if isinstance(namespace, str) else namespace
-        return health_frame(
+        return health.health_frame(
             self._cluster, self._metrics, start, end, None if names is None else list(names)
         )
 
     # ------------------------------------------------------------------ actions
     def _find(self, name: str, namespace: str | None, cluster: str | None) -> Found:
 
-        return find(self._cluster, name, namespace, cluster)
+        return _kube.find(self._cluster, name, namespace, cluster)
 
     @staticmethod
     def _done(change: Change, apply: bool) -> Change:
@@ -121,8 +117,6 @@ class Inference:
         apply: bool = False,
     ) -> Change:
         """Set a deployment's replica bounds. A dry run unless `apply=True`."""
-        from hxb_lab.inference import actions
-
         found = self._find(name, namespace, cluster)
         return self._done(actions.scale(found, min_replicas, max_replicas), apply)
 
@@ -142,8 +136,6 @@ class Inference:
         """Route `percent` % of a KServe deployment's traffic to a new model: a storage URI,
         or a registry version (`version=` or `alias=`; `model=` defaults to the one it
         serves). A dry run unless `apply=True`."""
-        from hxb_lab.inference import actions
-
         found = self._find(name, namespace, cluster)
         uri, chosen = self._target(found, storage_uri, model, version, alias)
         return self._done(actions.canary(found, uri, chosen, percent), apply)
@@ -157,8 +149,6 @@ class Inference:
         apply: bool = False,
     ) -> Change:
         """Give the canary 100 % of the traffic. A dry run unless `apply=True`."""
-        from hxb_lab.inference import actions
-
         found = self._find(name, namespace, cluster)
         return self._done(actions.promote(found), apply)
 
@@ -172,8 +162,6 @@ class Inference:
     ) -> Change:
         """Serve the previous revision's model again, with all traffic (a running canary
         is dropped). A dry run unless `apply=True`."""
-        from hxb_lab.inference import actions
-
         found = self._find(name, namespace, cluster)
         uri, ref = actions.previous_model(found, self._previous_revision(found))
         return self._done(actions.rollback(found, uri, ref), apply)
@@ -191,8 +179,6 @@ class Inference:
         """Serve the registry version that `alias` of `model` (default: the model it serves)
         points to, with all traffic: the storage URI becomes the version's download URI.
         A dry run unless `apply=True`."""
-        from hxb_lab.inference import actions
-
         found = self._find(name, namespace, cluster)
         chosen = self._models.resolve(self._model_name(found, model), alias=alias)
         return self._done(actions.promote_to(found, chosen), apply)
@@ -201,9 +187,9 @@ class Inference:
     @staticmethod
     def _model_name(found: Found, model: str | None) -> str:
 
-        name = model or current_model(found).name
+        name = model or actions.current_model(found).name
         if not name:
-            raise ParameterError(
+            raise _ParameterError(
                 [f"model: {found.namespace}/{found.name} names no registered model; pass model="]
             )
         return name
@@ -218,9 +204,9 @@ class Inference:
     ) -> tuple[str, ModelVersion | None]:
 
         if sum(x is not None for x in (storage_uri, version, alias)) != 1:
-            raise ParameterError(["pass exactly one of storage_uri=, version= and alias="])
+            raise _ParameterError(["pass exactly one of storage_uri=, version= and alias="])
         if storage_uri is not None:
-            ref = model_ref(storage_uri, {})
+            ref = _model_ref.model_ref(storage_uri, {})
             if ref.name is None:  # not a models:/ URI: served as given
                 return storage_uri, None
             model, version, alias = ref.name, ref.version, ref.alias
@@ -228,7 +214,7 @@ class Inference:
         chosen = self._models.resolve(name, version=version, alias=alias)
         return chosen.download_uri, chosen
 
-    def _previous_revision(self, found: Found) -> tuple[str | None, ModelRef] | None:
+    def _previous_revision(self, found: Found) -> tuple[str | None, _model_ref.ModelRef] | None:
         """(storage URI, ModelRef) of what the previous rolled-out revision served."""
 
         status = found.obj.get("status") or {}
@@ -238,10 +224,10 @@ class Inference:
         if not revision:
             return None
         key = (found.cluster, found.namespace, str(revision))
-        before = revisions(self._cluster, [key]).get(key)
+        before = _revisions.revisions(self._cluster, [key]).get(key)
         if before is None or (before.storage_uri is None and before.version is None):
             return None
-        ref = ModelRef(before.model, before.version)
+        ref = _model_ref.ModelRef(before.model, before.version)
         uri = before.storage_uri
         if uri is None and before.model is not None and before.version is not None:
             uri = self._models.resolve(before.model, version=before.version).download_uri

@@ -20,7 +20,16 @@ from hxb_lab.widgets.traces import TracesView
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Reads", "Views"]
+__all__ = [
+    "ClusterView",
+    "GpusView",
+    "InferenceView",
+    "MetricsView",
+    "Reads",
+    "ServicesView",
+    "TracesView",
+    "Views",
+]
 
 Time = datetime | str | None
 
