@@ -9,14 +9,15 @@ client, `hx.runbooks.runs`) reads them as its own.
 
 Measured with ``python -m tests.benchmarks mlflow`` (`tests/benchmarks/bench_mlflow.py`:
 find the experiment, create a run, log 5 parameters, 10 metrics and 7 tags, terminate it),
-on the 2-core development machine while other test suites ran (two runs, medians):
+on the 2-core development machine while other test suites ran (three runs, medians):
 
-- cold, a ``python -c`` that imports what it needs and records one run: 0.32-0.45 s with
-  this writer against 11-23 s with ``MlflowClient`` (24-70x; the interpreter alone 0.06 s);
-- warm, in one process with the client already open: 62-63 ms against 102-181 ms (1.6-2.9x).
+- cold, a ``python -c`` that imports what it needs and records one run: 0.32-0.50 s with
+  this writer against 11-23 s with ``MlflowClient`` (24-70x; the interpreter alone 0.04-0.06 s);
+- warm, in one process with the client already open: 62-83 ms against 102-181 ms (1.6-2.9x).
 
-Every recording the runbooks make is the cold case (the CLI, a pod, a server worker: one
-process per run), so the writer stays; the library remains the path for everything else.
+A runbook's recording is the cold case: its process (the CLI, a pod, a server worker)
+records one run and exits, and a notebook kernel has not imported mlflow either. So the
+writer stays; the library remains the path for everything else.
 
 It is used only where it is known to be right: a ``sqlite:///`` store that exists (MLflow
 created it, or it is a copy of the empty-store template), whose schema revision
