@@ -14,6 +14,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.clients.mlflow import TrackingStore, open_recording_store, open_store, unavailable
 from hxb_lab.config import Profile
 from hxb_lab.errors import HxbLabError, NotFoundError, ParameterError, QueryError
 from hxb_lab.runbooks._artifacts import ArtifactStore, join
@@ -21,8 +22,6 @@ from hxb_lab.runbooks._run import METRICS_FILE, STATUSES, Run
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from hxb_lab.clients.mlflow import TrackingStore
 
 __all__ = [
     "RUNS_COLUMNS",
@@ -123,8 +122,6 @@ def complete_run(store: TrackingStore, mlflow_run_id: str, run: Run) -> None:
 
 def failure(profile: Profile, exc: BaseException | None) -> str:
     """One line saying why MLflow could not be used."""
-    from hxb_lab.clients.mlflow import unavailable
-
     if isinstance(exc, HxbLabError):
         return str(exc)
     return str(unavailable(profile, exc or RuntimeError("unknown error")))
@@ -146,8 +143,6 @@ class Recorder:
         self._thread.start()
 
     def _open(self) -> None:
-        from hxb_lab.clients.mlflow import open_recording_store
-
         try:
             self._store = open_recording_store(self.profile)
             self._mlflow_run = open_run(self._store, self.profile, self.run)
@@ -257,8 +252,6 @@ def _since(since: datetime | timedelta | str | None) -> datetime | None:
 def _search(
     profile: Profile, name: str | None, filters: list[str], max_results: int = 1000
 ) -> list[dict[str, Any]]:
-    from hxb_lab.clients.mlflow import open_store, unavailable
-
     store: TrackingStore | None = None
     try:
         store = open_store(profile)
@@ -379,8 +372,6 @@ def record_outcome(run: Run, profile: Profile) -> None:
     """Record how a run ended in MLflow when its own process could not (it died, or was
     stopped): its MLflow run gets the run's status, error and end time, and a run that
     never opened one gets one now. `HxbLabError` when MLflow could not be written."""
-    from hxb_lab.clients.mlflow import open_recording_store
-
     try:
         row = find_run(run.id, profile)
     except NotFoundError:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from typing import IO, Any
 
+from hxb_lab.clients.mlflow import light_recording, open_store
 from hxb_lab.config import Profile, load_profile
 from hxb_lab.runbooks._history import Recorder, complete_run, failure, open_run
 from hxb_lab.runbooks._run import Run
@@ -103,8 +104,6 @@ def make_recorder(profile: Profile, run: Run) -> Recorder:
     """The recorder for the profile's MLflow: in a thread for a tracking server or a SQLite
     store written with ``sqlite3`` (milliseconds of work either way), in a helper process
     for the mlflow library (when the helper can load the same profile by name)."""
-    from hxb_lab.clients.mlflow import light_recording
-
     light = light_recording(profile)
     try:
         loadable = load_profile(profile.name) == profile
@@ -115,8 +114,6 @@ def make_recorder(profile: Profile, run: Run) -> Recorder:
 
 def _main() -> int:
     """The helper: open the MLflow run, wait for the finished run, complete it."""
-    from hxb_lab.clients.mlflow import open_store
-
     out = sys.stdout
     sys.stdout = sys.stderr  # only our answers go to the parent
 
