@@ -14,6 +14,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab import times
 from hxb_lab.clients.mlflow import TrackingStore, open_recording_store, open_store, unavailable
 from hxb_lab.config import Profile
 from hxb_lab.errors import HxbLabError, NotFoundError, ParameterError, QueryError
@@ -225,30 +226,6 @@ def _metrics(run: Run) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- reading
 
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def _since(since: datetime | timedelta | str | None) -> datetime | None:
-    if since is None:
-        return None
-    if isinstance(since, timedelta):
-        return datetime.now(UTC) - since
-    if isinstance(since, datetime):
-        return since if since.tzinfo else since.replace(tzinfo=UTC)
-    match = _RELATIVE.match(since)
-    if match:
-        amount, unit = match.groups()
-        return datetime.now(UTC) - timedelta(**{_UNITS[unit]: float(amount)})
-    try:
-        moment = datetime.fromisoformat(since)
-    except ValueError:
-        raise ParameterError(
-            [f"since: {since!r} is neither a time (2025-01-31T12:00) nor an age (30m, 6h, 2d)"]
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _search(
     profile: Profile, name: str | None, filters: list[str], max_results: int = 1000
 ) -> list[dict[str, Any]]:
@@ -334,7 +311,9 @@ def runs(
         if status not in STATUSES:
             raise ParameterError([f"status: {status!r} is not one of {', '.join(STATUSES)}"])
         filters.append(f"tags.`{TAG}status` = {_quote(status)}")
-    moment = _since(since)
+    # Runs happen in real time, even on the demo (whose clock is its seed time): an age
+    # such as "6h" is counted back from the wall clock.
+    moment = times.since(since, datetime.now(UTC))
     if moment is not None:
         filters.append(f"attributes.start_time >= {_ms(moment)}")
     rows = [_row(r) for r in _search(profile, name, filters, max_results=limit)]
