@@ -7,7 +7,7 @@ snapshot as from a live server; the snapshot transport also matches with it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hxb_lab.errors import ClusterError
@@ -51,9 +51,6 @@ class Selector:
     def matches(self, labels: Mapping[str, str] | None) -> bool:
         found = labels or {}
         return all(r.matches(found) for r in self.requirements)
-
-    def matcher(self) -> Callable[[Mapping[str, str] | None], bool]:
-        return self.matches
 
 
 def _split(text: str) -> list[str]:

@@ -230,4 +230,3 @@ FORGOTTEN_NOTEBOOK = IdleNotebook(
     "risk", "notebook-kim", A100[0], 1, timedelta(days=3), utilization=0.012, memory_share=0.3
 )
 
-INCIDENTS = (CANARY_ROLLOUT, LATENCY_REGRESSION, ERROR_BURST, HOT_GPU, FAILING_DEPLOYMENT)

@@ -6,7 +6,6 @@ loading state and errors inline as one line, and has `.figure()` for static repo
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab.widgets.cluster import ClusterView
@@ -30,9 +29,6 @@ __all__ = [
     "TracesView",
     "Views",
 ]
-
-Time = datetime | str | None
-
 
 class Views:
     """`wb.view.*`: interactive views over the workbench's frames. Common keywords:
