@@ -229,4 +229,3 @@ class IdleNotebook:
 FORGOTTEN_NOTEBOOK = IdleNotebook(
     "risk", "notebook-kim", A100[0], 1, timedelta(days=3), utilization=0.012, memory_share=0.3
 )
-

@@ -18,6 +18,7 @@ from hxb_lab.server.routes import ROUTES, setup_route_handlers
 
 __all__ = ["RUNS_SETTING", "HxbLabApp"]
 
+
 class HxbLabApp(ExtensionApp):
     """HXB Lab's REST routes under ``/hxb-lab/api`` and the pool that runs runbooks."""
 

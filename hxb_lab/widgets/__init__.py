@@ -30,6 +30,7 @@ __all__ = [
     "Views",
 ]
 
+
 class Views:
     """`wb.view.*`: interactive views over the workbench's frames. Common keywords:
     `last` ("15m", "1h", "6h", "24h", "7d"), or `start`/`end`; `refresh_every` seconds.
