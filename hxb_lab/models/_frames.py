@@ -1,4 +1,5 @@
-"""Registry dicts (see `_registry`) as frames, with the deployments serving each version."""
+"""Registry dicts (see `hxb_lab.clients.mlflow`) as frames, with the deployments serving each
+version."""
 
 from __future__ import annotations
 
