@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.clients.kube import KubeContext, open_kube
 from hxb_lab.config import Profile
 from hxb_lab.errors import ConflictError, NotFoundError, RunbookError
 from hxb_lab.runbooks import _manifests as M
@@ -26,7 +27,6 @@ from hxb_lab.runbooks._run import new_run_id
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hxb_lab.clients.kube import KubeContext
     from hxb_lab.runbooks._catalog import Runbook
 
 __all__ = [
@@ -87,8 +87,6 @@ class Schedule:
 
 
 def _context(profile: Profile) -> KubeContext:
-    from hxb_lab.clients.kube import open_kube
-
     return open_kube(profile).contexts[0]
 
 
