@@ -6,7 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hxb_lab.errors import HxbLabError, ParameterError
+from hxb_lab.clients import mlflow as _mlflow
+from hxb_lab.errors import HxbLabError as _HxbLabError
+from hxb_lab.errors import ParameterError as _ParameterError
+from hxb_lab.models import _frames
+from hxb_lab.warn import warn_user as _warn_user
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,23 +56,18 @@ class Models:
         return f"<Models of profile {self._ctx.profile.name!r}>"
 
     def _registry(self) -> Registry:
-        from hxb_lab.clients.mlflow import open_registry
-
-        registry: Registry = self._ctx.clients.get("mlflow_registry", open_registry)
+        registry: Registry = self._ctx.clients.get("mlflow_registry", _mlflow.open_registry)
         return registry
 
     def _servers(self) -> dict[tuple[str, int], list[tuple[str, int | None]]]:
-        from hxb_lab.models._frames import servers
-        from hxb_lab.warn import warn_user
-
         if self._deployments is None:
             return {}
         try:
             deployments = self._deployments()
-        except HxbLabError as exc:
-            warn_user(f"the served_by column is empty: the cluster could not be read: {exc}")
+        except _HxbLabError as exc:
+            _warn_user(f"the served_by column is empty: the cluster could not be read: {exc}")
             return {}
-        return servers(deployments)
+        return _frames.servers(deployments)
 
     def registered(self) -> pd.DataFrame:
         """One row per registered model.
@@ -77,10 +76,8 @@ class Models:
         ("challenger=8, champion=7"), tags ("k=v, ..."), served_by (the deployments serving
         any of its versions, "namespace/name, ..."), created, updated.
         """
-        from hxb_lab.models._frames import registered_frame
-
         registry = self._registry()
-        return registered_frame(
+        return _frames.registered_frame(
             registry.registered_models(), registry.all_versions(), self._servers()
         )
 
@@ -92,14 +89,12 @@ class Models:
         description, served_by ("namespace/name (traffic %)"), created, updated.
         An unknown model is a `NotFoundError`.
         """
-        from hxb_lab.models._frames import versions_frame
-
         _check_name(name)
         registry = self._registry()
         model = registry.registered_model(name)
         found = registry.versions(name)
         uris = {v["version"]: registry.download_uri(name, v["version"]) for v in found}
-        return versions_frame(found, model["aliases"], uris, self._servers())
+        return _frames.versions_frame(found, model["aliases"], uris, self._servers())
 
     def resolve(
         self, name: str, version: int | str | None = None, alias: str | None = None
@@ -110,14 +105,14 @@ class Models:
         """
         _check_name(name)
         if (version is None) == (alias is None):
-            raise ParameterError(["pass exactly one of version= and alias="])
+            raise _ParameterError(["pass exactly one of version= and alias="])
         registry = self._registry()
         if alias is not None:
             found = registry.version_by_alias(name, alias)
         else:
             text = str(version).strip()
             if not text.isdigit():
-                raise ParameterError([f"version: expected a version number, got {version!r}"])
+                raise _ParameterError([f"version: expected a version number, got {version!r}"])
             found = registry.version(name, int(text))
         aliases = registry.registered_model(name)["aliases"]
         return ModelVersion(
@@ -133,4 +128,4 @@ class Models:
 
 def _check_name(name: object) -> None:
     if not isinstance(name, str) or not name.strip():
-        raise ParameterError([f"model: expected a registered model name, got {name!r}"])
+        raise _ParameterError([f"model: expected a registered model name, got {name!r}"])
