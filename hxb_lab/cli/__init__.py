@@ -9,10 +9,7 @@ from __future__ import annotations
 import typer
 
 from hxb_lab._version import __version__
-from hxb_lab.cli.cluster import cluster_app
-from hxb_lab.cli.demo import demo
-from hxb_lab.cli.profiles import profile_app
-from hxb_lab.cli.runbooks import runbook_app
+from hxb_lab.cli import cluster, demo, profiles, runbooks
 from hxb_lab.errors import HxbLabError
 
 __all__ = ["app", "main"]
@@ -25,18 +22,18 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,  # plain help: rich's help renderer alone costs 0.2 s of start-up
 )
-app.add_typer(profile_app, name="profile")
-app.add_typer(cluster_app, name="cluster")
-app.add_typer(runbook_app, name="runbook")
+app.add_typer(profiles.profile_app, name="profile")
+app.add_typer(cluster.cluster_app, name="cluster")
+app.add_typer(runbooks.runbook_app, name="runbook")
 
 
-@app.command()
-def version() -> None:
+@app.command("version")
+def _version() -> None:
     """Print the HXB Lab version."""
     typer.echo(__version__)
 
 
-app.command()(demo)
+app.command("demo")(demo.seed_demo)
 
 
 def main() -> None:

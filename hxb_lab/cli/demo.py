@@ -13,10 +13,10 @@ import typer
 from hxb_lab.cli._tables import print_table
 from hxb_lab.config import builtin_runbooks_dir
 
-__all__ = ["demo"]
+__all__ = ["seed_demo"]
 
 
-def demo(
+def seed_demo(
     size: Annotated[str, typer.Option(help="small, medium or large")] = "medium",
     reset: Annotated[bool, typer.Option(help="Delete and rebuild the demo platform")] = False,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data")] = 7,
