@@ -28,6 +28,7 @@ from hxb_lab.runbooks._executors import RunOptions
 from hxb_lab.runbooks._recorder import make_recorder
 from hxb_lab.runbooks._report import render_report
 from hxb_lab.runbooks._run import METRICS_FILE, Run, new_run_id, runs_root
+from hxb_lab.runbooks._scrub import run_secrets
 
 if TYPE_CHECKING:
     from hxb_lab.runbooks._catalog import Runbook
@@ -280,7 +281,7 @@ def _run(runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> Ru
     secrets = {
         p.name: str(values[p.name]) for p in runbook.parameters if p.secret and values.get(p.name)
     }
-    hidden = list(secrets.values())
+    hidden = run_secrets(profile, secrets.values())  # and what the kernel can resolve
     run = Run(
         id=run_id,
         runbook=runbook.name,
