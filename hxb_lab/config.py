@@ -8,11 +8,17 @@ chDB, its MLflow store a SQLite file, all under ``HXB_LAB_HOME``.
 
 Secrets are never stored in the file: a secret field holds ``{ env = "NAME" }`` or
 ``{ file = "/path" }`` and is read only when a client needs it.
+
+Every number in a profile is a time limit in seconds (``timeout_s``, ``request_timeout_s``):
+finite, above zero and at most a day. A backend that accepts a connection and never
+answers fails after its section's ``timeout_s`` (default `DEFAULT_TIMEOUT_S`) with a
+`BackendUnavailableError` naming the server.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -26,7 +32,9 @@ from hxb_lab._redact import redact_url, remember_secret
 from hxb_lab.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_TIMEOUT_S",
     "DEMO",
+    "MAX_TIMEOUT_S",
     "AlertmanagerConfig",
     "ArtifactsConfig",
     "ClickHouseConfig",
@@ -46,6 +54,10 @@ __all__ = [
 ]
 
 DEMO = "demo"
+#: Seconds a backend (ClickHouse over HTTP, Prometheus, Alertmanager) may take to answer.
+DEFAULT_TIMEOUT_S = 30.0
+#: The longest time limit a profile may set (a day).
+MAX_TIMEOUT_S = 86_400.0
 
 
 def hxb_home() -> Path:
@@ -141,6 +153,7 @@ class ClickHouseConfig:
     username: str | None = None
     password: SecretRef | None = None
     tables: ClickHouseTables = field(default_factory=ClickHouseTables)
+    timeout_s: float = DEFAULT_TIMEOUT_S  # http(s): seconds for an answer to each query
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,7 @@ class PrometheusConfig:
     url: str
     token: SecretRef | None = None
     verify_tls: bool = True
+    timeout_s: float = DEFAULT_TIMEOUT_S  # seconds for an answer to each query
 
 
 @dataclass(frozen=True)
@@ -155,6 +169,7 @@ class AlertmanagerConfig:
     url: str
     token: SecretRef | None = None
     verify_tls: bool = True
+    timeout_s: float = DEFAULT_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -187,6 +202,9 @@ class RunbooksConfig:
     namespace: str = "hxb-runbooks"
     service_account: str = "hxb-runbook-runner"
     kernel: str = "python3"
+    timeout_s: float | None = (
+        None  # a run's time limit when neither the run nor its runbook sets one
+    )
 
 
 @dataclass(frozen=True)
@@ -324,9 +342,13 @@ def _convert(tp: Any, value: Any, key: str, where: _Where) -> Any:
         if not isinstance(value, bool):
             raise where.error(key, f"expected true or false, got {value!r}")
         return value
-    if tp is float:
+    if tp is float:  # every number of a profile is a time limit in seconds
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise where.error(key, f"expected a number, got {value!r}")
+            raise where.error(key, f"expected a number of seconds, got {value!r}")
+        if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT_S:
+            raise where.error(
+                key, f"expected seconds above 0 and at most {MAX_TIMEOUT_S:g}, got {value!r}"
+            )
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -385,6 +407,14 @@ def _read_file(path: Path) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start})", file=str(path), hint="save it as UTF-8"
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            "not valid TOML: nested too deeply", file=str(path), hint="a profile is flat tables"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
 

@@ -16,6 +16,7 @@ __all__ = [
     "ConflictError",
     "ForbiddenError",
     "HxbLabError",
+    "LimitError",
     "NotFoundError",
     "ParameterError",
     "QueryError",
@@ -71,6 +72,10 @@ class ParameterError(HxbLabError):
                 f"  - {p}" for p in self.problems
             )
         super().__init__(text)
+
+
+class LimitError(ParameterError):
+    """An input is over one of HXB Lab's limits (a request's size or nesting depth)."""
 
 
 class QueryError(HxbLabError):

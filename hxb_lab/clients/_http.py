@@ -1,6 +1,8 @@
 """The shared shape of the HTTP API clients (Prometheus, Alertmanager, MLflow): one httpx
 client with the profile's token, and an unreachable server reported by name, password
-redacted."""
+redacted. Every request is bounded by `timeout` seconds (connecting, and each wait for
+bytes of the answer), so a server that accepts a connection and never answers is a
+`BackendUnavailableError` after that long, not a hang."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ class HttpApi:
     ) -> None:
         import httpx
 
+        self.timeout = timeout
         self.url = url.rstrip("/")
         self.server = redact_url(self.url)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -44,6 +47,12 @@ class HttpApi:
 
         try:
             return self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise BackendUnavailableError(
+                f"no answer from {self.name} at {self.server} within {self.timeout:g} s",
+                server=self.server,
+                hint=f"check that it is up, or raise the profile's {self.section}.timeout_s",
+            ) from None
         except httpx.HTTPError as exc:
             raise BackendUnavailableError(
                 f"cannot reach {self.name} at {self.server}: "

@@ -63,4 +63,4 @@ def open_alertmanager(profile: Profile) -> Alertmanager:
             hint='add alertmanager = { url = "https://alertmanager.example" }',
         )
     token = config.token.resolve() if config.token else None
-    return Alertmanager(config.url, token=token, verify=config.verify_tls)
+    return Alertmanager(config.url, token=token, verify=config.verify_tls, timeout=config.timeout_s)

@@ -7,7 +7,9 @@ Three kinds of DSN, one SQL dialect and one client API:
   processes can read the same directory at once (an on-disk chDB cannot be shared).
 - ``chdb:///dir``: an on-disk chDB with the exporter's tables (one process at a time).
 - ``http(s)://user@host:port``: a ClickHouse server; the password comes from
-  ``profile.clickhouse.password``.
+  ``profile.clickhouse.password``. Each query waits at most ``clickhouse.timeout_s``
+  seconds for an answer (connecting, at most 5), so a server that accepts connections
+  and never answers is a `BackendUnavailableError` naming it, not a hang.
 
 SQL names tables as ``${traces}``, ``${logs}``... (keys of `ClickHouseTables`); values
 always travel as bound parameters (``{name:Type}``). A read that knows its time range
@@ -109,12 +111,14 @@ class ClickHouse:
         server: str,
         directory: Path | None = None,
         checked: bool = False,
+        timeout_s: float | None = None,
     ) -> None:
         self.client = client
         self.database = database
         self.tables = dict(tables)
         self.server = server  # redacted, for messages
         self.directory = directory  # the Parquet directory of a parquet:// store
+        self.timeout_s = timeout_s  # a server's: seconds it may take to answer
         self._checked: set[str] = set(tables) if checked else set()
         self._lock = threading.Lock()
 
@@ -123,6 +127,14 @@ class ClickHouse:
         if key not in self.tables:
             raise ConfigError(
                 f"unknown telemetry table {key!r}", hint=f"one of {sorted(self.tables)}"
+            )
+        if self.directory is not None and not (self.directory / PARQUET_LAYOUT[key]).is_dir():
+            raise ConfigError(
+                f"the telemetry directory {self.directory} has no {PARQUET_LAYOUT[key]}/ "
+                f"folder (table {key!r}): its data is missing",
+                key="clickhouse.dsn",
+                hint="write it again (hxb-lab demo --reset on the demo) or point the profile "
+                "at a complete directory",
             )
         self._check(key)
         return f"`{self.database}`.`{self.tables[key]}`"
@@ -196,11 +208,7 @@ class ClickHouse:
             with self._lock:
                 return self.client.query(sql, parameters=dict(parameters or {}))
         except OperationalError as exc:
-            raise BackendUnavailableError(
-                f"cannot reach ClickHouse at {self.server}: {redact(_first_line(exc))}",
-                server=self.server,
-                hint="check that the server is up and the profile's clickhouse.dsn",
-            ) from None
+            raise _unavailable(self.server, exc, self.timeout_s) from None
         except DatabaseError as exc:
             raise QueryError(
                 f"ClickHouse at {self.server} rejected the query: {redact(_first_line(exc))}"
@@ -239,6 +247,24 @@ class ClickHouse:
 
     def __repr__(self) -> str:
         return f"<ClickHouse {self.server} database={self.database!r}>"
+
+
+def _unavailable(
+    server: str, exc: BaseException, timeout_s: float | None
+) -> BackendUnavailableError:
+    """A server that could not be reached, or did not answer within `timeout_s`."""
+    text = _first_line(exc)
+    if timeout_s is not None and "timed out" in text.lower():
+        return BackendUnavailableError(
+            f"no answer from ClickHouse at {server} within {timeout_s:g} s",
+            server=server,
+            hint="check that it is up, or raise the profile's clickhouse.timeout_s",
+        )
+    return BackendUnavailableError(
+        f"cannot reach ClickHouse at {server}: {redact(text)}",
+        server=server,
+        hint="check that the server is up, and the profile's clickhouse.dsn and password",
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -377,17 +403,15 @@ def _open_server(config: ClickHouseConfig, tables: dict[str, str]) -> ClickHouse
             username=username,
             password=password or "",
             database=config.database,
-            connect_timeout=5,
-            send_receive_timeout=60,
+            connect_timeout=min(5.0, config.timeout_s),
+            send_receive_timeout=config.timeout_s,
             autogenerate_session_id=False,
         )
     except Exception as exc:
-        raise BackendUnavailableError(
-            f"cannot reach ClickHouse at {server}: {redact(_first_line(exc))}",
-            server=server,
-            hint="check that the server is up, and the profile's clickhouse.dsn and password",
-        ) from None
-    return ClickHouse(client, database=config.database, tables=tables, server=server)
+        raise _unavailable(server, exc, config.timeout_s) from None
+    return ClickHouse(
+        client, database=config.database, tables=tables, server=server, timeout_s=config.timeout_s
+    )
 
 
 def open_clickhouse(profile: Profile) -> ClickHouse:

@@ -33,9 +33,6 @@ class Prometheus(HttpApi):
     name = "Prometheus"
     section = "prometheus"
 
-    def __init__(self, url: str, *, timeout: float = 60.0, **kwargs: Any) -> None:
-        super().__init__(url, timeout=timeout, **kwargs)
-
     def _post(self, path: str, form: dict[str, str]) -> bytes:
         response = self._send("POST", path, data=form)
         if response.status_code in (400, 422):
@@ -88,7 +85,7 @@ def open_prometheus(profile: Profile) -> Prometheus:
             hint='add prometheus = { url = "https://prometheus.example" }',
         )
     token = config.token.resolve() if config.token else None
-    return Prometheus(config.url, token=token, verify=config.verify_tls)
+    return Prometheus(config.url, token=token, verify=config.verify_tls, timeout=config.timeout_s)
 
 
 def _series(payload: bytes) -> tuple[list[dict[str, str]], list[Any]] | None:

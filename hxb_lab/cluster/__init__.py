@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hxb_lab import checks as _checks
 from hxb_lab import frames as _frame
 from hxb_lab import times as _times
 from hxb_lab.clients import kube as _kube
@@ -85,9 +86,11 @@ class Source(Protocol):
 
 
 def _namespaces(namespace: Namespaces) -> list[str] | None:
-    if namespace is None:
-        return None
-    return [namespace] if isinstance(namespace, str) else list(namespace)
+    return _checks.names(namespace, "namespace")
+
+
+def _selector(selector: str | None) -> Selector | None:
+    return parse_selector(None if selector is None else _checks.text(selector, "selector"))
 
 
 class Cluster:
@@ -213,9 +216,11 @@ class Cluster:
         str -> str, as in the pod's metadata; strings from the cluster, escape them for HTML).
         """
 
-        parsed = parse_selector(selector)
-        workspaces = self.workspace_map()
+        parsed = _selector(selector)
         names = _namespaces(namespace)
+        if workspace is not None:
+            _checks.text(workspace, "workspace")
+        workspaces = self.workspace_map()
         if workspace is not None:
             in_workspace = sorted(
                 {
@@ -245,7 +250,7 @@ class Cluster:
         last_schedule (when a CronJob last created a Job; else NaT), created.
         """
 
-        parsed = parse_selector(selector)
+        parsed = _selector(selector)
         names = _namespaces(namespace)
         workspaces = self.workspace_map()
 
@@ -271,9 +276,9 @@ class Cluster:
         """
 
         start = _times.since(since, self._now())
-        return _events.events_frame(
-            self._items("events", _namespaces(namespace)), start, warnings_only
-        )
+        names = _namespaces(namespace)
+        _checks.flag(warnings_only, "warnings_only")
+        return _events.events_frame(self._items("events", names), start, warnings_only)
 
     @_bulk
     def workspaces(self) -> pd.DataFrame:
@@ -316,7 +321,7 @@ class Cluster:
         allocatable GPUs). Largest first.
         """
 
-        if by not in _gpus.ALLOCATION_KEYS:
+        if not isinstance(by, str) or by not in _gpus.ALLOCATION_KEYS:
             raise _ParameterError([f"by: {by!r} is not one of {', '.join(_gpus.ALLOCATION_KEYS)}"])
         return _gpus.gpu_allocation_frame(by, self.pods(), self.gpus())
 
@@ -342,8 +347,16 @@ class Cluster:
         `bookmarks=True`. Survives API server restarts and 410 Gone (by relisting).
         """
 
-        res = resource(kind)
-        parsed = parse_selector(selector)
+        res = resource(_checks.text(kind, "kind"))
+        if namespace is not None:
+            _checks.text(namespace, "namespace")
+        if cluster is not None:
+            _checks.text(cluster, "cluster")
+        parsed = _selector(selector)
+        timeout = _times.timeout(timeout, "timeout")
+        reconnect_timeout = _times.parse_duration(reconnect_timeout, "reconnect_timeout")
+        for name, value in (("bookmarks", bookmarks), ("initial", initial)):
+            _checks.flag(value, name)
         sources = self.sources()
         chosen = (
             sources[0] if cluster is None else next((s for s in sources if s.name == cluster), None)
@@ -376,10 +389,12 @@ class Cluster:
         Returns ``{"<cluster>/<file>": count}``.
         """
 
-        chosen = [resource(k) for k in kinds] if kinds else [r for r in _KINDS if r.snapshot]
+        target_dir = _checks.path(directory, "directory")
+        wanted = _checks.names(kinds, "kinds")
+        chosen = [resource(k) for k in wanted] if wanted else [r for r in _KINDS if r.snapshot]
         written: dict[str, int] = {}
         for source in self.sources():
-            target = Path(directory).expanduser() / source.name
+            target = target_dir.expanduser() / source.name
             for res in chosen:
                 try:
                     items = list(source.items(res))

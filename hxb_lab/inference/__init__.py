@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from hxb_lab import checks as _checks
 from hxb_lab.errors import ParameterError as _ParameterError
 from hxb_lab.inference import _kube, _model_ref, _revisions, actions, deployments, health
 from hxb_lab.inference._change import Change
@@ -60,8 +61,8 @@ class Inference:
         latest_ready_revision, previous_revision, created.
         """
 
-        names = [namespace] if isinstance(namespace, str) else namespace
-        return deployments.deployments_frame(self._cluster, None if names is None else list(names))
+        names = _checks.names(namespace, "namespace")
+        return deployments.deployments_frame(self._cluster, names)
 
     def pods(
         self, name: str, *, namespace: str | None = None, cluster: str | None = None
@@ -74,9 +75,7 @@ class Inference:
         transformer, ...), revision, model_version, gpu_product (of the pod's node).
         """
 
-        return deployments.pods_frame(
-            self._cluster, _kube.find(self._cluster, name, namespace, cluster)
-        )
+        return deployments.pods_frame(self._cluster, self._find(name, namespace, cluster))
 
     def health(
         self, start: When = None, end: When = None, *, namespace: Namespaces = None
@@ -92,19 +91,19 @@ class Inference:
         NaN where the deployment reports no such metric (no Triton, no GPU).
         """
 
-        names = [namespace] if isinstance(namespace, str) else namespace
-        return health.health_frame(
-            self._cluster, self._metrics, start, end, None if names is None else list(names)
-        )
+        names = _checks.names(namespace, "namespace")
+        return health.health_frame(self._cluster, self._metrics, start, end, names)
 
     # ------------------------------------------------------------------ actions
     def _find(self, name: str, namespace: str | None, cluster: str | None) -> Found:
-
+        for field, value in (("namespace", namespace), ("cluster", cluster)):
+            if value is not None:
+                _checks.text(value, field)
         return _kube.find(self._cluster, name, namespace, cluster)
 
     @staticmethod
     def _done(change: Change, apply: bool) -> Change:
-        return change.apply() if apply else change
+        return change.apply() if _checks.flag(apply, "apply") else change
 
     def scale(
         self,
@@ -117,6 +116,9 @@ class Inference:
         apply: bool = False,
     ) -> Change:
         """Set a deployment's replica bounds. A dry run unless `apply=True`."""
+        for field, value in (("min_replicas", min_replicas), ("max_replicas", max_replicas)):
+            if value is not None:
+                _checks.whole(value, field, minimum=0, maximum=10_000)
         found = self._find(name, namespace, cluster)
         return self._done(actions.scale(found, min_replicas, max_replicas), apply)
 
@@ -136,6 +138,7 @@ class Inference:
         """Route `percent` % of a KServe deployment's traffic to a new model: a storage URI,
         or a registry version (`version=` or `alias=`; `model=` defaults to the one it
         serves). A dry run unless `apply=True`."""
+        _checks.whole(percent, "percent", minimum=1, maximum=99)
         found = self._find(name, namespace, cluster)
         uri, chosen = self._target(found, storage_uri, model, version, alias)
         return self._done(actions.canary(found, uri, chosen, percent), apply)
@@ -179,6 +182,9 @@ class Inference:
         """Serve the registry version that `alias` of `model` (default: the model it serves)
         points to, with all traffic: the storage URI becomes the version's download URI.
         A dry run unless `apply=True`."""
+        if model is not None:
+            _checks.text(model, "model")
+        _checks.text(alias, "alias")
         found = self._find(name, namespace, cluster)
         chosen = self._models.resolve(self._model_name(found, model), alias=alias)
         return self._done(actions.promote_to(found, chosen), apply)
@@ -205,6 +211,9 @@ class Inference:
 
         if sum(x is not None for x in (storage_uri, version, alias)) != 1:
             raise _ParameterError(["pass exactly one of storage_uri=, version= and alias="])
+        for field, value in (("storage_uri", storage_uri), ("model", model), ("alias", alias)):
+            if value is not None:
+                _checks.text(value, field)
         if storage_uri is not None:
             ref = _model_ref.model_ref(storage_uri, {})
             if ref.name is None:  # not a models:/ URI: served as given

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hxb_lab import checks as _checks
 from hxb_lab.clients import mlflow as _mlflow
 from hxb_lab.errors import HxbLabError as _HxbLabError
 from hxb_lab.errors import ParameterError as _ParameterError
@@ -108,10 +109,10 @@ class Models:
             raise _ParameterError(["pass exactly one of version= and alias="])
         registry = self._registry()
         if alias is not None:
-            found = registry.version_by_alias(name, alias)
+            found = registry.version_by_alias(name, _checks.text(alias, "alias"))
         else:
             text = str(version).strip()
-            if not text.isdigit():
+            if isinstance(version, bool | float) or not text.isdigit() or len(text) > 18:
                 raise _ParameterError([f"version: expected a version number, got {version!r}"])
             found = registry.version(name, int(text))
         aliases = registry.registered_model(name)["aliases"]
@@ -129,3 +130,4 @@ class Models:
 def _check_name(name: object) -> None:
     if not isinstance(name, str) or not name.strip():
         raise _ParameterError([f"model: expected a registered model name, got {name!r}"])
+    _checks.text(name, "model")

@@ -16,7 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.config import Profile, load_profile
+from hxb_lab import times
+from hxb_lab.config import MAX_TIMEOUT_S, Profile, load_profile
 from hxb_lab.errors import ParameterError, RunbookError
 from hxb_lab.runbooks import _parameters as P
 from hxb_lab.runbooks._cron import check_cron
@@ -81,6 +82,7 @@ class Runbook:
     parameters_cell: int | None = None  # index of the cell tagged "parameters"
     kernel: str | None = None  # the notebook's kernelspec name
     notebook: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    timeout_s: float | None = None  # notebook metadata hxb_lab.timeout_s: its runs' limit
 
     @cached_property
     def schema(self) -> dict[str, Any]:
@@ -118,8 +120,10 @@ class Runbook:
     ) -> Run:
         """Run locally with papermill, render the report and record the run in MLflow.
 
-        Parameters are checked before any kernel starts. `timeout` bounds the whole run,
-        `cell_timeout` each cell (seconds). The run's files go to `output` (default
+        Parameters are checked before any kernel starts. `timeout` bounds the whole run
+        (seconds or ``"30m"``; default: the runbook's ``hxb_lab.timeout_s``, else the
+        profile's ``runbooks.timeout_s``, else none), `cell_timeout` each cell. The run's
+        files go to `output` (default
         ``$HXB_LAB_HOME/runs``), each run in its own directory. A failing runbook is not an
         exception: the returned `Run` says ``failed``, with the cell and the error.
 
@@ -128,14 +132,15 @@ class Runbook:
         run is recorded as failed with that reason rather than cancelled. `on_cell` is told
         the index of each cell as it starts (a progress bar).
         """
+        chosen = _profile(profile)
         options = RunOptions(
-            _profile(profile),
+            chosen,
             run_id=run_id,
             output=Path(output) if output else None,
             cwd=Path(cwd) if cwd else None,
             kernel=kernel,
-            timeout=timeout,
-            cell_timeout=cell_timeout,
+            timeout=self.run_timeout(timeout, chosen),
+            cell_timeout=times.timeout(cell_timeout, "cell_timeout"),
             progress_bar=progress_bar,
             on_cell=on_cell,
             stop_reason=stop_reason,
@@ -152,7 +157,8 @@ class Runbook:
     ) -> Submission:
         """Run as a Kubernetes Job in the profile's runbook namespace (`timeout`: seconds
         before Kubernetes stops the pod). Parameters are checked before anything is sent."""
-        options = RunOptions(_profile(profile), name=name, timeout=timeout)
+        chosen = _profile(profile)
+        options = RunOptions(chosen, name=name, timeout=self.run_timeout(timeout, chosen))
         return execute(self, params or {}, options, executor="kubernetes")
 
     def schedule(
@@ -175,8 +181,15 @@ class Runbook:
                 f"runbook {self.name!r} has no default schedule",
                 hint="pass a cron expression, e.g. '0 6 * * *'",
             )
-        options = RunOptions(_profile(profile), name=name, timeout=timeout)
+        resolved = _profile(profile)
+        options = RunOptions(resolved, name=name, timeout=self.run_timeout(timeout, resolved))
         return run_on_schedule(self, chosen, params or {}, options, suspend=suspend)
+
+    def run_timeout(self, timeout: Any, profile: Profile) -> float | None:
+        """Seconds a run may take: `timeout` (checked: above zero, finite), else the
+        runbook's own ``hxb_lab.timeout_s``, else the profile's ``runbooks.timeout_s``."""
+        given = times.timeout(timeout, "timeout")
+        return given or self.timeout_s or profile.runbooks.timeout_s
 
     def form(self, profile: str | Profile | None = None) -> RunbookForm:
         """An ipywidgets form for the parameters, with validation and a Run button."""
@@ -232,6 +245,16 @@ def load(path: str | Path, name: str | None = None) -> Runbook:
             problems = "; ".join(exc.problems)
             raise RunbookError(f"{path}: notebook metadata hxb_lab.schedule: {problems}") from None
     kernelspec = metadata.get("kernelspec") or {}
+    timeout_s = meta.get("timeout_s")
+    if timeout_s is not None and (
+        isinstance(timeout_s, bool)
+        or not isinstance(timeout_s, int | float)
+        or not 0 < timeout_s <= MAX_TIMEOUT_S
+    ):
+        raise RunbookError(
+            f"{path}: notebook metadata hxb_lab.timeout_s must be seconds above 0 and at most "
+            f"{MAX_TIMEOUT_S:g}, got {timeout_s!r}"
+        )
     return Runbook(
         name=stem,
         path=path,
@@ -243,6 +266,7 @@ def load(path: str | Path, name: str | None = None) -> Runbook:
         parameters_cell=index,
         kernel=kernelspec.get("name") if isinstance(kernelspec, dict) else None,
         notebook=data,
+        timeout_s=float(timeout_s) if timeout_s is not None else None,
     )
 
 
@@ -259,6 +283,8 @@ def _files(profile: Profile) -> dict[str, Path]:
 
 def find(name: str, profile: Profile) -> Path:
     """The notebook of runbook `name` (or `name` itself when it is a notebook path)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ParameterError([f"name: expected a runbook name, got {name!r:.60}"])
     candidate = Path(name).expanduser()
     if name.endswith(".ipynb") and candidate.is_file():
         return candidate

@@ -12,6 +12,12 @@ Unannotated assignments (``x = 1``) still work: their type is inferred from the 
 Values are checked before any kernel starts (`validate`), strings from the command line
 are converted by type (`coerce`), and the injected cell is made of literals only
 (`injected_source`), so a value can never become code.
+
+Limits, each a one-line `ParameterError` naming the parameter: a value is at most
+`MAX_VALUE_CHARS` characters as JSON, all values together at most `MAX_TOTAL_CHARS`;
+lists and mappings nest at most `checks.MAX_DEPTH` deep; numbers are finite (no NaN or
+infinity) and integers fit in 64 bits. A parameter value names what to look at (a
+service, a window, a threshold), so these are far above any real one.
 """
 
 from __future__ import annotations
@@ -29,11 +35,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from hxb_lab._redact import MASK, remember_secret
+from hxb_lab.checks import MAX_DEPTH, depth, json_depth
 from hxb_lab.errors import ParameterError, RunbookError
 
 __all__ = [
     "INJECTED_TAG",
     "KINDS",
+    "MAX_TOTAL_CHARS",
+    "MAX_VALUE_CHARS",
     "PARAMETERS_TAG",
     "REQUIRED",
     "Parameter",
@@ -68,6 +77,11 @@ _SCALARS = {"str", "int", "float", "bool"}
 _TRUE = {"true", "yes", "y", "on", "1"}
 _FALSE = {"false", "no", "n", "off", "0"}
 _SECRET_ENV_PREFIX = "HXB_LAB_SECRET_"  # noqa: S105 - a name, not a secret
+#: The largest value one parameter may hold, and all of a run's values together (as JSON).
+MAX_VALUE_CHARS = 64 * 1024
+MAX_TOTAL_CHARS = 256 * 1024
+_INT64 = 2**63
+_MAX_LISTED = 20  # problems listed one by one; the rest are counted
 _SUPPORTED = "str, int, float, bool, Secret, Literal[...], list[...], dict, or X | None"
 
 
@@ -365,6 +379,9 @@ def _shown(value: Any) -> str:
 
 def _check(p: Parameter, value: Any) -> tuple[Any, str | None]:
     """(the value, normalised) or (value, the problem)."""
+    problem = _limits(p.name, value)
+    if problem:
+        return value, problem
     if value is None:
         return (None, None) if p.nullable else (value, f"{p.name}: a value is required, got None")
     expected = KINDS[p.kind][1]
@@ -373,11 +390,15 @@ def _check(p: Parameter, value: Any) -> tuple[Any, str | None]:
         return (value, None) if isinstance(value, str) else (value, bad)
     if p.kind == "int":
         if isinstance(value, float) and value.is_integer():
-            return int(value), None
+            value = int(value)
         ok = isinstance(value, int) and not isinstance(value, bool)
+        if ok and not -_INT64 <= value < _INT64:
+            return value, f"{p.name}: {_shown(value)} is out of range (a 64-bit integer)"
         return (value, None) if ok else (value, bad)
     if p.kind == "float":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and not math.isfinite(float(value)):
+            return value, f"{p.name}: expected a finite number, got {_shown(value)}"
         return (float(value), None) if ok else (value, bad)
     if p.kind == "bool":
         return (value, None) if isinstance(value, bool) else (value, bad)
@@ -407,6 +428,25 @@ def _check(p: Parameter, value: Any) -> tuple[Any, str | None]:
     return value, None  # "any"
 
 
+def _limits(name: str, value: Any) -> str | None:
+    """The problem with a value that is too deep, too large or not finite; None when fine."""
+    if isinstance(value, list | tuple | dict) and depth(value) > MAX_DEPTH:
+        return f"{name}: nested more than {MAX_DEPTH} deep: flatten the value"
+    if isinstance(value, str):
+        size = len(value)
+    else:
+        try:
+            size = len(json.dumps(value, allow_nan=False, default=str))
+        except ValueError:
+            return f"{name}: NaN and infinity are not values a runbook can take: give a number"
+    if size > MAX_VALUE_CHARS:
+        return (
+            f"{name}: the value is {size:,} characters, more than the {MAX_VALUE_CHARS:,} a "
+            "parameter may hold: pass a name or a path to the data instead"
+        )
+    return None
+
+
 def _literal_ok(value: Any) -> bool:
     """Whether a value can be written as a Python literal (and read back unchanged)."""
     try:
@@ -426,15 +466,22 @@ def validate(
     defaults are not added.
     """
     by_name = {p.name: p for p in parameters}
+    subject = f"parameters for runbook {runbook!r}" if runbook else "parameters"
+    if not isinstance(values, Mapping):
+        raise ParameterError(
+            [f"parameters: expected a mapping of name to value, got {type(values).__name__}"],
+            subject=subject,
+        )
     problems: list[str] = []
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
-        p = by_name.get(name)
+        p = by_name.get(name) if isinstance(name, str) else None
         if p is None:
-            close = difflib.get_close_matches(name, list(by_name), n=1)
+            shown = name if isinstance(name, str) and len(name) <= 60 else _shown(name)
+            close = difflib.get_close_matches(shown, list(by_name), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             known = ", ".join(by_name) or "none"
-            problems.append(f"{name}: unknown parameter{hint}; known parameters: {known}")
+            problems.append(f"{shown}: unknown parameter{hint}; known parameters: {known}")
             continue
         checked, problem = _check(p, value)
         if problem is None and not _literal_ok(checked):
@@ -447,8 +494,17 @@ def validate(
         if p.required and p.name not in values:
             what = f" ({p.help})" if p.help else ""
             problems.append(f"{p.name}: required, and has no default{what}")
+    if not problems:
+        total = sum(len(json.dumps(v, default=str)) for v in cleaned.values())
+        if total > MAX_TOTAL_CHARS:
+            problems.append(
+                f"parameters: the values are {total:,} characters together, more than the "
+                f"{MAX_TOTAL_CHARS:,} a run may take: pass names or paths to the data instead"
+            )
+    if len(problems) > _MAX_LISTED:
+        rest = len(problems) - _MAX_LISTED
+        problems = [*problems[:_MAX_LISTED], f"parameters: {rest} more problems not shown"]
     if problems:
-        subject = f"parameters for runbook {runbook!r}" if runbook else "parameters"
         raise ParameterError(problems, subject=subject)
     return cleaned
 
@@ -505,14 +561,14 @@ def _coerce_one(kind: str, text: str, choices: tuple[Any, ...] = ()) -> Any:
                 return choice
         return text
     if kind in ("list", "dict", "any"):
+        if json_depth(text) > MAX_DEPTH:
+            return text  # validate() names it: a string where a list or mapping was expected
         try:
             return json.loads(text)
         except ValueError:
-            if kind == "dict":
-                return text
-            if kind == "list":
+            if kind == "list" and not text.lstrip().startswith("["):
                 return [t.strip() for t in text.split(",") if t.strip()]
-            return text
+            return text  # JSON that does not parse is not split: validate() names it
     return text
 
 

@@ -96,9 +96,18 @@ def _label(name: Any, field: str) -> str:
 
 
 def _where(where: Mapping[str, Any] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if where is not None and not isinstance(where, Mapping):
+        raise ParameterError(
+            [f"where: expected a mapping of label to value(s), got {type(where).__name__}"]
+        )
     out = []
     for key, value in (where or {}).items():
-        values = (value,) if isinstance(value, str) else tuple(value)
+        if isinstance(value, str):
+            values: tuple[Any, ...] = (value,)
+        elif isinstance(value, Sequence) and not isinstance(value, bytes):
+            values = tuple(value)
+        else:
+            values = ()
         if not values or not all(isinstance(v, str) for v in values):
             raise ParameterError([f"where[{key!r}]: expected a string or a list of strings"])
         out.append((_label(key, "where"), values))
@@ -117,8 +126,12 @@ def plan(
     end_ns: int,
 ) -> MetricQuery:
     """Validate a structured query and fix its evaluation times and window."""
-    if not isinstance(metric, str) or not metric:
-        raise ParameterError([f"metric: expected a metric name, got {metric!r}"])
+    if not isinstance(metric, str) or not metric or len(metric) > 1024:
+        raise ParameterError([f"metric: expected a metric name, got {metric!r:.60}"])
+    if by is not None and not isinstance(by, str | Sequence):
+        raise ParameterError([f"by: expected a label or a list of labels, got {by!r:.60}"])
+    if not isinstance(rate, bool):
+        raise ParameterError([f"rate: expected true or false, got {rate!r:.60}"])
     quantile = None
     match = _QUANTILE.match(agg) if isinstance(agg, str) else None
     if match:

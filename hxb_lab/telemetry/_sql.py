@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab import checks
 from hxb_lab.clients.clickhouse import open_clickhouse
 from hxb_lab.errors import ParameterError
 from hxb_lab.otel_tables import KINDS, STATUS_ERROR
@@ -110,17 +111,10 @@ def check_limit(limit: int, field: str = "limit", maximum: int = 100_000) -> int
 
 def names(values: str | Sequence[str] | None, field: str) -> list[str]:
     """A name or a list of names as a list of non-empty strings."""
-    if values is None:
-        return []
-    items = [values] if isinstance(values, str) else list(values)
-    for item in items:
-        if not isinstance(item, str) or not item:
-            raise ParameterError([f"{field}: expected a name or a list of names, got {values!r}"])
-    return items
+    return checks.names(values, field) or []
 
 
 def text(value: Any, field: str) -> str:
-    """`value` when it is a string, else a `ParameterError` naming `field`."""
-    if not isinstance(value, str):
-        raise ParameterError([f"{field}: expected a string, got {type(value).__name__}"])
-    return value
+    """`value` when it is a string (at most `checks.MAX_TEXT` characters), else a
+    `ParameterError` naming `field`."""
+    return checks.text(value, field, empty=True)

@@ -42,7 +42,7 @@ class Metrics(Facade):
         ClickHouse."""
         if source is None:
             return "prometheus" if self._ctx.profile.prometheus else "clickhouse"
-        if source not in SOURCES:
+        if not isinstance(source, str) or source not in SOURCES:
             raise ParameterError([f"source: {source!r} is not one of {', '.join(SOURCES)}"])
         return source
 

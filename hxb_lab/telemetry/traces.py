@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab import checks
 from hxb_lab.errors import ParameterError
 from hxb_lab.telemetry import _sql
 from hxb_lab.telemetry._facade import Facade
@@ -62,6 +63,8 @@ SPANS = {
 CRITICAL = {**SPANS, "critical_ms": "float"}
 DEPENDENCIES = {"parent": "str", "child": "str", "calls": "int", "errors": "int", "p95_ms": "float"}
 
+#: The longest span duration a search may name (100 years), in milliseconds.
+MAX_DURATION_MS = 36_500 * 86_400_000
 #: Searches gather the whole of each matching trace from this far around the range.
 SEARCH_MARGIN_NS = 10 * 60 * 10**9
 
@@ -160,6 +163,12 @@ class Traces(Facade):
         if status is not None:
             where.append("StatusCode IN {statuses:Array(String)}")
             params["statuses"] = list(_sql.status_values(_sql.text(status, "status")))
+        if attributes is not None and not isinstance(attributes, Mapping):
+            raise ParameterError(
+                [
+                    f"attributes: expected a mapping of name to value, got {type(attributes).__name__}"
+                ]
+            )
         for i, (key, value) in enumerate((attributes or {}).items()):
             where.append(
                 f"(SpanAttributes[{{ak{i}:String}}] = {{av{i}:String}} "
@@ -290,9 +299,7 @@ def _duration(value: float | None, field: str) -> int | None:
     """A duration filter in ms as whole nanoseconds."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ParameterError([f"{field}: expected a number of milliseconds >= 0, got {value!r}"])
-    return int(value * 1e6)
+    return int(checks.number(value, field, minimum=0, maximum=MAX_DURATION_MS) * 1e6)
 
 
 def _waterfall_frame(raw: pd.DataFrame) -> pd.DataFrame:
