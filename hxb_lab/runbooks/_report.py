@@ -4,15 +4,19 @@ nbconvert's ``lab`` template in report mode (code hidden, markdown and outputs k
 a header naming the runbook, run, status, duration, profile and parameters (secrets
 masked, every value HTML-escaped). Nothing is loaded from the network: the CDN scripts of
 the template (require.js, MathJax, mermaid, the widget manager) are left out, plotly
-figures (sent by the kernel as plotly JSON) become HTML with plotly.js inlined once, and a
-Content-Security-Policy lets the page run only its own inline scripts and fetch nothing.
+figures (sent by the kernel as plotly JSON) become data that one script of the template
+draws with plotly.js, inlined once. The Content-Security-Policy trusts the scripts of the
+template alone (hashed from the template rendered with no cell, before any output is
+added), so HTML from an output stays inert however it was written, and nothing is fetched.
 The failing cell of a failed run keeps its code, so the report shows what broke.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
+import json
 import re
 from html import escape
 from pathlib import Path
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
     from hxb_lab.runbooks._catalog import Runbook
     from hxb_lab.runbooks._run import Run
 
-__all__ = ["PLOTLY_MIMETYPE", "plotly_signature", "render_report"]
+__all__ = ["PLOTLY_MIMETYPE", "plotly_signature", "render_report", "report_csp", "script_hashes"]
 
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 WIDGET_MIMETYPE = "application/vnd.jupyter.widget-view+json"
@@ -34,6 +38,7 @@ _TEMPLATE_SOURCE = """\
 {%- block html_head_js -%}
 {%- if resources.hxb_plotlyjs -%}
 <script type="text/javascript">{{ resources.hxb_plotlyjs }}</script>
+<script type="text/javascript">{{ resources.hxb_draw }}</script>
 {%- endif -%}
 {%- endblock html_head_js -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
@@ -63,6 +68,21 @@ _CSS = """
 .hxb-error { color: #cf222e; margin-top: 6px; }
 """
 _SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.S | re.I)
+_PLOTLYJS = "/* hxb-lab: plotly.js */"  # replaced by the bundle once the page is made
+#: Draws every figure of the page from its data (its config is ours, not the figure's:
+#: a figure's data cannot turn on links or "send to cloud").
+_DRAW = """document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("div[data-hxb-figure]").forEach(function (div) {
+    var figure = JSON.parse(div.getAttribute("data-hxb-figure"));
+    Plotly.newPlot(div, {data: figure.data || [], layout: figure.layout || {},
+                         frames: figure.frames || [], config: {responsive: true}});
+  });
+});"""
+#: Everything but the page's own scripts is refused; nothing is fetched, posted or framed.
+_POLICY = (
+    "default-src 'none'; script-src {scripts}; style-src 'unsafe-inline'; img-src data:; "
+    "font-src data:; media-src data:; form-action 'none'; base-uri 'none'"
+)
 
 
 def plotly_signature() -> str:
@@ -73,22 +93,31 @@ def plotly_signature() -> str:
     return next((line for line in head if "plotly.js v" in line), head[0])
 
 
-def _figures_to_html(nb: Any) -> bool:
-    """Give every plotly output an HTML rendering without plotly.js; True if there was one."""
-    import plotly.io as pio
+def _size(layout: dict[str, Any], key: str, default: str) -> str:
+    template = (layout.get("template") or {}).get("layout") or {}
+    value = layout.get(key, template.get(key))
+    return f"{value:g}px" if isinstance(value, int | float) else default
 
+
+def _figure_html(figure: dict[str, Any]) -> str:
+    """A figure as data: a div the template's script draws (no script of its own)."""
+    layout = figure.get("layout") or {}
+    style = f"height:{_size(layout, 'height', '450px')}; width:{_size(layout, 'width', '100%')};"
+    data = json.dumps({k: figure.get(k) for k in ("data", "layout", "frames") if figure.get(k)})
+    return f'<div class="plotly-graph-div" style="{style}" data-hxb-figure="{escape(data)}"></div>'
+
+
+def _figures_to_html(nb: Any) -> bool:
+    """Give every plotly output an HTML rendering as data; True if there was one."""
     found = False
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data") or {}
             figure = data.get(PLOTLY_MIMETYPE)
-            if figure is None:
+            if not isinstance(figure, dict):
                 continue
             found = True
-            data["text/html"] = pio.to_html(
-                figure, include_plotlyjs=False, full_html=False, validate=False,
-                default_height="450px",
-            )  # fmt: skip
+            data["text/html"] = _figure_html(figure)
             del data[PLOTLY_MIMETYPE]
     return found
 
@@ -158,39 +187,12 @@ def header_html(run: Run, runbook: Runbook, secrets: list[str]) -> str:
     )
 
 
-def _csp(html: str) -> str:
-    """A Content-Security-Policy admitting exactly the page's inline scripts, and no network."""
-    hashes = sorted(
-        {
-            "'sha256-"
-            + base64.b64encode(hashlib.sha256(m.group(1).encode()).digest()).decode()
-            + "'"
-            for m in _SCRIPT.finditer(html)
-        }
-    )
-    policy = (
-        "default-src 'none'; "
-        f"script-src {' '.join(hashes) or chr(39) + 'none' + chr(39)} 'unsafe-eval'; "
-        "style-src 'unsafe-inline'; img-src data:; font-src data:; media-src data:"
-    )
-    return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
-
-
-def render_report(nb: Any, run: Run, runbook: Runbook, target: Path, secrets: list[str]) -> Path:
-    """Write the HTML report of an executed notebook to `target`."""
-    import copy
-
+def _exporter() -> Any:
     import nbconvert
     from jinja2 import DictLoader
 
-    nb = copy.deepcopy(nb)
-    _widgets_to_static(nb)
-    has_figures = _figures_to_html(nb)
-    _show_only_failing_code(nb)
-    nb.metadata.pop("widgets", None)  # widget state would need the CDN widget manager
-    nb.metadata["title"] = f"{runbook.title} - run {run.id}"
     exporter_class: Any = nbconvert.HTMLExporter
-    exporter = exporter_class(
+    return exporter_class(
         template_name="lab",
         extra_loaders=[DictLoader({_TEMPLATE: _TEMPLATE_SOURCE})],
         template_file=_TEMPLATE,
@@ -198,20 +200,69 @@ def render_report(nb: Any, run: Run, runbook: Runbook, target: Path, secrets: li
         exclude_output_prompt=True,
         embed_images=True,
     )
-    resources: dict[str, Any] = {
-        "hxb_header": header_html(run, runbook, secrets),
+
+
+def _resources(header: str, figures: bool) -> dict[str, Any]:
+    return {
+        "hxb_header": header,
         "hxb_css": _CSS,
-        "hxb_plotlyjs": "",
+        "hxb_plotlyjs": _PLOTLYJS if figures else "",
+        "hxb_draw": _DRAW,
     }
-    placeholder = "/* hxb-lab: plotly.js */"
-    if has_figures:
-        resources["hxb_plotlyjs"] = placeholder
+
+
+def _with_plotlyjs(html: str) -> str:
+    from plotly.offline import get_plotlyjs
+
+    return html.replace(_PLOTLYJS, get_plotlyjs(), 1)
+
+
+def _sha256(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+_hashes: dict[bool, tuple[str, ...]] = {}
+
+
+def script_hashes(figures: bool = True, exporter: Any = None) -> tuple[str, ...]:
+    """The CSP hashes of a report's own scripts: those of the template rendered with no
+    cell at all, so no output can add one (plotly.js and the figures' drawing, when the
+    report has figures). Computed once; `exporter` is the one the report will use, whose
+    template is then compiled once for both."""
+    if figures not in _hashes:
+        import nbformat
+
+        empty: Any = nbformat.v4.new_notebook
+        html, _ = (exporter or _exporter()).from_notebook_node(
+            empty(), resources=_resources("", figures)
+        )
+        if figures:
+            html = _with_plotlyjs(html)
+        _hashes[figures] = tuple(sorted({_sha256(m.group(1)) for m in _SCRIPT.finditer(html)}))
+    return _hashes[figures]
+
+
+def report_csp(figures: bool = True, exporter: Any = None) -> str:
+    """The Content-Security-Policy of a report: its own scripts, nothing fetched."""
+    return _POLICY.format(scripts=" ".join(script_hashes(figures, exporter)) or "'none'")
+
+
+def render_report(nb: Any, run: Run, runbook: Runbook, target: Path, secrets: list[str]) -> Path:
+    """Write the HTML report of an executed notebook to `target`."""
+    nb = copy.deepcopy(nb)
+    _widgets_to_static(nb)
+    has_figures = _figures_to_html(nb)
+    _show_only_failing_code(nb)
+    nb.metadata.pop("widgets", None)  # widget state would need the CDN widget manager
+    nb.metadata["title"] = f"{runbook.title} - run {run.id}"
+    exporter = _exporter()
+    policy = report_csp(has_figures, exporter)  # before any output: outputs cannot change it
+    resources = _resources(header_html(run, runbook, secrets), has_figures)
     html, _ = exporter.from_notebook_node(nb, resources=resources)
     html = redact(html, secrets)  # before plotly.js goes in: its code is nobody's secret
     if has_figures:
-        from plotly.offline import get_plotlyjs
-
-        html = html.replace(placeholder, get_plotlyjs(), 1)
-    html = html.replace("<head>", "<head>\n" + _csp(html), 1)
+        html = _with_plotlyjs(html)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+    html = html.replace("<head>", "<head>\n" + meta, 1)
     target.write_text(html, encoding="utf-8")
     return target

@@ -1,4 +1,5 @@
-"""The HTML report: self-contained, plotly.js exactly once, code hidden, header escaped."""
+"""The HTML report: self-contained, plotly.js exactly once, code hidden, header escaped,
+and a Content-Security-Policy that trusts the report's own scripts only."""
 
 from __future__ import annotations
 
@@ -6,10 +7,21 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 import hxb_lab as hx
-from hxb_lab.runbooks._report import header_html, plotly_signature
+from hxb_lab.runbooks._report import header_html, plotly_signature, script_hashes
 from hxb_lab.runbooks._run import Run
+from tests.conftest import require
 from tests.runbooks.conftest import fixture
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+_CSP = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)"')
+_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.S)
 
 
 def _plotlyjs_size() -> int:
@@ -28,7 +40,7 @@ def test_a_report_with_figures_embeds_plotly_once_and_needs_no_network(local_pro
     assert not re.search(r"<script[^>]+src=[\"']?https?:", html)  # no CDN script
     assert not re.search(r"<link[^>]+href=[\"']?https?:", html)
     assert "require.min.js" not in html and "MathJax.js" not in html
-    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    csp = _CSP.search(html)
     assert csp and "default-src 'none'" in csp.group(1) and "'sha256-" in csp.group(1)
     assert len(html.encode()) <= _plotlyjs_size() + 1_000_000
     # Report mode: outputs and markdown kept, code hidden; printed HTML stays text.
@@ -91,3 +103,56 @@ def test_a_view_shown_by_a_runbook_is_its_figure_in_the_report(demo_env: Path) -
     view = next(o["data"] for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {}))
     assert "application/vnd.jupyter.widget-view+json" in view
     assert "".join(view["text/plain"]) == "<GpusView of profile 'demo', last 6h>"
+
+
+def test_the_policy_trusts_the_report_own_scripts_not_those_of_outputs(local_profile: str) -> None:
+    run = hx.runbooks.get("injects_script", local_profile).run({}, local_profile)
+    assert run.status == "succeeded", run.error
+    html = run.report.read_text()
+
+    policy = _CSP.search(html)
+    assert policy is not None
+    trusted = set(re.findall(r"'sha256-[^']+'", policy.group(1)))
+    assert trusted == set(script_hashes(figures=True))  # plotly.js and the drawing, no more
+    assert "<script>window.__pwned = 1</script>" in html  # the output is there, as written
+    hashes = {_sha256(body) for body in _SCRIPT.findall(html)}
+    assert _sha256("window.__pwned = 1") in hashes - trusted
+    assert "'unsafe-inline'" not in policy.group(1).split("script-src")[1].split(";")[0]
+    assert "form-action 'none'" in policy.group(1)
+
+
+def _sha256(script: str) -> str:
+    import base64
+    import hashlib
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_output_html_stays_inert_in_the_report_opened_from_disk_while_figures_draw(
+    local_profile: str,
+) -> None:
+    require(CHROMIUM.exists(), "Debian's chromium (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    run = hx.runbooks.get("injects_script", local_profile).run({}, local_profile)
+    assert run.status == "succeeded", run.error
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(run.report.as_uri())
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)  # drawn
+            assert page.locator(".js-plotly-plot .bars path").count() == 3
+            assert page.locator(".from-the-cluster img").count() == 1  # shown, inert
+            assert page.evaluate("[typeof window.__pwned, typeof window.__pwned_img]") == [
+                "undefined",
+                "undefined",
+            ]
+            assert errors == []
+        finally:
+            chromium.close()
