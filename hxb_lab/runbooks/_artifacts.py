@@ -2,10 +2,15 @@
 
 The demo keeps them under ``$HXB_LAB_HOME/demo/artifacts``; production uses an S3 bucket
 (MinIO or another S3-compatible server named by ``artifacts.endpoint_url``).
+
+A store reads and writes inside itself only: a URI (from an MLflow tag, say) is checked
+against the store's directory, after ``..`` and symlinks are resolved, or against its
+bucket and prefix, before anything is read.
 """
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from hxb_lab._redact import redact
 from hxb_lab.config import ArtifactsConfig, Profile
-from hxb_lab.errors import BackendUnavailableError, ConfigError, NotFoundError
+from hxb_lab.errors import BackendUnavailableError, ConfigError, HxbLabError, NotFoundError
 
 __all__ = ["ArtifactStore", "join"]
 
@@ -56,8 +61,33 @@ class ArtifactStore:
         return self.config.uri.rstrip("/")
 
     def owns(self, uri: str) -> bool:
-        """Whether `uri` lies in this store (so that this store can write it)."""
-        return uri.rstrip("/").startswith(self.uri)
+        """Whether `uri` lies inside this store: for ``file://``, once ``..`` and symlinks
+        are resolved; for ``s3://``, in its bucket, under its prefix, with no ``..``."""
+        try:
+            parts, root = urlsplit(uri), urlsplit(self.uri)
+        except ValueError:
+            return False
+        if parts.scheme != root.scheme or parts.query or parts.fragment:
+            return False
+        if parts.scheme == "file":
+            if parts.netloc not in ("", "localhost"):
+                return False
+            base = _local_path(self.uri).resolve()
+            target = _local_path(uri).resolve()
+            return target == base or base in target.parents
+        key, prefix = unquote(parts.path), root.path.strip("/")
+        if parts.netloc != root.netloc or any(p in (".", "..") for p in key.split("/")):
+            return False
+        key = posixpath.normpath("/" + key).lstrip("/")
+        return not prefix or key == prefix or key.startswith(prefix + "/")
+
+    def _check(self, uri: str, action: str) -> None:
+        if not self.owns(uri):
+            error = NotFoundError if action == "read" else HxbLabError
+            raise error(
+                f"cannot {action} {redact(uri)}: it is outside the artifact store {self.uri}",
+                hint="a run's outputs are read and written in its profile's store only",
+            )
 
     def _client(self) -> Any:
         if self._s3 is None:
@@ -76,6 +106,7 @@ class ArtifactStore:
 
     def put(self, local: Path, uri: str) -> str:
         """Copy a local file to `uri` in this store; returns the URI."""
+        self._check(uri, "write")
         scheme = urlsplit(uri).scheme
         if scheme == "file":
             target = _local_path(uri)
@@ -93,17 +124,15 @@ class ArtifactStore:
         return uri
 
     def get(self, uri: str) -> bytes:
-        """The bytes stored at `uri`; `NotFoundError` when there is nothing."""
+        """The bytes stored at `uri`; `NotFoundError` when there is nothing, or when `uri`
+        is outside this store (then nothing is read)."""
+        self._check(uri, "read")
         parts = urlsplit(uri)
         if parts.scheme == "file":
             try:
                 return _local_path(uri).read_bytes()
-            except FileNotFoundError:
+            except (FileNotFoundError, IsADirectoryError):
                 raise NotFoundError(f"no artifact at {uri}") from None
-        if parts.scheme != "s3":
-            raise NotFoundError(
-                f"cannot read {uri}: only file:// and s3:// artifacts are supported"
-            )
         try:
             answer = self._client().get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
             body: bytes = answer["Body"].read()

@@ -340,11 +340,18 @@ def find_run(run_id: str, profile: Profile) -> dict[str, Any]:
 
 
 def read_report(row: dict[str, Any], profile: Profile) -> bytes:
-    """The HTML report of a recorded run, from the artifact store."""
+    """The HTML report of a recorded run, from the profile's artifact store and nowhere else."""
     uri = row.get("report_uri")
     if not uri:
         raise NotFoundError(f"run {row['run_id']!r} has no report in the artifact store")
-    return ArtifactStore.of(profile).get(str(uri))
+    store = ArtifactStore.of(profile)
+    if not store.owns(str(uri)):
+        raise NotFoundError(
+            f"the report of run {row['run_id']!r} is recorded outside the artifact store of "
+            f"profile {profile.name!r}; it is not read",
+            hint="a tag may have been edited in MLflow: check the run's hxb_lab.report_uri",
+        )
+    return store.get(str(uri))
 
 
 def record_outcome(run: Run, profile: Profile) -> None:

@@ -1,4 +1,5 @@
-"""Run outputs in an S3 artifact store: a real S3 server (versitygw) on loopback."""
+"""Run outputs in the artifact store: a real S3 server (versitygw) on loopback; a store
+reads and writes inside itself only."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import hxb_lab as hx
-from hxb_lab.errors import NotFoundError
+from hxb_lab.errors import HxbLabError, NotFoundError
 from hxb_lab.runbooks._artifacts import ArtifactStore
 from tests.runbooks.conftest import BIN, S3Server
 
@@ -58,3 +59,80 @@ def test_wrong_s3_credentials_keep_the_run_and_name_the_store(
     assert "cannot upload s3://hxb-runs/" in problems[0]
     assert "not-the-secret-key" not in problems[0]
     assert run.report_uri is None
+
+
+def _file_store(root: Path) -> ArtifactStore:
+    from hxb_lab.config import ArtifactsConfig
+
+    (root / "runbooks" / "checks" / "r-1").mkdir(parents=True)
+    (root / "runbooks" / "checks" / "r-1" / "report.html").write_text("<p>the report</p>")
+    return ArtifactStore(ArtifactsConfig(root.as_uri()))
+
+
+def test_a_file_store_reads_inside_itself_only(tmp_path: Path) -> None:
+    store = _file_store(tmp_path / "artifacts")
+    inside = f"{store.uri}/runbooks/checks/r-1/report.html"
+    assert store.get(inside) == b"<p>the report</p>"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the content of a file outside")
+    (tmp_path / "artifacts" / "runbooks" / "link.html").symlink_to(secret)
+    (tmp_path / "artifacts-next-door").mkdir()
+    (tmp_path / "artifacts-next-door" / "x.html").write_text("next door")
+    outside = [
+        "file:///etc/passwd",
+        secret.as_uri(),
+        f"{store.uri}/runbooks/../../secret.txt",  # `..` resolved
+        f"{store.uri}/runbooks/%2e%2e/../secret.txt",  # `..` percent-encoded
+        f"{store.uri}/runbooks/link.html",  # a symlink inside, to a file outside
+        f"{store.uri}-next-door/x.html",  # a sibling whose name starts alike
+        f"file://elsewhere{(tmp_path / 'artifacts').as_posix()}/runbooks/checks/r-1/report.html",
+        "s3://hxb-runs/runbooks/checks/r-1/report.html",
+        "http://127.0.0.1:9/report.html",
+    ]
+    for uri in outside:
+        assert not store.owns(uri), uri
+        with pytest.raises(NotFoundError, match="is outside the artifact store") as caught:
+            store.get(uri)
+        assert "root:x:0:0" not in str(caught.value) and "next door" not in str(caught.value)
+    with pytest.raises(HxbLabError, match="outside the artifact store"):
+        store.put(secret, f"{store.uri}/../written.html")
+    assert not (tmp_path / "written.html").exists()
+
+
+def test_an_s3_store_reads_its_bucket_and_prefix_only() -> None:
+    from hxb_lab.config import ArtifactsConfig
+
+    store = ArtifactStore(
+        ArtifactsConfig("s3://hxb-runs/team-a", endpoint_url="http://127.0.0.1:9")
+    )
+    assert store.owns("s3://hxb-runs/team-a/runbooks/checks/r-1/report.html")
+    for uri in (
+        "s3://other-bucket/team-a/report.html",
+        "s3://hxb-runs/team-b/report.html",
+        "s3://hxb-runs/team-a-b/report.html",
+        "s3://hxb-runs/team-a/../team-b/report.html",
+        "s3://hxb-runs/team-a/%2E%2E/team-b/report.html",
+        "file:///etc/passwd",
+    ):
+        assert not store.owns(uri), uri
+        with pytest.raises(NotFoundError, match="is outside the artifact store"):
+            store.get(uri)  # refused before any request: nothing listens on port 9
+
+
+def test_a_report_recorded_outside_the_store_is_not_read_and_the_error_names_the_run(
+    tmp_path: Path, profiles_file: Path
+) -> None:
+    from hxb_lab.config import load_profile
+    from hxb_lab.runbooks._history import read_report
+
+    _file_store(tmp_path / "artifacts")
+    profiles_file.write_text(
+        f'[profiles.p]\nartifacts = {{ uri = "{(tmp_path / "artifacts").as_uri()}" }}\n'
+    )
+    profile = load_profile("p")
+    row = {"run_id": "20261206-100000-abc123", "report_uri": "file:///etc/passwd"}
+    with pytest.raises(NotFoundError, match="report of run '20261206-100000-abc123'") as caught:
+        read_report(row, profile)
+    assert "root:" not in str(caught.value)
+    row["report_uri"] = f"{(tmp_path / 'artifacts').as_uri()}/runbooks/checks/r-1/report.html"
+    assert read_report(row, profile) == b"<p>the report</p>"
