@@ -474,6 +474,8 @@ def active_profile_name() -> str:
 
 def load_profile(name: str | None = None) -> Profile:
     """The named profile (or the active one); `ConfigError` names the file when it is unknown."""
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ConfigError(f"{name!r:.60} is not a profile name", hint="omit it for the active one")
     found, default, path = _load()
     chosen = name or os.environ.get("HXB_LAB_PROFILE") or default or DEMO
     if chosen not in found:

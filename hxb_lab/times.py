@@ -91,6 +91,13 @@ def timeout(value: Any, field: str = "timeout") -> float | None:
     """A timeout in seconds: None (no limit) or a duration above zero (`parse_duration`)."""
     if value is None:
         return None
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if (number and not 0 < value < math.inf) or (
+        isinstance(value, timedelta) and value <= timedelta(0)
+    ):
+        raise ParameterError(
+            [f"{field}: {_shown(value)} is not a time limit: give seconds above 0, or leave it out"]
+        )
     seconds = parse_duration(value, field)
     if seconds <= 0:
         raise ParameterError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from hxb_lab.runbooks import Run, Runbook
 
 __all__ = ["runbook_app"]
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_KUBE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 runbook_app = typer.Typer(
     help="Runbooks: list, run locally, submit to Kubernetes, schedule, and read their history.",
@@ -185,11 +189,13 @@ def _run_all(
     from hxb_lab.runbooks import runs_root
     from hxb_lab.runbooks._executors import RunOptions
     from hxb_lab.runbooks._gallery import run_all, summary_lines
+    from hxb_lab.times import timeout as check_timeout
 
     target = output or runs_root()
     options = RunOptions(
-        load_profile(profile), output=target, kernel=kernel, timeout=timeout,
-        cell_timeout=cell_timeout, progress_bar=False,
+        load_profile(profile), output=target, kernel=kernel,
+        timeout=check_timeout(timeout, "--timeout"),
+        cell_timeout=check_timeout(cell_timeout, "--cell-timeout"), progress_bar=False,
     )  # fmt: skip
     entries = run_all(options, progress=lambda line: typer.echo(line, err=True))
     for line in summary_lines(entries, target / "index.html"):
@@ -322,6 +328,10 @@ def report(
     """Print where a run's report is, or save it with --output."""
     from hxb_lab.runbooks._history import find_run, read_report
 
+    if not _RUN_ID.match(run_id):
+        raise ParameterError(
+            [f"run_id: {run_id[:60]!r} is not a run id (see hxb-lab runbook runs)"]
+        )
     chosen = load_profile(profile)
     row = find_run(run_id, chosen)
     if output is None:
@@ -345,6 +355,14 @@ def rbac(
     import yaml
 
     from hxb_lab.runbooks._manifests import rbac as manifests
+
+    problems = [
+        f"{option}: {value[:60]!r} is not a Kubernetes name (lower-case letters, digits, '-')"
+        for option, value in (("--namespace", namespace), ("--service-account", service_account))
+        if not _KUBE_NAME.match(value)
+    ]
+    if problems:
+        raise ParameterError(problems)
 
     docs = manifests(namespace, service_account, write=write)
     sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))

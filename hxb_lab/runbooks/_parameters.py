@@ -386,6 +386,8 @@ def _check(p: Parameter, value: Any) -> tuple[Any, str | None]:
         return (None, None) if p.nullable else (value, f"{p.name}: a value is required, got None")
     expected = KINDS[p.kind][1]
     bad = f"{p.name}: expected {expected}, got {_shown(value)} ({type(value).__name__})"
+    if p.kind in ("list", "dict") and isinstance(value, str):
+        bad += "; write it as JSON, e.g. " + ("[1, 2] or a,b" if p.kind == "list" else '{"k": 1}')
     if p.kind in ("str", "secret"):
         return (value, None) if isinstance(value, str) else (value, bad)
     if p.kind == "int":
@@ -562,7 +564,7 @@ def _coerce_one(kind: str, text: str, choices: tuple[Any, ...] = ()) -> Any:
         return text
     if kind in ("list", "dict", "any"):
         if json_depth(text) > MAX_DEPTH:
-            return text  # validate() names it: a string where a list or mapping was expected
+            raise ParameterError([f"nested more than {MAX_DEPTH} deep: flatten the value"])
         try:
             return json.loads(text)
         except ValueError:
@@ -575,10 +577,12 @@ def _coerce_one(kind: str, text: str, choices: tuple[Any, ...] = ()) -> Any:
 def coerce(parameters: Iterable[Parameter], raw: Mapping[str, str]) -> dict[str, Any]:
     """Command-line strings converted by each parameter's type (``-p dry_run false``).
 
-    A string that does not convert is kept as is, so that `validate` reports it.
+    A string that does not convert is kept as is, so that `validate` reports it; JSON
+    nested deeper than `checks.MAX_DEPTH` is refused here, before it is parsed.
     """
     by_name = {p.name: p for p in parameters}
     result: dict[str, Any] = {}
+    problems: list[str] = []
     for name, text in raw.items():
         p = by_name.get(name)
         if p is None or not isinstance(text, str):
@@ -587,10 +591,16 @@ def coerce(parameters: Iterable[Parameter], raw: Mapping[str, str]) -> dict[str,
         if p.nullable and text.strip().lower() in ("none", "null"):
             result[name] = None
             continue
-        value = _coerce_one(p.kind, text, p.choices)
+        try:
+            value = _coerce_one(p.kind, text, p.choices)
+        except ParameterError as exc:
+            problems += [f"{name}: {problem}" for problem in exc.problems]
+            continue
         if p.kind == "list" and p.item_kind and isinstance(value, list):
             value = [_coerce_one(p.item_kind, v) if isinstance(v, str) else v for v in value]
         result[name] = value
+    if problems:
+        raise ParameterError(problems)
     return result
 
 

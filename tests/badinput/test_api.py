@@ -266,3 +266,23 @@ def test_runbooks_refuse_bad_input_and_write_nothing(
     assert field in message, message
     assert nothing_in(hxb_env / "runs") == []
     assert nothing_in(hxb_env / "artifacts") == []
+
+
+@pytest.mark.parametrize(
+    ("read", "folder"),
+    [("wb.traces.services()", "traces"), ("wb.logs.search()", "logs"),
+     ("wb.metrics.query('DCGM_FI_DEV_GPU_UTIL', source='clickhouse')", "metrics")],
+)  # fmt: skip
+def test_a_missing_telemetry_table_folder_is_an_error_not_an_empty_frame(
+    tmp_path: Path, read: str, folder: str
+) -> None:
+    from hxb_lab.config import ClickHouseConfig, Profile
+    from hxb_lab.errors import ConfigError
+
+    wb = Workbench(Profile(name="torn", clickhouse=ClickHouseConfig(dsn=f"parquet://{tmp_path}")))
+    with pytest.raises(ConfigError) as caught:
+        _call(read, wb=wb)
+    message = one_line(str(caught.value))
+    assert f"the telemetry directory {tmp_path} has no {folder}" in message
+    assert "key 'clickhouse.dsn'" in message
+    wb.close()
