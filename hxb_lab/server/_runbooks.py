@@ -3,6 +3,8 @@
 ``POST runbooks/{name}/runs`` validates the parameters first (a `ParameterError` comes
 back with ``fields``, so the form shows each message on its field), then queues a local
 run in the server's pool or submits a Kubernetes Job, and answers at once with the run.
+The name must be one of the catalog of the active profile: a request never names a
+notebook by its path, so nothing else on the server's disk can be run or scheduled.
 """
 
 from __future__ import annotations
@@ -60,17 +62,24 @@ def _parameters(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _runbook(name: str) -> tuple[Runbook, Profile]:
+    """The runbook `name` of the active profile's catalog (the allow-list of a request);
+    `NotFoundError` naming it, and the known ones, for any other name or a path."""
     from hxb_lab.config import load_profile
-    from hxb_lab.errors import NotFoundError, RunbookError
-    from hxb_lab.runbooks import get
+    from hxb_lab.errors import NotFoundError
+    from hxb_lab.runbooks import catalog, load
 
     profile = load_profile()
-    try:
-        return get(name, profile), profile
-    except RunbookError as exc:
-        if "no runbook named" in str(exc):
-            raise NotFoundError(str(exc)) from None
-        raise
+    known = {str(row["name"]): row for row in catalog(profile).to_dict(orient="records")}
+    row = known.get(name)
+    if row is None:
+        raise NotFoundError(
+            f"no runbook named {name!r} in the catalog of profile {profile.name!r}",
+            hint=f"known runbooks: {', '.join(sorted(known)) or 'none'}",
+        )
+    problem = row["problem"]
+    if isinstance(problem, str) and problem:  # listed, but it cannot be loaded
+        raise ParameterError([f"runbook: {name!r} cannot be run: {problem}"], subject="request")
+    return load(str(row["path"]), name=name), profile
 
 
 def _check_cron(cron: Any) -> str:

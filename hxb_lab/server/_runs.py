@@ -1,9 +1,11 @@
 """``runs``: the run history, one run, cancelling, and a run's report and output notebook.
 
 History is MLflow's (`hx.runbooks.runs`), merged with the runs this server is executing
-or has queued, which MLflow does not know yet. A report is served as a sandboxed
-document: its scripts run (plotly) but in an opaque origin, without network, never in
-the Lab page.
+or has queued, which MLflow does not know yet; every answer is masked with the secrets
+this server can resolve. A report is served as a sandboxed document: its own scripts run
+(plotly), no script of an output does, in an opaque origin, without network, never in
+the Lab page. It is read from the run's own directory or from the profile's artifact
+store, nowhere else.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 import tornado.web
 
 from hxb_lab.errors import ConflictError, NotFoundError, ParameterError
+from hxb_lab.runbooks._report import report_csp
+from hxb_lab.runbooks._run import runs_root
+from hxb_lab.runbooks._scrub import redact_tree, run_secrets
 from hxb_lab.server._base import HxbHandler, blocking
 from hxb_lab.server._records import check_run_id, local_run, run_file
 
@@ -25,22 +30,27 @@ if TYPE_CHECKING:
     from hxb_lab.server._pool import Job, RunManager
 
 __all__ = [
-    "REPORT_CSP",
     "RunCancelHandler",
     "RunHandler",
     "RunNotebookHandler",
     "RunReportHandler",
     "RunsHandler",
     "list_runs",
+    "report_policy",
     "row_json",
 ]
 
-#: A report may run its inline scripts (plotly) in an opaque origin, load nothing from
-#: the network, and be framed by the Lab page only.
-REPORT_CSP = (
-    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
-    "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; frame-ancestors 'self'"
-)
+#: Before the report's own scripts are known (and for an error): no script at all.
+_NO_SCRIPTS = "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
+def report_policy() -> str:
+    """A report may run its own scripts (plotly.js and the drawing of its figures, by
+    hash; never a script of an output) in an opaque origin, load nothing from the network,
+    and be framed by the Lab page only."""
+    return f"sandbox allow-scripts; {report_csp()}; frame-ancestors 'self'"
+
+
 RUN_STATUSES = ("queued", "running", "submitted", "succeeded", "failed", "timed_out", "cancelled")
 MAX_LIMIT = 500
 
@@ -136,11 +146,19 @@ def list_runs(
     runs = sorted(
         merged.values(), key=lambda r: r.get("started") or r.get("submitted") or "", reverse=True
     )
-    return {"runs": runs[:limit], "warning": warning}
+    answer = {"runs": runs[:limit], "warning": warning}
+    masked: dict[str, Any] = redact_tree(answer, run_secrets(profile))
+    return masked
 
 
 def find_run_json(run_id: str, job: Job | None, profile: Profile) -> dict[str, Any]:
-    """One run: this server's job while it is active, else MLflow's record, else run.json."""
+    """One run (this server's job while it is active, else MLflow's record, else
+    run.json), masked with the secrets this server can resolve."""
+    answer: dict[str, Any] = redact_tree(_find_run_json(run_id, job, profile), run_secrets(profile))
+    return answer
+
+
+def _find_run_json(run_id: str, job: Job | None, profile: Profile) -> dict[str, Any]:
     from hxb_lab.errors import BackendUnavailableError
     from hxb_lab.runbooks import find_run
 
@@ -172,13 +190,32 @@ def run_output(run_id: str, which: str, job: Job | None, profile: Profile) -> tu
         )
     local = local_run(run_id, job.runbook if job else None)
     path = run_file(local, which) if local else None
-    if path is not None:
+    if local is not None and path is not None:
+        if not _inside_run_directory(Path(path), local.runbook, run_id):
+            raise NotFoundError(
+                f"the {what} of run {run_id!r} is recorded outside its run directory; "
+                "it is not read"
+            )
         return Path(path).read_bytes(), Path(path).name
     row = find_run(run_id, profile)
     uri = row.get("report_uri" if which == "report" else "notebook_uri")
     if not uri:
         raise NotFoundError(f"run {run_id!r} has no {what}")
-    return read_artifact(str(uri), profile), str(uri).rsplit("/", 1)[-1]
+    try:
+        return read_artifact(str(uri), profile), str(uri).rsplit("/", 1)[-1]
+    except NotFoundError:
+        raise NotFoundError(
+            f"the {what} of run {run_id!r} is not in the artifact store of profile "
+            f"{profile.name!r}",
+            hint="its recorded location is missing, or outside the store and not read",
+        ) from None
+
+
+def _inside_run_directory(path: Path, runbook: str, run_id: str) -> bool:
+    """Whether `path` (from a run.json) lies in that run's own directory, after `..` and
+    symlinks are resolved."""
+    directory = (runs_root() / runbook / run_id).resolve()
+    return directory in path.resolve().parents
 
 
 def _profile() -> Profile:
@@ -224,7 +261,7 @@ class RunReportHandler(HxbHandler):
 
     @property
     def content_security_policy(self) -> str:
-        return REPORT_CSP
+        return _NO_SCRIPTS
 
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
@@ -232,6 +269,7 @@ class RunReportHandler(HxbHandler):
         job = manager_of(self).get(run_id)
         profile = await blocking(_profile)
         content, _ = await blocking(run_output, run_id, "report", job, profile)
+        self.set_header("Content-Security-Policy", await blocking(report_policy))
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("Cache-Control", "no-store")

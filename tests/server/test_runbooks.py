@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.server.conftest import body, get
+from tests.server.conftest import body, get, post
 
 
 async def test_catalog_lists_each_runbook_with_its_schema(jp_fetch: Any, lab_profile: str) -> None:
@@ -47,3 +47,23 @@ async def test_a_broken_runbook_is_listed_with_its_problem(
     broken = next(r for r in data["runbooks"] if r["name"] == "half-written")
     assert broken["schema"] is None
     assert "half-written.ipynb" in broken["problem"]
+
+
+async def test_a_listed_runbook_that_cannot_be_loaded_is_not_run(
+    jp_fetch: Any, jp_serverapp: Any, profiles_file: Path, tmp_path: Path
+) -> None:
+    from hxb_lab.server.app import RUNS_SETTING
+
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "half-written.ipynb").write_text('{"cells": ')
+    profiles_file.write_text(
+        f'default = "p"\n[profiles.p]\nrunbooks = {{ directories = ["{library}"] }}\n'
+    )
+
+    response = await post(jp_fetch, "runbooks", "half-written", "runs", raise_error=False)
+
+    assert response.code == 400
+    error = body(response)
+    assert error["fields"]["runbook"][0].startswith("'half-written' cannot be run: ")
+    assert jp_serverapp.web_app.settings[RUNS_SETTING].jobs == {}
