@@ -83,19 +83,29 @@ def _bars(
     )
 
 
-def _markers(fig: go.Figure, marks: dict[int, float], color: str, prefix: str, row: int) -> None:
+def _markers(
+    fig: go.Figure, marks: dict[int, float], color: str, prefix: str, row: int, log: bool
+) -> None:
+    """A vertical line and a label per percentile. On a log axis plotly draws a shape at its
+    value but places an annotation at the log10 of its position, so the two are added
+    apart (one call would put the label of 800 ms at 10^800 and stretch the axis)."""
+    import math
+
     for i, (p, value) in enumerate(marks.items()):
-        if value != value:  # NaN: nothing to mark
+        if value != value or (log and value <= 0):  # NaN, or no place on a log axis
             continue
-        fig.add_vline(
-            x=value,
-            line={"color": color, "dash": _DASH[p], "width": 1.5},
-            annotation={
-                "text": f"{prefix}p{p} {value:,.1f} ms",
-                "font": {"size": 11, "color": color},
-                "yshift": -15 * (row * len(marks) + i),
-            },
-            annotation_position="top right",
+        fig.add_vline(x=value, line={"color": color, "dash": _DASH[p], "width": 1.5})
+        fig.add_annotation(
+            x=math.log10(value) if log else value,
+            xref="x",
+            y=1,
+            yref="y domain",
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            text=f"{prefix}p{p} {value:,.1f} ms",
+            font={"size": 11, "color": color},
+            yshift=-15 * (row * len(marks) + i),
         )
 
 
@@ -128,7 +138,7 @@ def latency_distribution(
         color=_theme.PALETTE[0],
         share=False,
     )
-    _markers(fig, marks, _theme.INK, "", 0)
+    _markers(fig, marks, _theme.INK, "", 0, log)
     fig.update_layout(
         bargap=0,
         showlegend=False,
@@ -182,8 +192,8 @@ def compare(
         _bars(fig, old, edges, name=a, color=_theme.PALETTE[0], share=True)
     if len(new):
         _bars(fig, new, edges, name=b, color=_theme.PALETTE[5], share=True)
-    _markers(fig, old_marks, _theme.PALETTE[0], f"{a} ", 0)
-    _markers(fig, new_marks, _theme.PALETTE[5], f"{b} ", 1)
+    _markers(fig, old_marks, _theme.PALETTE[0], f"{a} ", 0, log)
+    _markers(fig, new_marks, _theme.PALETTE[5], f"{b} ", 1, log)
     fig.update_layout(
         barmode="overlay",
         bargap=0,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from hxb_lab import viz
 from hxb_lab.errors import ParameterError
+from tests.conftest import require
+from tests.server.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.viz import frames as F
 
 
@@ -175,6 +180,51 @@ def test_compare_flags_a_regression_and_shows_both_distributions_as_shares() -> 
     assert same.layout.meta["regression"] is False
     assert "no regression" in same.layout.title.text
     assert len(fig.layout.shapes) == 6
+
+
+def _log_figure(figure: str) -> Any:
+    before, after = F.latencies(1000), F.latencies(1000, median_ms=400, seed=3)
+    if figure == "latency_distribution":
+        return viz.latency_distribution(after, log=True), after
+    return viz.compare(before, after, log=True), after
+
+
+@pytest.mark.parametrize("figure", ["latency_distribution", "compare"])
+def test_on_a_log_axis_labels_sit_at_the_log_of_their_percentile(figure: str) -> None:
+    fig, after = _log_figure(figure)
+    assert fig.layout.xaxis.type == "log"
+    wanted = np.percentile(after["duration_ms"], [50, 95, 99])
+    # plotly draws a shape at its value but places an annotation at the log10 of its x: a
+    # label at x=800 sat at 10^800 and stretched the axis over two hundred decades
+    assert [s.x0 for s in fig.layout.shapes][-3:] == pytest.approx(list(wanted))
+    labels = [a for a in fig.layout.annotations if " ms" in a.text][-3:]
+    assert [a.x for a in labels] == pytest.approx(list(np.log10(wanted)))
+
+
+@pytest.mark.parametrize("figure", ["latency_distribution", "compare"])
+def test_a_log_axis_renders_the_range_of_the_data(figure: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    require(CHROMIUM.exists(), "Debian's chromium (/usr/bin/chromium)")
+    fig, after = _log_figure(figure)
+    page_file = tmp_path / "figure.html"
+    page_file.write_text(fig.to_html(include_plotlyjs=True, full_html=True))
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page()
+            page.goto(page_file.as_uri())
+            page.wait_for_selector(".xtick text")
+            ticks = [t.text_content() for t in page.query_selector_all(".xtick text")]
+            shown = page.evaluate(
+                "document.querySelector('.js-plotly-plot')._fullLayout.xaxis.range"
+            )
+        finally:
+            chromium.close()
+    low, high = float(after["duration_ms"].min()), float(after["duration_ms"].max())
+    assert "1000" in ticks, ticks
+    # the axis spans the data (in decades), not the data and 10^800
+    assert np.log10(low) - 1 <= shown[0] and shown[1] <= np.log10(high) + 1, shown
 
 
 def test_node_capacity_shows_requested_and_free_per_node() -> None:
