@@ -4,6 +4,11 @@ An `HxbLabError` reaches the browser as ``{"message", "type"}`` with a status th
 it; a `ParameterError` also carries ``problems`` and ``fields`` (parameter name ->
 messages) so a form can show each message on the field it names. Anything else is a
 plain 500 whose details stay in the server log.
+
+A request body is at most `MAX_BODY_BYTES` and nests at most `MAX_BODY_DEPTH` deep (a
+parameter's `checks.MAX_DEPTH` inside the body's own two levels); either limit is a 413
+naming the field ``body``, found before the JSON is parsed. A `ConfigError` names its
+key in ``fields`` too.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from typing import Any, TypeVar
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
+from hxb_lab.checks import MAX_DEPTH, json_depth
 from hxb_lab.errors import (
     BackendUnavailableError,
     ConfigError,
     ConflictError,
     ForbiddenError,
     HxbLabError,
+    LimitError,
     NotFoundError,
     ParameterError,
     QueryError,
@@ -31,6 +38,8 @@ from hxb_lab.errors import (
 
 __all__ = [
     "INTERNAL_ERROR",
+    "MAX_BODY_BYTES",
+    "MAX_BODY_DEPTH",
     "HxbHandler",
     "blocking",
     "error_status",
@@ -39,9 +48,13 @@ __all__ = [
 ]
 
 INTERNAL_ERROR = "internal error; see the server log"
+#: The largest request body a route reads (a run's parameters fit many times over).
+MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_DEPTH = MAX_DEPTH + 2
 
 # First match wins; ClusterUnavailableError is a BackendUnavailableError (503).
 _STATUS: tuple[tuple[type[HxbLabError], int], ...] = (
+    (LimitError, 413),
     (ConfigError, 400),
     (ParameterError, 400),
     (QueryError, 400),
@@ -52,7 +65,7 @@ _STATUS: tuple[tuple[type[HxbLabError], int], ...] = (
 )
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
-_FIELD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): (.+)$", re.DOTALL)
+_FIELD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[\d+\])?: (.+)$", re.DOTALL)
 T = TypeVar("T")
 
 
@@ -67,12 +80,15 @@ def error_status(exc: BaseException) -> int:
 
 
 def field_errors(problems: list[str]) -> dict[str, list[str]]:
-    """Problems of the form ``"name: message"`` grouped by the field they name."""
+    """Problems of the form ``"name: message"`` grouped by the field they name (an item's
+    ``"name[2]: message"`` under ``name``, as ``"item 2: message"``)."""
     fields: dict[str, list[str]] = {}
     for problem in problems:
         match = _FIELD.match(problem)
         if match:
-            fields.setdefault(match.group(1), []).append(match.group(2))
+            name, item, message = match.groups()
+            shown = f"item {item[1:-1]}: {message}" if item else message
+            fields.setdefault(name, []).append(shown)
     return fields
 
 
@@ -117,6 +133,17 @@ class HxbHandler(APIHandler):
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object (an empty body is ``{}``)."""
         raw = self.request.body or b"{}"
+        if len(raw) > MAX_BODY_BYTES:
+            raise LimitError(
+                [f"body: {len(raw):,} bytes is more than the {MAX_BODY_BYTES:,} a request may "
+                 "carry: pass names or paths to the data instead"],
+                subject="request",
+            )  # fmt: skip
+        if json_depth(raw, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
+            raise LimitError(
+                [f"body: nested more than {MAX_BODY_DEPTH} deep: flatten the values"],
+                subject="request",
+            )
         try:
             data = json.loads(raw)
         except ValueError as exc:
@@ -140,6 +167,8 @@ class HxbHandler(APIHandler):
             kind = type(exc).__name__
             if isinstance(exc, ParameterError):
                 extra = {"problems": exc.problems, "fields": field_errors(exc.problems)}
+            elif isinstance(exc, ConfigError) and exc.key:
+                extra = {"fields": {exc.key: [exc.message]}}
         else:
             message = INTERNAL_ERROR
             kind = "InternalError"

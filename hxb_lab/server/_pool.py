@@ -75,6 +75,7 @@ class Job:
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
     stop_reason: str | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    timeout_s: float | None = None  # the run's time limit (None: none)
 
     @property
     def active(self) -> bool:
@@ -120,13 +121,22 @@ class RunManager:
         self._stopping = False
 
     # ------------------------------------------------------------------ submitting
-    def submit(self, runbook: Runbook, params: dict[str, Any], profile: Profile) -> Job:
-        """Validate `params` (`ParameterError` lists every problem) and queue the run."""
+    def submit(
+        self,
+        runbook: Runbook,
+        params: dict[str, Any],
+        profile: Profile,
+        *,
+        timeout: float | None = None,
+    ) -> Job:
+        """Validate `params` (`ParameterError` lists every problem) and queue the run, with
+        `timeout` seconds (default: the runbook's, else the profile's; `Runbook.run_timeout`)."""
         from hxb_lab.runbooks import new_run_id, recorded_parameters
 
         if self._stopping:
             raise ConflictError("the server is stopping; no new runs are started")
         values = runbook.validate(params)
+        limit = runbook.run_timeout(timeout, profile)  # checked before anything is written
         shown = recorded_parameters(runbook, values)
         job = Job(
             id=new_run_id(),
@@ -135,6 +145,7 @@ class RunManager:
             profile=profile.name,
             parameters=shown,
             values=dict(values),
+            timeout_s=limit,
         )
         self.jobs[job.id] = job
         self._ensure_workers()
@@ -187,7 +198,7 @@ class RunManager:
         job.process = process
         assert process.stdin is not None
         spec = {"runbook": job.runbook, "path": job.path, "profile": job.profile,
-                "run_id": job.id, "parameters": job.values}  # fmt: skip
+                "run_id": job.id, "parameters": job.values, "timeout": job.timeout_s}  # fmt: skip
         process.stdin.write((json.dumps(spec, default=str) + "\n").encode())
         await process.stdin.drain()
         job.values = {}  # secrets live no longer than needed

@@ -107,21 +107,26 @@ class RunbooksHandler(HxbHandler):
 
 
 class RunbookRunsHandler(HxbHandler):
-    """``POST runbooks/{name}/runs`` ``{"parameters", "executor": "local"|"kubernetes"}``:
-    validate, then start; answers 202 with the run (its id) at once."""
+    """``POST runbooks/{name}/runs`` ``{"parameters", "executor": "local"|"kubernetes",
+    "timeout": seconds}``: validate, then start; answers 202 with the run (its id) at once.
+    Without a timeout, the runbook's ``hxb_lab.timeout_s`` applies, else the profile's
+    ``runbooks.timeout_s``."""
 
     @tornado.web.authenticated
     async def post(self, name: str) -> None:
+        from hxb_lab.times import timeout as check_timeout
+
         body = self.json_body()
         params = _parameters(body)
+        timeout = check_timeout(body.get("timeout"), "timeout")
         executor = body.get("executor", "local")
-        if executor not in EXECUTORS:
+        if not isinstance(executor, str) or executor not in EXECUTORS:
             raise ParameterError([f"executor: {executor!r} is not one of {', '.join(EXECUTORS)}"],
                                  subject="request")  # fmt: skip
         runbook, profile = await blocking(_runbook, name)
         manager = manager_of(self)
         if executor == "local":
-            job = manager.submit(runbook, params, profile)
+            job = manager.submit(runbook, params, profile, timeout=timeout)
             self.write_json({"run": job.to_json()}, 202)
             return
         from hxb_lab.server._pool import Job
@@ -129,7 +134,9 @@ class RunbookRunsHandler(HxbHandler):
 
         runbook.validate(params)
         require_live_cluster(profile, "Kubernetes runs")
-        submission = await blocking(runbook.submit, params, profile)
+        submission = await blocking(
+            lambda: runbook.submit(params, profile, timeout=runbook.run_timeout(timeout, profile))
+        )
         job = Job(
             id=submission.run_id,
             runbook=runbook.name,

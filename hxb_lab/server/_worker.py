@@ -64,6 +64,7 @@ def main() -> int:
             spec["parameters"],
             profile,
             run_id=spec["run_id"],
+            timeout=spec.get("timeout"),
             progress_bar=False,
             stop_reason=lambda: stop.reason,  # a server stop is recorded as failed, with why
         )
