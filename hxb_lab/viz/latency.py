@@ -101,7 +101,7 @@ def _markers(
             y=1,
             yref="y domain",
             xanchor="left",
-            yanchor="bottom",
+            yanchor="top",
             showarrow=False,
             text=f"{prefix}p{p} {value:,.1f} ms",
             font={"size": 11, "color": color},
