@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import require
+from tests.runbooks.conftest import FIXTURES as RUNBOOK_FIXTURES
 from tests.runbooks.test_redaction import MARKERS, leaks, plant_secrets
+from tests.runbooks.test_report import CHROMIUM, CHROMIUM_ARGS
+from tests.server._jupyter import running_jupyter
 from tests.server.conftest import body, get, post
 
 NOTEBOOK = {
@@ -141,3 +146,36 @@ async def test_no_secret_reaches_a_rest_answer(
     for answer in answers:
         assert leaks(answer.body.decode()) == [], answer.effective_url
     assert "clickhouse password: ***" in answers[-1].body.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_output_html_stays_inert_in_the_report_the_server_serves(tmp_path: Path) -> None:
+    require(CHROMIUM.exists(), "Debian's chromium (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(f'[profiles.lab]\nrunbooks = {{ directories = ["{RUNBOOK_FIXTURES}"] }}\n')
+    env = {"HXB_LAB_HOME": str(tmp_path / "home"), "HXB_LAB_CONFIG": str(profiles),
+           "HXB_LAB_PROFILE": "lab"}  # fmt: skip
+    with running_jupyter("server", tmp_path, env, tmp_path / "jupyter.log") as server:
+        run_id = server.api("POST", "runbooks/injects_script/runs", {})["run"]["id"]
+        deadline = time.monotonic() + 240
+        while (status := server.api("GET", f"runs/{run_id}")["status"]) in ("queued", "running"):
+            assert time.monotonic() < deadline, "the run did not finish within 240 s"
+            time.sleep(0.5)  # the run's status is the readiness probe: no event to wait on
+        assert status == "succeeded"
+
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = chromium.new_page()
+                page.goto(f"{server.url}/hxb-lab/api/runs/{run_id}/report?token={server.token}")
+                page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)  # drawn
+                assert page.locator(".from-the-cluster img").count() == 1  # shown, inert
+                assert page.evaluate("[typeof window.__pwned, typeof window.__pwned_img]") == [
+                    "undefined",
+                    "undefined",
+                ]
+            finally:
+                chromium.close()
