@@ -36,6 +36,7 @@ from hxb_lab.runbooks._catalog import Runbook, catalog, get, load
 from hxb_lab.runbooks._cron import check_cron
 from hxb_lab.runbooks._executors import register as _register
 from hxb_lab.runbooks._parameters import Secret
+from hxb_lab.runbooks._reconcile import HOST_STOPPED, end_run, reconcile
 from hxb_lab.runbooks._run import Run, local_run, new_run_id, runs_root
 
 if _TYPE_CHECKING:
@@ -47,12 +48,14 @@ if _TYPE_CHECKING:
     from hxb_lab.runbooks._kubernetes import Schedule
 
 __all__ = [
+    "HOST_STOPPED",
     "Run",
     "Runbook",
     "Secret",
     "catalog",
     "check_cron",
     "delete",
+    "end_run",
     "find_run",
     "get",
     "load",
@@ -60,6 +63,7 @@ __all__ = [
     "log_metric",
     "new_run_id",
     "read_artifact",
+    "reconcile",
     "record_outcome",
     "recorded_parameters",
     "resume",
@@ -121,9 +125,12 @@ def runs(
     started, finished (datetime64[ns, UTC]), duration_ms (float), profile, executor (local
     or kubernetes), kubernetes_job, parameters (dict, secrets ``***``), metrics (dict),
     report_uri, notebook_uri, error (None unless it failed), mlflow_run_id.
-    `since` is a time or an age such as ``"6h"`` or ``"2d"``.
+    `since` is a time or an age such as ``"6h"`` or ``"2d"``. Runs here whose host
+    stopped without recording their end are recorded first (`reconcile`).
     """
-    return _history.runs(name, status, since, _profile(profile), limit=limit)
+    chosen = _profile(profile)
+    reconcile()
+    return _history.runs(name, status, since, chosen, limit=limit)
 
 
 def find_run(run_id: str, profile: str | _Profile | None = None) -> dict[str, _Any]:

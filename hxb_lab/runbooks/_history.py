@@ -143,6 +143,15 @@ class Recorder:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def helper_pid(self) -> int | None:
+        """The process that records the run, when it is not this one (see `_recorder`)."""
+        return None
+
+    def adopt(self, store: TrackingStore, mlflow_run: dict[str, Any]) -> None:
+        """Complete an MLflow run that exists already instead of opening one."""
+        self._store, self._mlflow_run = store, mlflow_run
+
     def _open(self) -> None:
         try:
             self._store = open_recording_store(self.profile)
@@ -152,7 +161,8 @@ class Recorder:
 
     def _opened(self) -> dict[str, Any] | None:
         """Wait for the MLflow run to exist; None (and `_error`) when it could not."""
-        self._thread.join()
+        if self._thread.ident is not None:  # started (not adopted)
+            self._thread.join()
         return self._mlflow_run
 
     def _complete(self, run: Run) -> str | None:
@@ -286,6 +296,17 @@ def _row(mlrun: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _one_per_run(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per run id: a store written before a run had exactly one MLflow run may hold
+    two (its host's FAILED beside its worker's RUNNING); the ended one is the run."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        seen = chosen.get(row["run_id"])
+        if seen is None or (seen["status"] == "running" and row["status"] != "running"):
+            chosen[row["run_id"]] = row
+    return [row for row in rows if chosen[row["run_id"]] is row]
+
+
 def runs(
     name: str | None = None,
     status: str | None = None,
@@ -316,7 +337,7 @@ def runs(
     moment = times.since(since, datetime.now(UTC))
     if moment is not None:
         filters.append(f"attributes.start_time >= {_ms(moment)}")
-    rows = [_row(r) for r in _search(profile, name, filters, max_results=limit)]
+    rows = _one_per_run([_row(r) for r in _search(profile, name, filters, max_results=limit)])
     frame = pd.DataFrame(rows, columns=RUNS_COLUMNS)
     for column in ("started", "finished"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
@@ -354,28 +375,25 @@ def read_report(row: dict[str, Any], profile: Profile) -> bytes:
     return store.get(str(uri))
 
 
+def _recorded(run: Run, profile: Profile) -> list[dict[str, Any]]:
+    """The MLflow runs of `run` (one, or none yet; more only in stores written before a
+    run id had exactly one)."""
+    return _search(profile, run.runbook, [f"tags.`{TAG}run_id` = {_quote(run.id)}"], 10)
+
+
 def record_outcome(run: Run, profile: Profile) -> None:
     """Record how a run ended in MLflow when its own process could not (it died, or was
-    stopped): its MLflow run gets the run's status, error and end time, and a run that
-    never opened one gets one now. `HxbLabError` when MLflow could not be written."""
-    try:
-        row = find_run(run.id, profile)
-    except NotFoundError:
-        row = None
-    if row is None:  # the run never opened its MLflow run: open and close one now
+    stopped): its MLflow run, found by the run id, gets the run's status, error, end time
+    and the outputs that exist; a run that never opened one gets one now (never a second).
+    `HxbLabError` when MLflow could not be written."""
+    found: list[dict[str, Any] | None] = [*_recorded(run, profile)]
+    for mlflow_run in found or [None]:
         recorder = Recorder(profile, run)
-        recorder.start()
+        if mlflow_run is None:
+            recorder.start()
+        else:
+            recorder.adopt(open_recording_store(profile), mlflow_run)
+        warnings = len(run.warnings)
         recorder.finish(run)
-        if run.warnings:
+        if len(run.warnings) > warnings:
             raise HxbLabError(run.warnings[-1])
-        return
-    store = open_recording_store(profile)
-    try:
-        tags = {TAG + "status": run.status}
-        if run.error:
-            tags[TAG + "error"] = run.error
-        store.log_batch(str(row["mlflow_run_id"]), [], {}, tags)
-        end = run.finished or datetime.now(UTC)
-        store.set_terminated(str(row["mlflow_run_id"]), MLFLOW_STATUS[run.status], _ms(end))
-    finally:
-        store.close()

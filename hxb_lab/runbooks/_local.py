@@ -25,9 +25,18 @@ from hxb_lab.errors import RunbookError
 from hxb_lab.runbooks import _parameters as P
 from hxb_lab.runbooks._control import Control, RunInterrupted
 from hxb_lab.runbooks._executors import RunOptions
+from hxb_lab.runbooks._history import Recorder
+from hxb_lab.runbooks._lease import Heartbeat, held
 from hxb_lab.runbooks._recorder import make_recorder
 from hxb_lab.runbooks._report import render_report
-from hxb_lab.runbooks._run import METRICS_FILE, Run, new_run_id, runs_root
+from hxb_lab.runbooks._run import (
+    METRICS_FILE,
+    REPORT_FILE,
+    RUN_FILE,
+    Run,
+    new_run_id,
+    runs_root,
+)
 from hxb_lab.runbooks._scrub import run_secrets
 
 if TYPE_CHECKING:
@@ -35,8 +44,17 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalExecutor", "kernel_environment"]
 
-REPORT_FILE = "report.html"
 KERNEL_LOG = "kernel.log"
+
+
+def _queued_here(directory: Path, run_id: str) -> bool:
+    """Whether `directory` holds only the queued record of this run (a server's queue
+    writes it when the run is asked for, so the run is on record before it starts)."""
+    try:
+        data = json.loads((directory / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("id") == run_id and data.get("status") == "queued"
 
 
 def _run_directory(output: Path | None, runbook: str, run_id: str) -> Path:
@@ -45,6 +63,8 @@ def _run_directory(output: Path | None, runbook: str, run_id: str) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=False)  # a run never reuses a directory
     except FileExistsError:
+        if _queued_here(directory, run_id):
+            return directory
         raise RunbookError(f"the run directory {directory} already exists") from None
     except OSError as exc:
         raise RunbookError(
@@ -154,7 +174,8 @@ def _signals_cancel(control: Control) -> Iterator[None]:
 
     def handler(signum: int, frame: object) -> None:
         if control.reason is None:
-            print("\nhxb-lab: cancelling the run ...", file=sys.stderr, flush=True)
+            with contextlib.suppress(OSError):  # stderr may be a pipe to a process gone
+                print("\nhxb-lab: cancelling the run ...", file=sys.stderr, flush=True)
             control.stop("cancelled")
         elif signum == signal.SIGINT:
             raise KeyboardInterrupt
@@ -251,6 +272,11 @@ def _execute(
         return reason, control.current_cell, "RunInterrupted", text
     except KeyboardInterrupt:
         return "cancelled", control.current_cell, "KeyboardInterrupt", "cancelled"
+    except Exception as exc:  # e.g. the kernel cannot start: a missing binary or directory
+        if control.started.is_set():
+            return "failed", control.current_cell, type(exc).__name__, str(exc)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return "failed", None, "KernelStartError", f"the kernel {kernel!r} did not start: {first}"
     finally:
         control.disarm()
     return "succeeded", None, None, None
@@ -270,13 +296,26 @@ def _read_metrics(path: Path) -> dict[str, float]:
 
 def _run(runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> Run:
     """Validate, execute, report and record one run; see `Runbook.run`."""
-    nbformat = _nbformat()
     profile = options.profile
     values = runbook.validate(params)  # before anything starts
     kernel_name = options.kernel or profile.runbooks.kernel or runbook.kernel or "python3"
     _check_kernel(kernel_name)
     run_id = options.run_id or new_run_id()
     directory = _run_directory(options.output, runbook.name, run_id)
+    with held(directory, run_id) as lease:  # ours until the run's end is on record
+        return _run_in(directory, runbook, values, options, kernel_name, lease)
+
+
+def _run_in(
+    directory: Path,
+    runbook: Runbook,
+    values: Mapping[str, Any],
+    options: RunOptions,
+    kernel_name: str,
+    lease: Heartbeat,
+) -> Run:
+    profile = options.profile
+    run_id = directory.name
     everything = P.resolved(runbook.parameters, values)
     secrets = {
         p.name: str(values[p.name]) for p in runbook.parameters if p.secret and values.get(p.name)
@@ -297,6 +336,45 @@ def _run(runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> Ru
     run.save()
     recorder = make_recorder(profile, run)
     recorder.start()  # MLflow is slow to import: it loads while the kernel works
+    if recorder.helper_pid is not None:  # it may still write the record if we die
+        lease.add_helper(directory, recorder.helper_pid)
+    try:
+        return _execute_and_record(
+            run, recorder, directory, runbook, values, options, kernel_name, secrets, hidden
+        )
+    except BaseException as exc:  # our own error mid-run: the run still ends on record
+        _record_crash(run, recorder, exc, hidden)
+        raise
+
+
+def _record_crash(run: Run, recorder: Recorder, exc: BaseException, hidden: list[str]) -> None:
+    """End a run that an error of ours (or a second Ctrl-C) broke off: failed (cancelled),
+    with that error, in run.json and MLflow, so it never stays "running"."""
+    run.finished = run.finished or datetime.now(UTC)
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    run.status = "cancelled" if interrupted and run.status == "running" else "failed"
+    line = (str(exc).strip().splitlines() or [""])[0]
+    run.ename, run.evalue = type(exc).__name__, redact(line, hidden)
+    run.save()
+    with contextlib.suppress(Exception):
+        recorder.finish(run)
+        run.save()
+
+
+def _execute_and_record(
+    run: Run,
+    recorder: Recorder,
+    directory: Path,
+    runbook: Runbook,
+    values: Mapping[str, Any],
+    options: RunOptions,
+    kernel_name: str,
+    secrets: dict[str, str],
+    hidden: list[str],
+) -> Run:
+    nbformat = _nbformat()
+    profile = options.profile
+    run_id = run.id
 
     nb = _prepare(runbook, values, run_id, kernel_name)
     env = kernel_environment(profile, run, secrets)

@@ -49,6 +49,10 @@ class ProcessRecorder(Recorder):
         )
         self._send({"profile": self.profile.name, "run": self.run.to_json()})
 
+    @property
+    def helper_pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
     def _send(self, message: dict[str, Any]) -> None:
         assert self._process is not None and self._process.stdin is not None
         try:

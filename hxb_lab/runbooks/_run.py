@@ -19,6 +19,7 @@ __all__ = ["FINISHED", "METRICS_FILE", "STATUSES", "Run", "local_run", "new_run_
 STATUSES = ("running", "succeeded", "failed", "timed_out", "cancelled")
 FINISHED = STATUSES[1:]
 RUN_FILE = "run.json"
+REPORT_FILE = "report.html"
 METRICS_FILE = "metrics.jsonl"  # what `log_metric` writes in a run, one JSON object a line
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 

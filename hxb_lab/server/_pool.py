@@ -4,7 +4,14 @@ A run is validated, queued and answered with its id immediately; at most `worker
 execute at the same time, each in its own process (``hxb_lab.server._worker``), so the
 server stays responsive whatever a runbook does. Cancelling a queued run drops it;
 cancelling a running one interrupts it as Ctrl-C would (outputs kept). When the server
-stops, running runs are stopped and recorded as failed with reason "server stopped".
+stops, running runs are stopped and recorded as failed with reason "server stopped", and
+queued ones recorded as cancelled.
+
+A run is on record from the moment it is queued (its ``run.json`` and a lease the server
+renews); its worker takes the lease over when it starts, writes its stderr to the run's
+``worker.log`` (never a pipe to the server, which may be gone) and records its own end.
+Runs whose owner died without recording their end are reconciled when the server starts
+and every `RECONCILE_S` seconds (`hxb_lab.runbooks.reconcile`).
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ import signal
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab.errors import ConflictError, NotFoundError
-from hxb_lab.server._records import SERVER_STOPPED
+from hxb_lab.runbooks._lease import Heartbeat
+from hxb_lab.runbooks._reconcile import OWNER_EXIT_S
+from hxb_lab.server._records import SERVER_STOPPED, queue_record
 
 if TYPE_CHECKING:
     from hxb_lab.config import Profile
@@ -33,6 +43,8 @@ DEFAULT_WORKERS = 2
 #: The key of the `RunManager` in the tornado application's settings.
 RUNS_SETTING = "hxb_lab_runs"
 WORKERS_ENV = "HXB_LAB_RUN_WORKERS"
+RECONCILE_S = 120.0  # how often the server looks for runs whose owner is gone
+WORKER_LOG = "worker.log"
 log = logging.getLogger("hxb_lab.server")
 
 
@@ -75,6 +87,7 @@ class Job:
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
     stop_reason: str | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    directory: Path | None = field(default=None, repr=False)  # its record, from queueing on
     timeout_s: float | None = None  # the run's time limit (None: none)
 
     @property
@@ -119,6 +132,8 @@ class RunManager:
         self._queue: asyncio.Queue[Job] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._leases = Heartbeat()  # of the queued runs; a worker holds its run's own
+        self._reconciling: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ submitting
     def submit(
@@ -147,6 +162,8 @@ class RunManager:
             values=dict(values),
             timeout_s=limit,
         )
+        job.directory = queue_record(job.id, job.runbook, job.profile, job.parameters)
+        self._leases.hold(job.directory, job.id)
         self.jobs[job.id] = job
         self._ensure_workers()
         assert self._queue is not None
@@ -187,14 +204,17 @@ class RunManager:
         job.started = datetime.now(UTC)
         env = dict(os.environ)
         env["HXB_LAB_PROFILE"] = job.profile
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hxb_lab.server._worker",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-            start_new_session=True,  # a Ctrl-C in the server's terminal is the server's
-        )  # fmt: skip
+        assert job.directory is not None
+        self._leases.release(job.directory, remove_file=False)  # the worker takes it over
+        with open(job.directory / WORKER_LOG, "ab") as stderr:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hxb_lab.server._worker",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,  # a file: the worker outlives a server that dies
+                env=env,
+                start_new_session=True,  # a Ctrl-C in the server's terminal is the server's
+            )  # fmt: skip
         job.process = process
         assert process.stdin is not None
         spec = {"runbook": job.runbook, "path": job.path, "profile": job.profile,
@@ -204,13 +224,13 @@ class RunManager:
         job.values = {}  # secrets live no longer than needed
         if job.stop_reason:  # cancelled while the process started
             await self._send_stop(job)
-        stdout, stderr = await process.communicate()
+        stdout, _ = await process.communicate()
         job.process = None
         result = _last_json_line(stdout)
         if result is None:
-            tail = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            tail = _tail(job.directory / WORKER_LOG) or "no output"
             log.warning(
-                "hxb_lab: run %s: worker exited with %s: %s", job.id, process.returncode, tail[0]
+                "hxb_lab: run %s: worker exited with %s: %s", job.id, process.returncode, tail
             )
             reason = job.stop_reason if job.stop_reason not in (None, "cancelled") else None
             await self._finish_unrecorded(
@@ -226,28 +246,31 @@ class RunManager:
         job.started = _time(run.get("started")) or job.started
         job.error = _error(run)
 
-    async def _finish_unrecorded(self, job: Job, reason: str) -> None:
-        """Record a run whose worker gave no result as failed, in run.json and MLflow."""
+    async def _finish_unrecorded(self, job: Job, reason: str, status: str = "failed") -> None:
+        """Record a run whose worker gave no result (or that never started) as failed (or
+        `status`), in run.json and MLflow, once the processes its worker left are gone."""
         from hxb_lab.config import load_profile
         from hxb_lab.server._base import blocking
         from hxb_lab.server._records import record_failure
 
-        job.status, job.error, job.finished = (
-            "failed",
-            f"RunInterrupted: {reason}",
-            datetime.now(UTC),
-        )
+        error = f"RunInterrupted: {reason}" if status == "failed" else reason
+        job.status, job.error, job.finished = status, error, datetime.now(UTC)
+        if job.directory is not None:
+            self._leases.release(job.directory, remove_file=False)
+        wait_s = OWNER_EXIT_S if job.started else 0.0  # a worker ran: let it be gone
         try:
             profile = await blocking(load_profile, job.profile)
             run = await blocking(
                 lambda: record_failure(
-                    job.id, job.runbook, reason, profile,
-                    started=job.started, parameters=job.parameters,
+                    job.id, job.runbook, reason, profile, started=job.started,
+                    parameters=job.parameters, status=status, wait_s=wait_s,
                 )
             )  # fmt: skip
             self._apply(job, run.to_json())
         except Exception:
-            log.exception("hxb_lab: run %s could not be recorded as failed", job.id)
+            log.exception("hxb_lab: run %s could not be recorded as %s", job.id, status)
+        if status == "cancelled":  # what the user or the stop said, not the record's wording
+            job.error = reason
 
     # ------------------------------------------------------------------ stopping
     async def _send_stop(self, job: Job) -> None:
@@ -271,9 +294,8 @@ class RunManager:
         if not job.active:
             raise ConflictError(f"run {run_id!r} already finished: {job.status}")
         if job.status == "queued":
-            job.status, job.error = "cancelled", "cancelled before it started"
-            job.finished = datetime.now(UTC)
             job.values = {}
+            await self._finish_unrecorded(job, "cancelled before it started", "cancelled")
             job.done.set()
             return job
         job.stop_reason = job.stop_reason or "cancelled"
@@ -281,14 +303,16 @@ class RunManager:
         return job
 
     async def stop(self, reason: str = SERVER_STOPPED) -> None:
-        """Stop every run: queued ones are dropped, running ones recorded failed with `reason`."""
+        """Stop every run: queued ones recorded cancelled, running ones failed, with `reason`."""
         self._stopping = True
+        if self._reconciling is not None:
+            self._reconciling.cancel()
         running = [j for j in self.jobs.values() if j.status == "running"]
-        for job in self.jobs.values():
-            if job.status == "queued":
-                job.status, job.error, job.finished = "cancelled", reason, datetime.now(UTC)
-                job.values = {}
-                job.done.set()
+        for job in [j for j in self.jobs.values() if j.status == "queued"]:
+            job.values = {}
+            await self._finish_unrecorded(job, reason, "cancelled")
+            job.done.set()
+        self._leases.close()
         for job in running:
             job.stop_reason = reason
             await self._send_stop(job)
@@ -298,6 +322,28 @@ class RunManager:
         for task in self._tasks:
             task.cancel()
         self._tasks = []
+
+    # ------------------------------------------------------------------ reconciling
+    def start_reconciling(self, every_s: float = RECONCILE_S) -> None:
+        """End the runs whose owner is gone (a server killed before this one started, a
+        worker killed), now and every `every_s` seconds, in a thread."""
+        if self._reconciling is None or self._reconciling.done():
+            self._reconciling = asyncio.ensure_future(self._reconcile_every(every_s))
+
+    async def _reconcile_every(self, every_s: float) -> None:
+        from hxb_lab.runbooks import reconcile
+        from hxb_lab.server._base import blocking
+
+        while not self._stopping:
+            try:
+                ended = await blocking(reconcile)
+            except Exception:  # one bad record must not end the reconciling
+                log.exception("hxb_lab: reconciling abandoned runs failed")
+            else:
+                for run in ended:
+                    log.warning("hxb_lab: run %s of %s recorded %s: %s", run.id, run.runbook,
+                                run.status, run.evalue)  # fmt: skip
+            await asyncio.sleep(every_s)
 
     async def _wait_finished(self, job: Job) -> None:
         """Wait for a stopped job's worker; kill it after the grace period."""
@@ -312,6 +358,17 @@ class RunManager:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
             await job.done.wait()
+
+
+def _tail(path: Path) -> str | None:
+    """The last line of a worker's log."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - 4096))
+            lines = fh.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return None
+    return lines[-1] if lines else None
 
 
 def _last_json_line(stdout: bytes) -> dict[str, Any] | None:

@@ -5,11 +5,19 @@ the command line, so secrets stay out of ``ps``), then keeps stdin open as a con
 channel: a line ``stop <reason>`` stops the run; end of file means the server is gone.
 The run is cancelled the way Ctrl-C cancels it in a terminal (the runbooks layer keeps
 the outputs); a stop for any reason but ``cancelled`` is recorded as failed with that
-reason, in the report and MLflow alike (`Runbook.run`'s `stop_reason`). The last line on stdout is ``{"run": <Run as JSON>}``.
+reason, in the report and MLflow alike (`Runbook.run`'s `stop_reason`). The last line on
+stdout is ``{"run": <Run as JSON>}``.
+
+The worker outlives its server: it runs in a session of its own, its stderr is a file
+(the run's ``worker.log``), and it holds its run's lease (`hxb_lab.runbooks`) until the
+run's end is on record. A server killed with ``kill -9`` closes its end of stdin, so the
+worker stops the run (nobody is left to cancel it, and a runbook may act on the
+platform) and records it failed with "server stopped", outputs kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -81,7 +89,8 @@ def main() -> int:
             (error, "failed") if error else ("cancelled before it started", "cancelled")
         )
         run = record_failure(spec["run_id"], spec["runbook"], reason, profile, status=status)
-    print(json.dumps({"run": run.to_json()}, default=str), flush=True)
+    with contextlib.suppress(OSError):  # the server may be gone: the record is written
+        print(json.dumps({"run": run.to_json()}, default=str), flush=True)
     return 0
 
 

@@ -2,7 +2,9 @@
 
 Configure the pool in ``jupyter_server_config.py`` (``c.HxbLabApp.run_workers = 4``) or
 with ``HXB_LAB_RUN_WORKERS``; the default is 2. When the server stops, runs still
-executing are stopped and recorded as failed with reason "server stopped".
+executing are stopped and recorded as failed with reason "server stopped", queued ones as
+cancelled. On start, and every few minutes, runs whose owner is gone (a server killed
+before this one, a worker killed) are recorded failed with reason "host stopped".
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class HxbLabApp(ExtensionApp):
     def initialize_settings(self) -> None:
         manager = RunManager(self.run_workers, stop_grace_s=self.stop_grace_s)
         self._web_app().settings[RUNS_SETTING] = manager
+        # Runs a killed server (or worker) left behind are ended as soon as the loop runs.
+        assert self.serverapp is not None
+        self.serverapp.io_loop.add_callback(manager.start_reconciling)
 
     def initialize_handlers(self) -> None:
         setup_route_handlers(self._web_app())

@@ -1,8 +1,16 @@
 """What the server reads and records through the runbooks layer's public API: a run's
-local record by id, and the parameters a queued run shows (secrets masked)."""
+local record by id, the parameters a queued run shows (secrets masked), and the lease that
+says whose a run is until its end is on record."""
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +19,10 @@ import pytest
 import hxb_lab as hx
 from hxb_lab.errors import NotFoundError
 from hxb_lab.runbooks import Run
+from hxb_lab.runbooks._lease import Lease, claimed
+from hxb_lab.runbooks._lease import read as lease_file
 from hxb_lab.server._records import local_run
+from tests.server.conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,3 +77,66 @@ def test_a_queued_run_shows_every_parameter_with_secrets_masked() -> None:
     runbook = hx.runbooks.load(ROOT / "runbooks" / "fixtures" / "secret_parameter.ipynb")
     shown = hx.runbooks.recorded_parameters(runbook, runbook.validate({"token": "s3cr3t-v4lue"}))
     assert shown == {"user": "ops", "token": "***"}
+
+
+# --------------------------------------------------------------------------- leases
+
+
+def _gone_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    return int(child.stdout)
+
+
+def test_a_lease_is_void_once_expired_and_its_owner_gone(tmp_path: Path) -> None:
+    past = time.time() - 1
+    mine = Lease.mine("r1")
+    assert not mine.void()  # fresh, and this process owns it
+    assert not replace(mine, expires=past).void()  # expired, but its owner runs
+    dead = replace(mine, pid=_gone_pid(), expires=past)
+    assert dead.owner_gone() and dead.void()
+    assert not replace(dead, expires=time.time() + 60).void()  # not expired yet
+    # A helper that may still write the record keeps the lease alive.
+    assert not replace(dead, helpers=((os.getpid(), mine.started),)).void()
+    # A reused pid is not the owner: the start time differs.
+    assert replace(mine, started="1", expires=past).void()
+    # Another host: the expiry alone says the owner is gone.
+    assert replace(mine, host="elsewhere.example", expires=past).void()
+    assert not replace(mine, host="elsewhere.example").void()
+
+    mine.write(tmp_path)
+    assert lease_file(tmp_path) == mine
+    with claimed(tmp_path) as first, claimed(tmp_path) as second:
+        assert (first, second) == (True, False)  # one process ends a run, not two
+
+
+@pytest.mark.slow
+def test_a_run_whose_owner_died_is_ended_by_reconcile_with_its_partial_outputs(
+    lab_profile: str,
+) -> None:
+    run_id = hx.runbooks.new_run_id()
+    run = _saved("checks", run_id)
+    assert run.directory is not None
+    run.status, run.profile = "running", lab_profile
+    notebook = json.loads((FIXTURES / "checks.ipynb").read_text())
+    notebook["cells"][-1]["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": "halfway there\n"}
+    ]
+    run.output_notebook = run.directory / "checks.ipynb"
+    run.output_notebook.write_text(json.dumps(notebook))
+    run.save()
+    Lease("x", _gone_pid(), socket.gethostname(), time.time() - 1).write(run.directory)
+
+    ended = hx.runbooks.reconcile()
+
+    assert run_id in [r.id for r in ended]
+    found = local_run(run_id)
+    assert found is not None and found.status == "failed"
+    assert found.error == "RunInterrupted: host stopped"
+    assert found.report is not None and "halfway there" in found.report.read_text()
+    assert not (run.directory / "lease.json").exists()
+    recorded = hx.runbooks.runs("checks", profile=lab_profile)
+    rows = recorded[recorded["run_id"] == run_id]
+    assert list(rows["status"]) == ["failed"] and rows.iloc[0]["report_uri"]
+    assert run_id not in [r.id for r in hx.runbooks.reconcile()]  # ended once

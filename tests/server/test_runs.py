@@ -152,6 +152,9 @@ async def test_the_pool_queues_beyond_its_size_and_cancels_queued_and_running_ru
 
     cancelled = body(await post(jp_fetch, "runs", second["id"], "cancel"))
     assert cancelled["status"] == "cancelled"
+    import hxb_lab as hx
+
+    assert hx.runbooks.local_run(second["id"]).status == "cancelled"  # type: ignore[union-attr]
     await post(jp_fetch, "runs", first["id"], "cancel")
     await _finished(jp_serverapp, first["id"])
 
@@ -171,7 +174,10 @@ async def test_a_run_still_running_when_the_server_stops_is_recorded_failed(
     ready = tmp_path / "started"
     run_id = body(await post(jp_fetch, "runbooks", "waits", "runs",
                              data={"parameters": {"ready_file": str(ready)}}))["run"]["id"]  # fmt: skip
+    queued = body(await post(jp_fetch, "runbooks", "waits", "runs"))["run"]["id"]
     await wait_for_file(ready)
+    on_record = hx.runbooks.local_run(queued)  # before it starts
+    assert on_record is not None and on_record.status == "queued"
 
     await jp_serverapp.extension_manager.stop_all_extensions()  # as the server does on exit
 
@@ -181,6 +187,12 @@ async def test_a_run_still_running_when_the_server_stops_is_recorded_failed(
     assert "server stopped" in row["error"]
     assert row["finished"] == row["finished"]  # not NaT: the MLflow run is terminated
     assert body(await get(jp_fetch, "runs", run_id))["status"] == "failed"
+    # The queued run is recorded cancelled, in MLflow and its run.json alike.
+    waiting = recorded[recorded["run_id"] == queued]
+    assert list(waiting["status"]) == ["cancelled"]
+    assert "server stopped" in waiting.iloc[0]["error"]
+    assert hx.runbooks.local_run(queued).status == "cancelled"  # type: ignore[union-attr]
+    assert body(await get(jp_fetch, "runs", queued))["status"] == "cancelled"
     refused = await post(jp_fetch, "runbooks", "checks", "runs",
                          data={"parameters": {"service": "x"}}, raise_error=False)  # fmt: skip
     assert refused.code == 409
