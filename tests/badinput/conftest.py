@@ -63,7 +63,9 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Jupyter,
     home = base / "hxb-home"
     config = base / "profiles.toml"
     config.write_text(PROFILES)
-    env = {"HXB_LAB_HOME": str(home), "HXB_LAB_CONFIG": str(config)}
+    # The machine's cache: the empty MLflow store is migrated once there, not per session.
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    env = {"HXB_LAB_HOME": str(home), "HXB_LAB_CONFIG": str(config), "XDG_CACHE_HOME": cache}
     try:
         with running_jupyter("server", base, env, base / "jupyter.log", timeout_s=90) as server:
             yield server, home
