@@ -58,8 +58,8 @@ def _report_from_partial(run: Run) -> None:
         nbformat.write(nb, str(notebook))
         # The notebook's outputs were masked as the run wrote them.
         run.report = render_report(nb, run, runbook, run.directory / REPORT_FILE, secrets=[])
-    except (HxbLabError, OSError, ValueError) as exc:
-        run.warnings.append(f"no report: the output notebook could not be read ({exc})")
+    except Exception as exc:  # a notebook cut short mid-write: the run still ends
+        run.warnings.append(f"no report: the output notebook could not be rendered ({exc})")
 
 
 def _wait_for_owner(directory: Path, deadline_s: float) -> None:
@@ -131,10 +131,10 @@ def reconcile(root: Path | None = None) -> list[Run]:
     for lease in sorted((root or runs_root()).glob(f"*/*/{LEASE_FILE}")):
         try:
             run = _ended(lease.parent)
-        except HxbLabError as exc:
-            log.warning(
-                "hxb_lab: the abandoned run in %s is not recorded yet: %s", lease.parent, exc
-            )
+        except Exception as exc:  # one run that cannot be ended must not hide the others
+            reason = exc if isinstance(exc, HxbLabError) else f"{type(exc).__name__}: {exc}"
+            log.warning("hxb_lab: the abandoned run in %s is not recorded yet: %s",
+                        lease.parent, reason)  # fmt: skip
             continue
         if run is not None:
             ended.append(run)

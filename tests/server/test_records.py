@@ -140,3 +140,22 @@ def test_a_run_whose_owner_died_is_ended_by_reconcile_with_its_partial_outputs(
     rows = recorded[recorded["run_id"] == run_id]
     assert list(rows["status"]) == ["failed"] and rows.iloc[0]["report_uri"]
     assert run_id not in [r.id for r in hx.runbooks.reconcile()]  # ended once
+
+
+@pytest.mark.slow
+def test_a_notebook_cut_short_mid_write_still_lets_the_run_end(lab_profile: str) -> None:
+    run_id = hx.runbooks.new_run_id()
+    run = _saved("checks", run_id)
+    assert run.directory is not None
+    run.status, run.profile = "running", lab_profile
+    run.output_notebook = run.directory / "checks.ipynb"
+    run.output_notebook.write_text('{"cells": [{"cell_type": "code", "sour')
+    run.save()
+    Lease("x", _gone_pid(), socket.gethostname(), time.time() - 1).write(run.directory)
+
+    assert run_id in [r.id for r in hx.runbooks.reconcile()]
+
+    found = local_run(run_id)
+    assert found is not None and found.status == "failed" and found.report is None
+    assert found.warnings[0].startswith("no report: the output notebook could not be rendered")
+    assert found.output_notebook is not None and found.output_notebook.exists()  # kept as is
