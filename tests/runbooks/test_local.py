@@ -167,3 +167,21 @@ def test_the_kernel_is_the_one_of_this_environment(local_profile: str, tmp_path:
     assert run.status == "succeeded", run.error
     found = re.search(r"EXE (\S+?)\\n", _outputs(run.output_notebook))
     assert found and Path(found.group(1)).parent == Path(sys.executable).parent
+
+
+def test_a_kernel_that_cannot_start_is_a_failed_run_on_record(
+    local_profile: str, tmp_path: Path
+) -> None:
+    rb = hx.runbooks.get("succeeds", local_profile)
+    run = rb.run({"service": "cart"}, local_profile, cwd=tmp_path / "nowhere", progress_bar=False)
+    assert (run.status, run.failed_cell, run.ename) == ("failed", None, "KernelStartError")
+    assert run.evalue == (
+        f"the kernel 'python3' did not start: [Errno 2] No such file or directory: "
+        f"'{tmp_path / 'nowhere'}'"
+    )
+    assert run.report is not None and "KernelStartError" in run.report.read_text()
+    assert run.directory is not None and not (run.directory / "lease.json").exists()
+    saved = json.loads((run.directory / "run.json").read_text())
+    assert saved["status"] == "failed" and saved["mlflow_run_id"] == run.mlflow_run_id
+    row = hx.runbooks.find_run(run.id, local_profile)
+    assert (row["status"], row["error"]) == ("failed", run.error)
