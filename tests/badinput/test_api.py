@@ -219,6 +219,9 @@ def test_documented_acceptances(demo_wb: Workbench, demo_env: Path, call: str, c
 # ------------------------------------------------------------------ hx.runbooks
 RUN = "hx.runbooks.get('kinds').run"
 RUNBOOK_CASES: list[tuple[str, str]] = [
+    ("hx.connect(5)", "5"),
+    ("hx.connect('')", "''"),
+    ("hx.connect('no-such')", "no-such"),
     ("hx.runbooks.get(5)", "name"),
     ("hx.runbooks.get('')", "name"),
     ("hx.runbooks.get('no-such')", "no-such"),
