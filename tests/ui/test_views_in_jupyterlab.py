@@ -8,6 +8,7 @@ test-output/ui/.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,14 @@ def _open_every_view(page: Any, lab: Any, screenshots: Path, hostile: Hostile) -
 
     cluster = cells.nth(list(CELLS).index("cluster"))
     assert "nodes ready" in cluster.inner_text().lower()
+    for name in ("metrics", "inference"):  # live time axes show times, not nanoseconds
+        ticks = (
+            cells.nth(list(CELLS).index(name))
+            .locator(".js-plotly-plot .xtick text")
+            .all_text_contents()
+        )
+        assert ticks, name
+        assert all(re.search(r"\d\d:\d\d|[A-Z][a-z]{2} \d", t) for t in ticks), (name, ticks)
     plots = cells.nth(list(CELLS).index("traces")).locator(".js-plotly-plot g.trace.bars")
     assert plots.count() >= 1  # the waterfall's bars are drawn
 

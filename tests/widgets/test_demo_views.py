@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import hxb_lab as hx
@@ -114,3 +115,27 @@ def test_services_view_on_the_demo(wb) -> None:
     deps = wb.traces.dependencies(start=start, end=end)
     nodes = next(t for t in view.map.widget.data if t.name == "services")
     assert set(nodes.text) == set(deps["parent"]) | set(deps["child"])
+
+
+def _sent_x(pane) -> list:
+    """The x values of every trace as the widget sends them to the browser."""
+    from plotly.serializers import _py_to_js
+
+    return [value for trace in _py_to_js(pane.widget._data, None) for value in trace["x"]]
+
+
+def test_live_time_axes_are_sent_as_dates_not_nanoseconds(wb) -> None:
+    metrics = wb.view.metrics("DCGM_FI_DEV_GPU_UTIL", by=["Hostname", "gpu"], step="5m", last="1h")
+    inference = wb.view.inference()
+    inference.deployments_table.select_where("name", "llm-chat")
+    start, end = metrics.range()
+    for pane in (metrics.chart, inference.latency, inference.throughput, inference.gpu):
+        sent = _sent_x(pane)
+        assert sent, "the chart shows something"
+        # plotly.js reads ISO text as dates; integers (nanoseconds) became 1.79e18 on the axis
+        assert all(isinstance(x, str) for x in sent), sent[:3]
+        stamps = pd.to_datetime(sent, utc=True)
+        assert stamps.min() >= pd.Timestamp(start) - pd.Timedelta("10min")
+        assert stamps.max() <= pd.Timestamp(end) + pd.Timedelta("10min")
+    assert metrics.figure() is metrics.chart.figure  # the report's figure keeps its own data
+    assert metrics.chart.figure.data[0].x.dtype.kind == "M"
