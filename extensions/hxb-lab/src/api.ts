@@ -96,14 +96,20 @@ export const api = {
   summary: () => requestAPI<ISummary>('platform/summary'),
   runbooks: () =>
     requestAPI<{ profile: string; runbooks: IRunbook[] }>('runbooks'),
+  /** Start a run; `timeout` (seconds) is sent only when given. */
   startRun: (
     name: string,
     parameters: Record<string, unknown>,
-    executor: Executor
+    executor: Executor,
+    timeout?: number
   ) =>
     requestAPI<{ run: IRun }>(
       `runbooks/${encodeURIComponent(name)}/runs`,
-      json('POST', { parameters, executor })
+      json('POST', {
+        parameters,
+        executor,
+        ...(timeout === undefined ? {} : { timeout })
+      })
     ),
   runs: () => requestAPI<{ runs: IRun[]; warning: string | null }>('runs'),
   run: (id: string) => requestAPI<IRun>(`runs/${encodeURIComponent(id)}`),

@@ -267,4 +267,29 @@ export function serverErrorSchema(
   return errors as unknown as ErrorSchema;
 }
 
+/**
+ * The Run dialog's time limit, as typed: empty means none (the runbook's
+ * `hxb_lab.timeout_s`, else the profile's `runbooks.timeout_s` applies);
+ * otherwise seconds above zero, finite. `error` is the inline message.
+ */
+export interface ITimeLimit {
+  seconds?: number;
+  error?: string;
+}
+
+export function parseTimeLimit(text: string): ITimeLimit {
+  const typed = text.trim();
+  if (!typed) {
+    return {};
+  }
+  const seconds = Number(typed);
+  if (!Number.isFinite(seconds)) {
+    return { error: 'Time limit: give a number of seconds, or leave it empty' };
+  }
+  if (seconds <= 0) {
+    return { error: 'Time limit: give seconds above 0, or leave it empty' };
+  }
+  return { seconds };
+}
+
 export { validator };

@@ -13,6 +13,7 @@ import { describeCron } from './cron';
 import {
   formSchema,
   initialValues,
+  parseTimeLimit,
   serverErrorSchema,
   transformErrors,
   uiSchemaFor,
@@ -50,6 +51,8 @@ export function RunbookForm(props: IFormProps): JSX.Element {
   const [failure, setFailure] = React.useState<string | null>(null);
   const [busy, setBusy] = React.useState(false);
   const [executor, setExecutor] = React.useState<Executor>('local');
+  const [timeLimit, setTimeLimit] = React.useState('');
+  const limit = parseTimeLimit(timeLimit);
   const [cron, setCron] = React.useState(runbook.schedule ?? '0 6 * * *');
   const [scheduleName, setScheduleName] = React.useState('');
   const preview = describeCron(cron);
@@ -67,12 +70,20 @@ export function RunbookForm(props: IFormProps): JSX.Element {
       setFailure(`cron: ${preview.text}`);
       return;
     }
+    if (mode === 'run' && limit.error) {
+      return; // shown under the field
+    }
     setBusy(true);
     setFailure(null);
     try {
       const parameters = valuesToSend(source, formData);
       if (mode === 'run') {
-        const answer = await api.startRun(runbook.name, parameters, executor);
+        const answer = await api.startRun(
+          runbook.name,
+          parameters,
+          executor,
+          limit.seconds
+        );
         model.addRun(answer.run);
       } else {
         await api.schedule(runbook.name, {
@@ -157,22 +168,43 @@ export function RunbookForm(props: IFormProps): JSX.Element {
       >
         <div className="hxb-RunForm-actions">
           {mode === 'run' && (
-            <label className="hxb-RunForm-executor">
-              Run on
-              <select
-                className="jp-mod-styled"
-                value={executor}
-                onChange={e => setExecutor(e.target.value as Executor)}
-              >
-                <option value="local">this Jupyter server</option>
-                <option value="kubernetes">Kubernetes (a Job)</option>
-              </select>
-            </label>
+            <div className="hxb-RunForm-options">
+              <label className="hxb-RunForm-executor">
+                Run on
+                <select
+                  className="jp-mod-styled"
+                  value={executor}
+                  onChange={e => setExecutor(e.target.value as Executor)}
+                >
+                  <option value="local">this Jupyter server</option>
+                  <option value="kubernetes">Kubernetes (a Job)</option>
+                </select>
+              </label>
+              <label className="hxb-RunForm-timeLimit">
+                Time limit (s)
+                <input
+                  className="jp-mod-styled"
+                  inputMode="decimal"
+                  value={timeLimit}
+                  placeholder="the runbook’s default"
+                  aria-invalid={limit.error ? true : undefined}
+                  onChange={e => {
+                    setTimeLimit(e.target.value);
+                    setFailure(null);
+                  }}
+                />
+              </label>
+              {limit.error && (
+                <div className="hxb-RunForm-timeLimitError" role="alert">
+                  {limit.error}
+                </div>
+              )}
+            </div>
           )}
           <button
             type="submit"
             className="jp-mod-styled jp-mod-accept hxb-RunForm-submit"
-            disabled={busy}
+            disabled={busy || (mode === 'run' && limit.error !== undefined)}
           >
             {busy ? 'Starting…' : mode === 'run' ? 'Run' : 'Schedule'}
           </button>
