@@ -67,6 +67,11 @@ DEPENDENCIES = {"parent": "str", "child": "str", "calls": "int", "errors": "int"
 MAX_DURATION_MS = 36_500 * 86_400_000
 #: Searches gather the whole of each matching trace from this far around the range.
 SEARCH_MARGIN_NS = 10 * 60 * 10**9
+#: search(order=...): which matching traces fill the limit, and how the frame is sorted.
+SEARCH_ORDERS = {
+    "recent": ("max(Timestamp) DESC", "start DESC"),
+    "slowest": ("max(Duration) DESC", "duration_ms DESC"),
+}
 
 
 class Traces(Facade):
@@ -122,8 +127,11 @@ class Traces(Facade):
         start: Any = None,
         end: Any = None,
         limit: int = 100,
+        order: str = "recent",
     ) -> pd.DataFrame:
-        """Traces with a span matching every filter given, most recent first.
+        """Traces with a span matching every filter given: the `limit` most recent first, or
+        with ``order="slowest"`` the `limit` whose matching span took longest, slowest first
+        (over the whole range, not only its newest traces).
 
         A span matches when its service, operation, status (``"error"``, ``"ok"``,
         ``"unset"``), duration and span or resource attributes all match, as in Jaeger.
@@ -132,6 +140,11 @@ class Traces(Facade):
         """
         start_ns, end_ns = time_range(self._ctx.now(), start, end)
         _sql.check_limit(limit, maximum=10_000)
+        if order not in SEARCH_ORDERS:
+            raise ParameterError(
+                [f"order: {order!r} is not one of {', '.join(map(repr, SEARCH_ORDERS))}"]
+            )
+        chosen, shown = SEARCH_ORDERS[order]
         where = [_sql.time_filter()]
         params: dict[str, Any] = {
             "start": start_ns,
@@ -195,9 +208,9 @@ class Traces(Facade):
               AND Timestamp < fromUnixTimestamp64Nano({{wide_end:Int64}}, 'UTC')
               AND TraceId IN (
                 SELECT TraceId FROM ${{traces}} WHERE {" AND ".join(where)}
-                GROUP BY TraceId ORDER BY max(Timestamp) DESC, TraceId LIMIT {{limit:UInt32}})
+                GROUP BY TraceId ORDER BY {chosen}, TraceId LIMIT {{limit:UInt32}})
             GROUP BY TraceId
-            ORDER BY start DESC, trace_id"""
+            ORDER BY {shown}, trace_id"""
         span = (params["wide_start"], params["wide_end"])
         return _sql.typed(_sql.store(self._ctx).frame(sql, params, span=span), SEARCH)
 

@@ -97,10 +97,11 @@ class TracesView(View):
                 status="error" if failing else None,
                 start=start,
                 end=end,
-                limit=TRACES_SHOWN if failing else 10 * TRACES_SHOWN,
+                limit=TRACES_SHOWN,
+                order="recent" if failing else "slowest",
             )
-            order = ["start"] if failing else ["duration_ms"]
-            self.traces = found.sort_values(order, ascending=False).head(TRACES_SHOWN)
+            shown = "start" if failing else "duration_ms"
+            self.traces = found.sort_values(shown, ascending=False).head(TRACES_SHOWN)
             what = "failing" if failing else "slowest"
             self.traces_table.show(
                 self.traces, caption=f"{what} traces of {service}: {len(self.traces)}"

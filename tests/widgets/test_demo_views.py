@@ -139,3 +139,16 @@ def test_live_time_axes_are_sent_as_dates_not_nanoseconds(wb) -> None:
         assert stamps.max() <= pd.Timestamp(end) + pd.Timedelta("10min")
     assert metrics.figure() is metrics.chart.figure  # the report's figure keeps its own data
     assert metrics.chart.figure.data[0].x.dtype.kind == "M"
+
+
+def test_the_slowest_traces_are_the_slowest_of_the_whole_range(wb) -> None:
+    view = wb.view.traces(service="api-gateway", last="1h")
+    start, end = view.range()
+    every = wb.traces.search(service="api-gateway", start=start, end=end, limit=10_000)
+    assert len(every) > 200  # more than the newest few minutes' worth
+    shown = view.traces_table.frame
+    assert list(shown["duration_ms"]) == sorted(shown["duration_ms"], reverse=True)
+    slowest = every.sort_values("duration_ms", ascending=False).head(len(shown))
+    assert list(shown["trace_id"]) == list(slowest["trace_id"])
+    with pytest.raises(hx.HxbLabError, match="order: 'fastest' is not one of"):
+        wb.traces.search(service="api-gateway", order="fastest")
