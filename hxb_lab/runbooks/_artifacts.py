@@ -10,6 +10,8 @@ bucket and prefix, before anything is read.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import posixpath
 import shutil
 from dataclasses import dataclass
@@ -104,14 +106,32 @@ class ArtifactStore:
             hint="check artifacts.endpoint_url, the bucket and the access keys of the profile",
         )
 
+    def _refused(self, exc: OSError) -> HxbLabError:
+        """A ``file://`` store that cannot take a file: read-only, full, or not a directory."""
+        why = {
+            errno.EROFS: "it is read-only", errno.EACCES: "it is not writable",
+            errno.EPERM: "it is not writable", errno.ENOSPC: "it is full",
+            errno.EDQUOT: "it is full (disk quota)", errno.EFBIG: "the file is too large for it",
+        }.get(exc.errno or 0, exc.strerror or type(exc).__name__)  # fmt: skip
+        return HxbLabError(
+            f"cannot write the run's outputs to the artifact store {self.uri}: {why}",
+            hint="free space on it or make it writable, or set artifacts.uri of the profile to "
+            "another store; the outputs stay in the run directory",
+        )
+
     def put(self, local: Path, uri: str) -> str:
         """Copy a local file to `uri` in this store; returns the URI."""
         self._check(uri, "write")
         scheme = urlsplit(uri).scheme
         if scheme == "file":
             target = _local_path(uri)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(local, target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(local, target)
+            except OSError as exc:
+                with contextlib.suppress(OSError):  # never leave half a report to be read
+                    target.unlink()
+                raise self._refused(exc) from None
             return uri
         parts = urlsplit(uri)
         extra = {"ContentType": _CONTENT_TYPES.get(local.suffix, "application/octet-stream")}

@@ -199,6 +199,8 @@ class Recorder:
             self._upload(artifacts, base)
         except HxbLabError as exc:
             run.warnings.append(f"outputs not uploaded: {exc}")
+            if run.status == "succeeded":  # its outputs are not where its record says
+                run.status, run.ename, run.evalue = "failed", "ArtifactStoreError", str(exc)
         if mlflow_run is None:
             run.warnings.append(f"run not recorded in MLflow: {self._error or 'unknown error'}")
             if self._store is not None:

@@ -52,7 +52,8 @@ def test_wrong_s3_credentials_keep_the_run_and_name_the_store(
 ) -> None:
     monkeypatch.setenv("HXB_TEST_S3_SECRET", "not-the-secret-key")
     run = hx.runbooks.get("untyped_parameters", lab_profile).run({}, lab_profile)
-    assert run.status == "succeeded"
+    assert (run.status, run.ename) == ("failed", "ArtifactStoreError")  # outputs not stored
+    assert run.evalue.startswith("cannot upload s3://hxb-runs/")
     assert run.report.exists()
     problems = [w for w in run.warnings if w.startswith("outputs not uploaded")]
     assert len(problems) == 1
