@@ -76,7 +76,8 @@ def kubeconfig_secrets(path: Path) -> list[str]:
             if isinstance(user.get(key), str):
                 with contextlib.suppress(OSError, UnicodeDecodeError):
                     found.append(Path(user[key]).expanduser().read_text().strip())
-        config = (user.get("auth-provider") or {}).get("config") or {}
+        provider = user.get("auth-provider")
+        config = provider.get("config") if isinstance(provider, dict) else None
         if isinstance(config, dict):
             found += [str(v) for k, v in config.items() if v and _SENSITIVE.search(str(k))]
     for entry in data.get("clusters") or []:

@@ -141,6 +141,8 @@ def test_profile_secrets_skip_what_does_not_resolve(
     assert kubeconfig_secrets(tmp_path / "nowhere") == []
     (tmp_path / "broken").write_text("users: [{user: [")
     assert kubeconfig_secrets(tmp_path / "broken") == []
+    (tmp_path / "odd").write_text("users: [7, {user: {auth-provider: oidc, token: tok-odd-1}}]")
+    assert kubeconfig_secrets(tmp_path / "odd") == ["tok-odd-1"]
     assert kubeconfig_secrets(tmp_path / "secrets" / "kubeconfig") == [MARKERS["kubeconfig token"]]
 
 
