@@ -209,6 +209,20 @@ class Inference:
         alias: str | None,
     ) -> tuple[str, ModelVersion | None]:
 
+        if storage_uri is not None and (
+            not isinstance(storage_uri, str) or ":/" not in storage_uri
+        ):
+            share = (
+                f"; to send {storage_uri} % of the traffic, pass percent={storage_uri}"
+                if isinstance(storage_uri, int | float) and not isinstance(storage_uri, bool)
+                else ""
+            )
+            raise _ParameterError(
+                [
+                    f"storage_uri: {storage_uri!r} is not a model URI (such as "
+                    f"'s3://bucket/model' or 'models:/name/3'){share}"
+                ]
+            )
         if sum(x is not None for x in (storage_uri, version, alias)) != 1:
             raise _ParameterError(["pass exactly one of storage_uri=, version= and alias="])
         for field, value in (("storage_uri", storage_uri), ("model", model), ("alias", alias)):

@@ -113,7 +113,7 @@ def test_rollback_and_registry_rollouts_resolve_versions_in_the_registry(
 
 def test_bad_requests_are_named(demo_wb: Workbench) -> None:
     inference = demo_wb.inference
-    with pytest.raises(ParameterError, match="max_replicas: must be 0 or more"):
+    with pytest.raises(ParameterError, match="max_replicas: expected a whole number from 0 to 10000, got -1"):
         inference.scale("llm-chat", max_replicas=-1)
     with pytest.raises(ParameterError, match=r"min_replicas \(9\) is above max_replicas \(6\)"):
         inference.scale("llm-chat", min_replicas=9)
@@ -123,6 +123,11 @@ def test_bad_requests_are_named(demo_wb: Workbench) -> None:
         inference.canary("text-embed", version=4, percent=100)
     with pytest.raises(ParameterError, match="exactly one of storage_uri=, version= and alias="):
         inference.canary("text-embed", version=4, alias="champion")
+    # a share given where the URI goes is not served as `storageUri: 20`
+    with pytest.raises(ParameterError, match="to send 20 % of the traffic, pass percent=20"):
+        inference.canary("llm-chat", 20)
+    with pytest.raises(ParameterError, match="storage_uri: '20' is not a model URI"):
+        inference.canary("llm-chat", "20")
     with pytest.raises(
         NotFoundError, match="version 99 of model 'text-embed' is not in the model registry"
     ):
