@@ -208,7 +208,8 @@ class Recorder:
             return
         run.mlflow_run_id = mlflow_run["info"]["run_id"]
         problem = self._complete(run)
-        if problem:
+        if problem:  # its MLflow run is not complete: reconciling completes it (`_reconcile`)
+            run.mlflow_run_id = None
             run.warnings.append(f"run not recorded in MLflow: {problem}")
 
 

@@ -23,7 +23,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["LEASE_FILE", "RENEW_S", "TTL_S", "Heartbeat", "Lease", "claimed", "read", "remove"]
+__all__ = [
+    "LEASE_FILE",
+    "RENEW_S",
+    "TTL_S",
+    "Heartbeat",
+    "Lease",
+    "claimed",
+    "hand_over",
+    "read",
+    "remove",
+]
 
 LEASE_FILE = "lease.json"
 RENEW_S = 5.0
@@ -111,6 +121,12 @@ def read(directory: Path) -> Lease | None:
         )  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def hand_over(directory: Path, run_id: str) -> None:
+    """Leave the run in `directory` to whoever reconciles next: its end is in ``run.json``
+    but not yet in MLflow. The lease names no owner and has expired: it is void at once."""
+    Lease(run_id, 0, socket.gethostname(), time.time()).write(directory)
 
 
 def remove(directory: Path) -> None:

@@ -26,7 +26,7 @@ from hxb_lab.runbooks import _parameters as P
 from hxb_lab.runbooks._control import Control, RunInterrupted
 from hxb_lab.runbooks._executors import RunOptions
 from hxb_lab.runbooks._history import Recorder
-from hxb_lab.runbooks._lease import Heartbeat, held
+from hxb_lab.runbooks._lease import Heartbeat, hand_over, held
 from hxb_lab.runbooks._recorder import make_recorder
 from hxb_lab.runbooks._report import render_report
 from hxb_lab.runbooks._run import (
@@ -303,7 +303,11 @@ def _run(runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> Ru
     run_id = options.run_id or new_run_id()
     directory = _run_directory(options.output, runbook.name, run_id)
     with held(directory, run_id) as lease:  # ours until the run's end is on record
-        return _run_in(directory, runbook, values, options, kernel_name, lease)
+        run = _run_in(directory, runbook, values, options, kernel_name, lease)
+        if run.mlflow_run_id is None:  # MLflow did not answer: the next reconcile records it
+            lease.release(directory, remove_file=False)
+            hand_over(directory, run_id)
+        return run
 
 
 def _run_in(
