@@ -184,6 +184,26 @@ def _walk_through(chromium: Any, lab: Jupyter, nodes: Any) -> None:
         expect(failed_report.locator("body")).to_contain_text("disk is full", timeout=30_000)
         _shot(page, "08-failed-run")
 
+        # 7b. A time limit from the dialog: refused inline unless above zero; then the run
+        # that would wait two minutes ends at it, timed out.
+        sidebar.locator('.hxb-Runbook[data-runbook="waits"] .hxb-Runbook-run').click()
+        limit = dialog.locator(".hxb-RunForm-timeLimit input")
+        limit.fill("0")
+        expect(dialog.locator(".hxb-RunForm-timeLimitError")).to_have_text(
+            "Time limit: give seconds above 0, or leave it empty"
+        )
+        expect(dialog.locator(".hxb-RunForm-submit")).to_be_disabled()
+        limit.fill("3")
+        expect(dialog.locator(".hxb-RunForm-timeLimitError")).to_have_count(0)
+        dialog.locator(".hxb-RunForm-submit").click()
+        expect(dialog).to_have_count(0)
+        limited = (
+            sidebar.locator(".hxb-Run")
+            .filter(has=page.locator(".hxb-Run-runbook", has_text=re.compile(r"^waits$")))
+            .first
+        )
+        expect(limited).to_have_attribute("data-status", "timed_out", timeout=RUN_TIMEOUT_MS)
+
         # 8. The launcher's Ops notebook connects to the active profile.
         page.locator(".lm-TabBar-tab", has_text="Launcher").click()
         page.locator(".jp-LauncherCard", has_text="Ops notebook").click()
