@@ -10,9 +10,11 @@ a second, and never left ``running``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,16 +28,21 @@ from tests.support.mlflow_server import MlflowServer, start_mlflow
 from tests.support.processes import Process, http_probe, launch, start, wait_port_free
 
 
-def _until(what: str, check: Callable[[], object], timeout: float = 120.0) -> object:
-    """Poll `check` until it returns something true; fail naming `what` after `timeout`."""
+def _until(what: str, check: Callable[[], object], cli: Process, timeout: float = 120.0) -> object:
+    """Poll `check` until it holds while the run's command goes on; fail naming `what` if
+    the command exits first or after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
         found = check()
         if found:
             return found
+        if not cli.running:
+            pytest.fail(f"{what}: the command exited first\n{cli.tail()}", pytrace=False)
         if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout:g} s", pytrace=False)
-        time.sleep(0.1)
+            pytest.fail(f"{what} within {timeout:g} s\n{cli.tail()}", pytrace=False)
+        # Waiting on the command, not sleeping: its exit ends the wait at once.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            cli.popen.wait(0.1)
 
 
 @pytest.fixture
@@ -86,11 +93,10 @@ runbooks = {{ directories = ["{FIXTURES}"] }}
     ]  # fmt: skip
     cli = launch(command, tmp_path / "cli.log")
     try:
-        _until("the runbook started", lambda: ready.exists() or not cli.running)
-        assert cli.running, cli.tail()
+        _until("the runbook started", ready.exists, cli)
         (directory,) = (hxb_env / "runs" / "waits_for_release").iterdir()
         run_id = directory.name
-        opened = _until("its MLflow run was opened", lambda: _recorded(run_id, "flaky"))
+        opened = _until("its MLflow run was opened", lambda: _recorded(run_id, "flaky"), cli)
         assert isinstance(opened, dict) and opened["status"] == "running"
 
         os.killpg(own_mlflow.process.pid, signal.SIGKILL)  # MLflow is gone mid-run
