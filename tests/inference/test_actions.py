@@ -113,7 +113,9 @@ def test_rollback_and_registry_rollouts_resolve_versions_in_the_registry(
 
 def test_bad_requests_are_named(demo_wb: Workbench) -> None:
     inference = demo_wb.inference
-    with pytest.raises(ParameterError, match="max_replicas: expected a whole number from 0 to 10000, got -1"):
+    with pytest.raises(
+        ParameterError, match="max_replicas: expected a whole number from 0 to 10000, got -1"
+    ):
         inference.scale("llm-chat", max_replicas=-1)
     with pytest.raises(ParameterError, match=r"min_replicas \(9\) is above max_replicas \(6\)"):
         inference.scale("llm-chat", min_replicas=9)
