@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RUNS_COLUMNS",
     "Recorder",
+    "RunAbandoned",
     "complete_run",
     "experiment_name",
     "failure",
@@ -106,11 +108,23 @@ def tags_of(run: Run) -> dict[str, str]:
     return tags
 
 
-def open_run(store: TrackingStore, profile: Profile, run: Run) -> dict[str, Any]:
-    """Create the MLflow run (status RUNNING) in experiment ``runbooks/<name>``."""
+class RunAbandoned(Exception):
+    """The process of a run died before its MLflow run was opened: whoever ends the run
+    opens it (one MLflow run per run id)."""
+
+
+def open_run(
+    store: TrackingStore, profile: Profile, run: Run, owner_alive: Callable[[], bool] | None = None
+) -> dict[str, Any]:
+    """Create the MLflow run (status RUNNING) in experiment ``runbooks/<name>``.
+
+    `owner_alive` is asked just before the run is created (after the store's first call,
+    which may load mlflow for seconds); `RunAbandoned` when it says no."""
     artifacts = ArtifactStore.of(profile)
     location = join(artifacts.uri, "runbooks", run.runbook)
     experiment_id = _experiment(store, experiment_name(run.runbook), location)
+    if owner_alive is not None and not owner_alive():
+        raise RunAbandoned(run.id)
     return store.create_run(experiment_id, _ms(run.started), tags_of(run), run.id)
 
 

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from hxb_lab.clients.mlflow import light_recording, open_store
 from hxb_lab.config import Profile, load_profile
-from hxb_lab.runbooks._history import Recorder, complete_run, failure, open_run
+from hxb_lab.runbooks._history import Recorder, RunAbandoned, complete_run, failure, open_run
 from hxb_lab.runbooks._run import Run
 
 __all__ = ["ProcessRecorder", "make_recorder"]
@@ -125,6 +125,7 @@ def _main() -> int:
         out.write(json.dumps(message, default=str) + "\n")
         out.flush()
 
+    parent = os.getppid()
     first = sys.stdin.readline()
     if not first:
         return 0
@@ -133,7 +134,11 @@ def _main() -> int:
     run = Run.from_json(request["run"])
     try:
         store = open_store(profile)
-        mlflow_run = open_run(store, profile, run)
+        # If the run's process died meanwhile, whoever ends the run opens its MLflow run
+        # (one per run id), not this helper.
+        mlflow_run = open_run(store, profile, run, owner_alive=lambda: os.getppid() == parent)
+    except RunAbandoned:
+        return 0
     except BaseException as exc:
         reply({"error": failure(profile, exc)})
         return 0

@@ -30,6 +30,7 @@ from hxb_lab.config import load_profile
 from hxb_lab.runbooks import Run
 from hxb_lab.runbooks._history import _search
 from hxb_lab.runbooks._lease import TTL_S
+from hxb_lab.runbooks._lease import read as read_lease
 from tests.server._jupyter import JupyterError, running_jupyter
 from tests.server.conftest import FIXTURES, body, post, wait_for_file
 
@@ -117,9 +118,13 @@ def test_a_server_killed_mid_run_leaves_no_run_running(
     except JupyterError as exc:
         pytest.fail(str(exc))
 
-    # The next server ends the queued run as it starts (nobody else looked meanwhile).
+    # Once the dead server's lease on it has expired, the next server ends the queued run
+    # as it starts (nobody else looked meanwhile).
+    lease = read_lease(hx.runbooks.runs_root() / "waits" / queued)
+    assert lease is not None and lease.pid != os.getpid()
+    _until("the lease's expiry", lambda: lease.expired, TTL_S + 5)
     with running_jupyter("server", tmp_path / "second", env, tmp_path / "second.log"):
-        second = _until("the queued run's record", lambda: _ended(queued), TTL_S + 60)
+        second = _until("the queued run's record", lambda: _ended(queued), 60)
 
     _assert_recorded(first, "failed", "RunInterrupted: server stopped")
     _assert_outputs(first, "ready_file")
@@ -151,6 +156,69 @@ async def test_a_worker_killed_is_recorded_failed_once_with_its_partial_outputs(
     assert run is not None
     _assert_recorded(run, "failed", "exited with code -9")
     _assert_outputs(run, "ready_file")
+
+
+def _children(pid: int) -> list[int]:
+    """The pids of the processes whose parent is `pid` (Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    except OSError:
+        return True
+
+
+async def test_a_worker_killed_before_its_mlflow_helper_opened_the_run_leaves_one_mlflow_run(
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    profiles_file: Path,
+    runs_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store written through the mlflow library (here: a profile with a token) is written
+    by a helper process of the run's own, which outlives a worker killed while it imports
+    mlflow: one MLflow run still."""
+    from hxb_lab.server.app import RUNS_SETTING
+
+    monkeypatch.setenv("HXB_LAB_HOME", str(runs_home))
+    monkeypatch.setenv("HXB_TEST_MLFLOW_TOKEN", "t0ken")  # a token: mlflow's own client
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    profiles_file.write_text(
+        'default = "files"\n\n[profiles.files]\n'
+        f'mlflow = {{ tracking_uri = "{store}", token = {{ env = "HXB_TEST_MLFLOW_TOKEN" }} }}\n'
+        f'artifacts = {{ uri = "{(tmp_path / "artifacts").as_uri()}" }}\n'
+        f'runbooks = {{ directories = ["{FIXTURES}"] }}\n'
+    )
+    # The store exists and this process has mlflow loaded: the server is quick to record,
+    # while the run's helper still spends seconds importing mlflow.
+    assert hx.runbooks.runs(profile="files").empty
+    data = {"parameters": {"seconds": 600}}
+    run_id = body(await post(jp_fetch, "runbooks", "waits", "runs", data=data))["run"]["id"]
+    job = jp_serverapp.web_app.settings[RUNS_SETTING].get(run_id)
+    helper_log = hx.runbooks.runs_root() / "waits" / run_id / "mlflow.log"
+    await asyncio.to_thread(_until, "the MLflow helper", helper_log.exists)
+    worker = job.process.pid
+    helpers = await asyncio.to_thread(_until, "the helper's pid", lambda: _children(worker))
+
+    os.kill(worker, signal.SIGKILL)  # the helper is still importing mlflow
+    await job.done.wait()
+    await asyncio.to_thread(_until, "the helper's exit", lambda: all(map(_gone, helpers)))
+
+    assert job.status == "failed"
+    run = hx.runbooks.local_run(run_id)
+    assert run is not None
+    _assert_recorded(run, "failed", "exited with code -9")
 
 
 def test_a_worker_killed_without_a_server_is_reconciled_by_runs(
