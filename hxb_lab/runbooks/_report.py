@@ -135,6 +135,47 @@ def _widgets_to_static(nb: Any) -> None:
                 data["text/plain"] = f"{shown} (interactive: open the notebook to use it)"
 
 
+#: The largest single output a report embeds, and all its outputs together (bytes of text,
+#: figures counted as their JSON). Beyond them an output is a line saying where it is: the
+#: run's notebook keeps every output whole.
+MAX_OUTPUT_BYTES = 5 * 2**20
+MAX_OUTPUTS_BYTES = 40 * 2**20
+
+
+def _output_size(output: Any) -> int:
+    if output.get("output_type") == "stream":
+        return len(str(output.get("text") or "").encode())
+    size = 0
+    for value in (output.get("data") or {}).values():
+        text = value if isinstance(value, str) else json.dumps(value)
+        size += len(text.encode())
+    return size
+
+
+def _cap_outputs(nb: Any) -> int:
+    """Replace outputs over `MAX_OUTPUT_BYTES`, or past `MAX_OUTPUTS_BYTES` in all, by a note;
+    how many were left out."""
+    total, left_out = 0, 0
+    for cell in nb.cells:
+        for i, output in enumerate(cell.get("outputs", [])):
+            size = _output_size(output)
+            if size <= MAX_OUTPUT_BYTES and total + size <= MAX_OUTPUTS_BYTES:
+                total += size
+                continue
+            left_out += 1
+            limit = (
+                f"{MAX_OUTPUT_BYTES / 2**20:.0f} MB for one output"
+                if size > MAX_OUTPUT_BYTES
+                else f"{MAX_OUTPUTS_BYTES / 2**20:.0f} MB for all outputs"
+            )
+            note = (
+                f"[output of {size / 2**20:.1f} MB left out of the report (at most {limit}): "
+                "it is whole in the run's notebook]"
+            )
+            cell["outputs"][i] = {"output_type": "stream", "name": "stdout", "text": note}
+    return left_out
+
+
 def _show_only_failing_code(nb: Any) -> None:
     """Hide the code of every cell but the failing one(s)."""
     for cell in nb.cells:
@@ -250,6 +291,7 @@ def report_csp(figures: bool = True, exporter: Any = None) -> str:
 def render_report(nb: Any, run: Run, runbook: Runbook, target: Path, secrets: list[str]) -> Path:
     """Write the HTML report of an executed notebook to `target`."""
     nb = copy.deepcopy(nb)
+    _cap_outputs(nb)
     _widgets_to_static(nb)
     has_figures = _figures_to_html(nb)
     _show_only_failing_code(nb)

@@ -156,3 +156,15 @@ def test_output_html_stays_inert_in_the_report_opened_from_disk_while_figures_dr
             assert errors == []
         finally:
             chromium.close()
+
+
+def test_an_output_too_large_for_a_report_is_a_note_and_stays_whole_in_the_notebook(
+    local_profile: str,
+) -> None:
+    run = hx.runbooks.get("prints_a_lot", local_profile).run({"size_mb": 6}, local_profile)
+    html = run.report.read_text()
+    assert len(html.encode()) < 1_000_000  # not the 6 MB printed
+    assert "[output of 6.0 MB left out of the report (at most 5 MB for one output)" in html
+    assert "the small output after it" in html
+    assert run.output_notebook is not None
+    assert run.output_notebook.stat().st_size > 6 * 2**20  # the notebook keeps it whole
