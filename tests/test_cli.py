@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,19 @@ def test_demo_rejects_an_unknown_size() -> None:
     result = run("demo", "--size", "huge")
     assert result.returncode == 2
     assert "unknown demo size 'huge'" in result.stderr
+
+
+def test_demo_with_a_missing_profiles_file_fails_before_seeding(hxb_env: Path) -> None:
+    missing = hxb_env / "nowhere" / "profiles.toml"
+    started = time.monotonic()
+    result = run("demo", "--size", "small", "--no-lab", env={"HXB_LAB_CONFIG": str(missing)})
+    took = time.monotonic() - started
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"hxb-lab: error: {missing}: the profiles file does not exist (create it, or unset "
+        "HXB_LAB_CONFIG to use the built-in demo profile)"
+    ], result.stderr
+    assert "seeding" not in result.stdout
+    assert not (hxb_env / "demo").exists()
+    assert took < 10, f"{took:.1f} s: the file is checked before anything is seeded"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from hxb_lab import demo
 from hxb_lab.demo import SeedContext
+from hxb_lab.errors import ConfigError
 
 
 @pytest.fixture
@@ -68,3 +70,17 @@ def test_connect_seeds_the_demo_on_first_use(only_these_seeders: list[str], hxb_
     assert wb.profile.name == "demo"
     assert demo.manifest() is not None
     assert only_these_seeders == ["first:small", "second"]
+
+
+def test_a_missing_profiles_file_stops_seeding_at_once(
+    hxb_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not after the cluster and telemetry steps (about 20 s): before any seeder runs."""
+    monkeypatch.setenv("HXB_LAB_CONFIG", str(hxb_env / "missing.toml"))
+    ran: list[str] = []
+    monkeypatch.setattr(demo, "seeders", lambda: [("cluster", lambda _ctx: ran.append("x"))])
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=r"missing\.toml: the profiles file does not exist"):
+        demo.seed("small")
+    assert time.monotonic() - started < 1.0
+    assert ran == [] and not demo.demo_dir().exists()

@@ -23,6 +23,7 @@ from typing import Any
 
 from hxb_lab._version import __version__
 from hxb_lab.clock import MANIFEST, demo_dir, demo_manifest
+from hxb_lab.config import load_profile
 from hxb_lab.errors import ConfigError, HxbLabError
 
 __all__ = [
@@ -124,6 +125,9 @@ def seed(
     """Seed the demo platform. Without `reset`, an existing demo of the same size is kept."""
     if size not in SIZES:
         raise ConfigError(f"unknown demo size {size!r}", key="size", hint=f"use one of {SIZES}")
+    # The seeders read the profiles file (the models step opens the demo profile's MLflow):
+    # a file that is missing or wrong fails here, before a minute of seeding is thrown away.
+    load_profile("demo")
     report = progress or (lambda _msg: None)
     target = demo_dir()
     with _locked(target.parent):

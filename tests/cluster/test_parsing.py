@@ -80,3 +80,22 @@ def test_resources_are_found_by_any_of_their_names() -> None:
     assert resource("nodes").path("ignored", "n1") == "/api/v1/nodes/n1"
     with pytest.raises(ClusterError, match="unknown resource kind 'gadgets'"):
         resource("gadgets")
+
+
+@pytest.mark.parametrize("lax", ["NaN", "Infinity", "1_000", "1e3Ki", " 5 Gi"])
+def test_quantities_the_api_server_refuses_are_refused(lax: str) -> None:
+    """kubernetes.utils.parse_quantity reads each of these as a number."""
+    with pytest.raises(ClusterError, match="not a Kubernetes quantity"):
+        quantity(lax)
+
+
+def test_the_arithmetic_is_the_kubernetes_clients() -> None:
+    from kubernetes.utils import parse_quantity
+
+    import hxb_lab.cluster._quantities as quantities
+
+    for text in ("1.5Ki", "250u", "3E", "7Pi", "-2m", ".5", "12e-3"):
+        assert quantity(text) == float(parse_quantity(text))
+    assert quantities._parse_quantity().__code__.co_filename.endswith(
+        "kubernetes/utils/quantity.py"
+    )
