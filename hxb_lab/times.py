@@ -26,6 +26,7 @@ from typing import Any
 from hxb_lab.errors import ParameterError
 
 __all__ = [
+    "DURATION_PATTERN",
     "EARLIEST",
     "LATEST",
     "MAX_AGE",
@@ -42,6 +43,9 @@ __all__ = [
 
 TimeLike = datetime | timedelta | str | None
 _DURATION = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$")
+#: A duration as a parameter's text: a number and its unit, no sign (``"90s"``, ``"2h"``).
+#: Valid in Python and in JSON Schema (ECMA-262) alike, so the form and the server agree.
+DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$"
 _SIGNED_NUMBER = re.compile(r"^[-+]\s*\d+(?:\.\d+)?$")  # "-5": an age without its unit
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 #: The first and the last moment a time may name, and the longest age or duration.

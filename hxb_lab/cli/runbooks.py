@@ -99,6 +99,7 @@ def show(
     from hxb_lab.runbooks._parameters import REQUIRED
 
     rb = get(name, profile)
+    _warn(rb)
     if schema:
         typer.echo(json.dumps(rb.schema, indent=2))
         return
@@ -114,6 +115,12 @@ def show(
             default = "***"
         rows.append([p.name, p.type_name(), default, p.help])
     _table("Parameters", ["name", "type", "default", "help"], rows)
+
+
+def _warn(runbook: Runbook) -> None:
+    """What the runbook's parameters cell holds that could not be typed, on stderr."""
+    for warning in runbook.warnings:
+        typer.echo(f"hxb-lab: warning: {warning}", err=True)
 
 
 def _report_run(run: Run) -> None:
@@ -164,6 +171,7 @@ def run(
     if name is None:
         raise ParameterError(["name: give a runbook name, or --all for every runbook"])
     rb = get(name, profile)
+    _warn(rb)
     result = rb.run(
         _values(rb, parameter),
         profile,

@@ -83,6 +83,9 @@ class Runbook:
     kernel: str | None = None  # the notebook's kernelspec name
     notebook: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     timeout_s: float | None = None  # notebook metadata hxb_lab.timeout_s: its runs' limit
+    #: What the parameters cell holds that could not be typed (a line that is not Python,
+    #: an annotation HXB Lab cannot check): the runbook loads, and these say what was left.
+    warnings: tuple[str, ...] = ()
 
     @cached_property
     def schema(self) -> dict[str, Any]:
@@ -234,8 +237,9 @@ def load(path: str | Path, name: str | None = None) -> Runbook:
     cells = data["cells"]
     index = next((i for i, c in enumerate(cells) if P.PARAMETERS_TAG in _tags(c)), None)
     params: list[P.Parameter] = []
+    warnings: list[str] = []
     if index is not None:
-        params = P.parse_parameters(_source(cells[index]), where=f"{path} (cell {index})")
+        params, warnings = P.read_parameters(_source(cells[index]), where=f"{path} (cell {index})")
     stem = name or path.stem
     schedule = _meta_str(meta, "schedule", path)
     if schedule:
@@ -267,6 +271,7 @@ def load(path: str | Path, name: str | None = None) -> Runbook:
         kernel=kernelspec.get("name") if isinstance(kernelspec, dict) else None,
         notebook=data,
         timeout_s=float(timeout_s) if timeout_s is not None else None,
+        warnings=tuple(warnings),
     )
 
 

@@ -9,6 +9,21 @@ trailing comment::
     token: Secret = ""              # redacted everywhere
 
 Unannotated assignments (``x = 1``) still work: their type is inferred from the default.
+A plain papermill cell loads unchanged: a line that is not Python (a magic, a typo) is
+skipped, and an annotation HXB Lab cannot type (``when: datetime``, ``"int"`` that does
+not name a type) leaves the parameter typed by its default; each of these is a warning
+(`read_parameters`), never a refusal, as papermill's own ``inspect_notebook`` skips them.
+
+Bounds and patterns come from the cell too. A number's help comment may end with its
+bounds, after a ``;`` or as the whole comment (``>=``, ``>``, ``<=``, ``<``, joined by
+``,`` or ``and``)::
+
+    threshold_ms: float = 500.0     # p95 above which the service is slow; >= 0
+    idle_below: float = 25.0        # Utilisation (%) under which a GPU is idle; >= 0, <= 100
+
+and a string whose default is a duration (``"2h"``) takes durations only
+(`times.DURATION_PATTERN`). Both go into the JSON Schema (``minimum``, ``pattern``...) for
+the forms, and `validate` checks them on the server and in the CLI.
 Values are checked before any kernel starts (`validate`), strings from the command line
 are converted by type (`coerce`), and the injected cell is made of literals only
 (`injected_source`), so a value can never become code.
@@ -34,9 +49,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hxb_lab import times
 from hxb_lab._redact import MASK, remember_secret
 from hxb_lab.checks import MAX_DEPTH, depth, json_depth
-from hxb_lab.errors import ParameterError, RunbookError
+from hxb_lab.errors import ParameterError
 
 __all__ = [
     "INJECTED_TAG",
@@ -50,6 +66,7 @@ __all__ = [
     "coerce",
     "injected_source",
     "parse_parameters",
+    "read_parameters",
     "redacted",
     "resolved",
     "schema",
@@ -83,6 +100,20 @@ MAX_TOTAL_CHARS = 256 * 1024
 _INT64 = 2**63
 _MAX_LISTED = 20  # problems listed one by one; the rest are counted
 _SUPPORTED = "str, int, float, bool, Secret, Literal[...], list[...], dict, or X | None"
+_NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+_BOUND = rf"(?:>=|<=|>|<)\s*{_NUMBER}"
+#: The bounds that end a number's help comment: "; >= 0", ">= 0, <= 100", "(> 0 and < 1)".
+_BOUNDS = re.compile(rf"(?:^|;\s*|\(\s*)(?P<clause>{_BOUND}(?:\s*(?:,|and)\s*{_BOUND})*)\s*\)?\s*$")
+_ONE_BOUND = re.compile(rf"(>=|<=|>|<)\s*({_NUMBER})")
+#: JSON Schema keyword of each comparison a bound may make.
+_BOUND_KEYWORDS = {
+    ">=": "minimum",
+    ">": "exclusiveMinimum",
+    "<=": "maximum",
+    "<": "exclusiveMaximum",
+}
+_DURATION = re.compile(times.DURATION_PATTERN)
+_MAX_STATEMENT_LINES = 50  # a statement split over more lines is not a parameter
 
 
 class Secret(str):
@@ -130,6 +161,8 @@ class Parameter:
     nullable: bool = False
     annotation: str = ""  # as written, "" when inferred from the default
     default_source: str = ""  # the default as written, for non-literal defaults
+    bounds: tuple[tuple[str, float], ...] = ()  # ((">=", 0.0), ...) from the help comment
+    duration: bool = False  # a string that must be a duration ("30m", "2h")
 
     @property
     def required(self) -> bool:
@@ -250,65 +283,166 @@ def _annotation(node: ast.expr) -> tuple[str, tuple[Any, ...], str | None, bool]
     raise _AnnotationError(ast.unparse(node))
 
 
-def parse_parameters(source: str, *, where: str = "the parameters cell") -> list[Parameter]:
-    """The parameters defined by the source of a parameters cell, in order.
+def _statements(source: str, where: str, warnings: list[str]) -> list[tuple[ast.stmt, int]]:
+    """The cell's statements, each with the line offset of the text it was parsed from.
 
-    Raises `RunbookError` naming `where` when the cell is not valid Python or uses an
-    annotation HXB Lab cannot turn into a form field.
+    A cell that is not Python as a whole is read statement by statement, as papermill reads
+    it: each line starts the shortest run of lines that parses, and a line that starts
+    none is skipped with a warning.
     """
     try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise RunbookError(
-            f"{where}: the parameters cell is not valid Python (line {exc.lineno}: {exc.msg})"
-        ) from None
-    comments = _comments(source)
-    found: dict[str, Parameter] = {}
-    for stmt in tree.body:
-        help_text = comments.get(stmt.end_lineno or stmt.lineno, "")
-        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-            name = stmt.target.id
+        return [(stmt, 0) for stmt in ast.parse(source).body]
+    except SyntaxError:
+        pass
+    lines = source.splitlines(keepends=True)
+    found: list[tuple[ast.stmt, int]] = []
+    i = 0
+    while i < len(lines):
+        for j in range(i + 1, min(len(lines), i + _MAX_STATEMENT_LINES) + 1):
             try:
-                kind, choices, item, nullable = _annotation(stmt.annotation)
-            except _AnnotationError as exc:
-                raise RunbookError(
-                    f"{where}: parameter {name!r} has an unsupported type {exc}",
-                    hint=f"use {_SUPPORTED}",
-                ) from None
-            default, default_source = REQUIRED, ""
-            if stmt.value is not None:
-                ok, value = _literal(stmt.value)
-                if ok:
-                    default = value
-                else:
-                    default_source = ast.unparse(stmt.value)
-            annotation = ast.unparse(stmt.annotation)
-        elif (
-            isinstance(stmt, ast.Assign)
-            and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], ast.Name)
-        ):
-            name = stmt.targets[0].id
-            ok, value = _literal(stmt.value)
-            default, default_source = (value, "") if ok else (REQUIRED, ast.unparse(stmt.value))
-            kind, item = _kind_of_value(value) if ok else ("any", None)
-            choices, nullable, annotation = (), value is None or not ok, ""
+                tree = ast.parse("".join(lines[i:j]))
+            except SyntaxError:
+                continue
+            found += [(stmt, i) for stmt in tree.body]
+            i = j
+            break
         else:
-            continue  # imports, expressions and other statements are not parameters
-        if isinstance(default, tuple):
-            default = list(default)
-        found[name] = Parameter(
-            name=name,
-            kind=kind,
-            default=default,
-            help=help_text,
-            choices=choices,
-            item_kind=item,
-            nullable=nullable or default is None,
-            annotation=annotation,
-            default_source=default_source,
-        )
-    return list(found.values())
+            text = lines[i].strip()
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            warnings.append(f"{where}: line {i + 1} is not Python ({shown!r}): skipped")
+            i += 1
+    return found
+
+
+def _typed(node: ast.expr) -> tuple[str, tuple[Any, ...], str | None, bool]:
+    """`_annotation` of a node, reading a string annotation (``x: "int"``) as its text."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            inner = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            raise _AnnotationError(repr(node.value)) from None
+        return _annotation(inner)
+    return _annotation(node)
+
+
+def _bounds(help_text: str) -> tuple[str, tuple[tuple[str, float], ...]]:
+    """(the help without its bounds clause, the bounds)."""
+    match = _BOUNDS.search(help_text)
+    if not match:
+        return help_text, ()
+    found = tuple((op, float(number)) for op, number in _ONE_BOUND.findall(match["clause"]))
+    rest = help_text[: match.start()].rstrip(" ;(")
+    return rest, found
+
+
+def _bounds_problem(name: str, value: Any, bounds: Iterable[tuple[str, float]]) -> str | None:
+    """Why a number breaks its parameter's bounds; None when it keeps them."""
+    for op, limit in bounds:
+        kept = {
+            ">=": value >= limit,
+            ">": value > limit,
+            "<=": value <= limit,
+            "<": value < limit,
+        }[op]
+        if not kept:
+            return f"{name}: expected {op} {limit:g}, got {_shown(value)}"
+    return None
+
+
+def _duration_problem(name: str, value: str) -> str | None:
+    if _DURATION.match(value):
+        return None
+    return f"{name}: {_shown(value)} is not a duration (use a number and a unit: 30m, 2h, 1d)"
+
+
+def read_parameters(
+    source: str, *, where: str = "the parameters cell"
+) -> tuple[list[Parameter], list[str]]:
+    """(the parameters defined by a parameters cell, in order; warnings about what could not
+    be read or typed). Nothing in a cell refuses it: what cannot be typed is a warning,
+    and the parameter takes its type from its default (any value when it has none)."""
+    warnings: list[str] = []
+    found: dict[str, Parameter] = {}
+    lines = source.splitlines(keepends=True)
+    comments: dict[int, dict[int, str]] = {}  # by the line the parsed text starts at
+    for stmt, offset in _statements(source, where, warnings):
+        if offset not in comments:
+            comments[offset] = _comments("".join(lines[offset:]))
+        help_text = comments[offset].get(stmt.end_lineno or stmt.lineno, "")
+        parameter = _parameter(stmt, help_text, where, warnings)
+        if parameter is not None:
+            found[parameter.name] = parameter
+    return list(found.values()), warnings
+
+
+def _parameter(stmt: ast.stmt, help_text: str, where: str, warnings: list[str]) -> Parameter | None:
+    """The parameter one statement defines; None for any other statement."""
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        name = stmt.target.id
+        default, default_source = REQUIRED, ""
+        ok = False
+        if stmt.value is not None:
+            ok, value = _literal(stmt.value)
+            if ok:
+                default = value
+            else:
+                default_source = ast.unparse(stmt.value)
+        written = stmt.annotation
+        quoted = isinstance(written, ast.Constant) and isinstance(written.value, str)
+        annotation = str(written.value) if quoted else ast.unparse(written)  # type: ignore[attr-defined]
+        try:
+            kind, choices, item, nullable = _typed(stmt.annotation)
+        except _AnnotationError as exc:
+            kind, item = _kind_of_value(default) if ok else ("any", None)
+            choices, nullable = (), not ok or default is None
+            taken = f"{KINDS[kind][1]}, as its default" if kind != "any" else "any value"
+            warnings.append(
+                f"{where}: parameter {name!r} has a type HXB Lab cannot check ({exc}): it takes "
+                f"{taken} (use {_SUPPORTED})"
+            )
+            annotation = ""
+    elif (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+    ):
+        name = stmt.targets[0].id
+        ok, value = _literal(stmt.value)
+        default, default_source = (value, "") if ok else (REQUIRED, ast.unparse(stmt.value))
+        kind, item = _kind_of_value(value) if ok else ("any", None)
+        choices, nullable, annotation = (), value is None or not ok, ""
+    else:
+        return None  # imports, expressions and other statements are not parameters
+    if isinstance(default, tuple):
+        default = list(default)
+    help_text, bounds = _bounds(help_text)
+    if bounds and kind not in ("int", "float"):
+        warnings.append(f"{where}: parameter {name!r} is not a number: its bounds are ignored")
+        bounds = ()
+    if bounds and isinstance(default, int | float) and not isinstance(default, bool):
+        problem = _bounds_problem(name, default, bounds)
+        if problem:
+            warnings.append(f"{where}: the default breaks the bounds: {problem}")
+    duration = kind == "str" and isinstance(default, str) and bool(_DURATION.match(default))
+    return Parameter(
+        name=name,
+        kind=kind,
+        default=default,
+        help=help_text,
+        choices=choices,
+        item_kind=item,
+        nullable=nullable or default is None,
+        annotation=annotation,
+        default_source=default_source,
+        bounds=bounds,
+        duration=duration,
+    )
+
+
+def parse_parameters(source: str, *, where: str = "the parameters cell") -> list[Parameter]:
+    """The parameters defined by the source of a parameters cell, in order (warnings about
+    what could not be typed: `read_parameters`)."""
+    return read_parameters(source, where=where)[0]
 
 
 # ------------------------------------------------------------------------------ schema
@@ -339,6 +473,13 @@ def schema(
             prop["items"] = {"type": KINDS[p.item_kind][0]}
         if p.secret:
             prop.update({"format": "password", "writeOnly": True, "x-hxb-secret": True})
+        for op, limit in p.bounds:
+            prop[_BOUND_KEYWORDS[op]] = (
+                int(limit) if p.kind == "int" and limit.is_integer() else limit
+            )
+        if p.duration:
+            prop["pattern"] = times.DURATION_PATTERN
+            prop["x-hxb-format"] = "duration"
         if p.nullable and "type" in prop:
             current = prop["type"]
             prop["type"] = [*(current if isinstance(current, list) else [current]), "null"]
@@ -389,19 +530,23 @@ def _check(p: Parameter, value: Any) -> tuple[Any, str | None]:
     if p.kind in ("list", "dict") and isinstance(value, str):
         bad += "; write it as JSON, e.g. " + ("[1, 2] or a,b" if p.kind == "list" else '{"k": 1}')
     if p.kind in ("str", "secret"):
-        return (value, None) if isinstance(value, str) else (value, bad)
+        if not isinstance(value, str):
+            return value, bad
+        return value, _duration_problem(p.name, value) if p.duration else None
     if p.kind == "int":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         ok = isinstance(value, int) and not isinstance(value, bool)
         if ok and not -_INT64 <= value < _INT64:
             return value, f"{p.name}: {_shown(value)} is out of range (a 64-bit integer)"
-        return (value, None) if ok else (value, bad)
+        return (value, _bounds_problem(p.name, value, p.bounds)) if ok else (value, bad)
     if p.kind == "float":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         if ok and not math.isfinite(float(value)):
             return value, f"{p.name}: expected a finite number, got {_shown(value)}"
-        return (float(value), None) if ok else (value, bad)
+        if not ok:
+            return value, bad
+        return float(value), _bounds_problem(p.name, value, p.bounds)
     if p.kind == "bool":
         return (value, None) if isinstance(value, bool) else (value, bad)
     if p.kind == "choice":

@@ -28,14 +28,16 @@ EXECUTORS = ("local", "kubernetes")
 
 def catalog_json(profile: Profile) -> dict[str, Any]:
     """``{"runbooks": [{name, title, description, tags, schedule, parameters, required,
-    problem, schema}]}``; a runbook that cannot be loaded has its `problem` and no schema."""
+    problem, schema, warnings}]}``; a runbook that cannot be loaded has its `problem` and no
+    schema; `warnings` says what its parameters cell holds that could not be typed."""
     from hxb_lab.runbooks import catalog, get
 
     items = []
     for row in catalog(profile).to_dict(orient="records"):
-        schema = None
+        schema, warnings = None, []
         if row["problem"] is None:
-            schema = get(str(row["path"]), profile).schema
+            runbook = get(str(row["path"]), profile)
+            schema, warnings = runbook.schema, list(runbook.warnings)
         items.append(
             {
                 "name": row["name"],
@@ -47,6 +49,7 @@ def catalog_json(profile: Profile) -> dict[str, Any]:
                 "required": list(row["required"]),
                 "problem": row["problem"],
                 "schema": schema,
+                "warnings": warnings,
             }
         )
     return {"profile": profile.name, "runbooks": items}

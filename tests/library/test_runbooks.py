@@ -47,6 +47,11 @@ def test_runbook_declares_typed_documented_parameters(name: str) -> None:
         assert p.annotation, f"{name}: parameter {p.name} has no type annotation"
         assert p.help, f"{name}: parameter {p.name} has no help comment"
         assert not p.required, f"{name}: {p.name} needs a default for the demo and --all"
+        if p.kind in ("int", "float"):
+            assert p.bounds, f"{name}: {p.name} has no bounds in its help comment ('; >= 0')"
+        if p.name == "window":
+            assert p.duration and "pattern" in runbook.schema["properties"][p.name]
+    assert not runbook.warnings, runbook.warnings
     schema = runbook.schema
     assert set(schema["properties"]) == {p.name for p in runbook.parameters}
     assert all(prop.get("description") for prop in schema["properties"].values())

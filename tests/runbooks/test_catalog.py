@@ -50,14 +50,20 @@ def test_a_broken_runbook_is_listed_with_its_problem(profiles_file: Path, tmp_pa
     library.mkdir()
     shutil.copy(fixture("succeeds"), library / "good.ipynb")
     data = json.loads(fixture("succeeds").read_text())
-    data["cells"][1]["source"] = "when: datetime = None\n"
+    data["metadata"]["hxb_lab"]["tags"] = "ops"
     (library / "broken.ipynb").write_text(json.dumps(data))
+    data = json.loads(fixture("succeeds").read_text())
+    data["cells"][1]["source"] = "when: datetime = None\n"
+    (library / "untyped.ipynb").write_text(json.dumps(data))
     _profile_with(profiles_file, library)
     frame = hx.runbooks.catalog("ops").set_index("name")
-    assert pd.isna(frame.loc["good", "problem"])
-    assert "'when' has an unsupported type datetime" in frame.loc["broken", "problem"]
-    with pytest.raises(RunbookError, match="unsupported type datetime"):
+    assert pd.isna(frame.loc["good", "problem"]) and pd.isna(frame.loc["untyped", "problem"])
+    assert "hxb_lab.tags must be a list of strings" in frame.loc["broken", "problem"]
+    with pytest.raises(RunbookError, match="tags must be a list"):
         hx.runbooks.get("broken", "ops")
+    untyped = hx.runbooks.get("untyped", "ops")  # a type it cannot check is a warning
+    assert [p.name for p in untyped.parameters] == ["when"]
+    assert "parameter 'when' has a type HXB Lab cannot check (datetime)" in untyped.warnings[0]
 
 
 def test_get_by_name_or_path_and_a_clear_error_for_an_unknown_name(profiles_file: Path) -> None:

@@ -57,6 +57,10 @@ def test_bad_input_exits_2_with_every_problem_and_no_traceback(local_profile: st
     cron = hxb("runbook", "schedule", "succeeds", "--cron", "0 25 * * *", "-p", "service", "x",
                "--profile", local_profile)  # fmt: skip
     assert cron.returncode == 2 and "hour: 25 is outside 0-23" in cron.stderr
+    window = hxb("runbook", "run", "succeeds", "-p", "service", "x", "-p", "window", "2x",
+                 "--profile", local_profile)  # fmt: skip
+    assert window.returncode == 2
+    assert "window: '2x' is not a duration (use a number and a unit: 30m, 2h, 1d)" in window.stderr
 
 
 def test_ctrl_c_cancels_the_run_and_keeps_its_outputs(local_profile: str, tmp_path: Path) -> None:

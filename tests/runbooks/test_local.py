@@ -155,6 +155,30 @@ def test_a_notebook_without_annotations_runs_with_inferred_types(local_profile: 
     )
 
 
+def test_a_papermill_notebook_runs_unchanged_with_warnings_for_what_cannot_be_typed(
+    local_profile: str, tmp_path: Path
+) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P"}
+    cell = nbformat.v4.new_code_cell(
+        '%env EXAMPLE_MODE=fast\nfrom datetime import date\ncount: "int" = 3  # How many\n'
+        "day: date = None  # Which day\n"
+    )
+    cell.metadata["tags"] = ["parameters"]
+    shows = nbformat.v4.new_code_cell(
+        "import os; print('GOT', count * 2, day, os.environ['EXAMPLE_MODE'])"
+    )
+    notebook.cells = [cell, shows]
+    path = tmp_path / "plain_papermill.ipynb"
+    nbformat.write(notebook, str(path))
+    rb = hx.runbooks.get(str(path))
+    assert [p.name for p in rb.parameters] == ["count", "day"]
+    assert len(rb.warnings) == 2 and "line 1 is not Python" in rb.warnings[0]
+    run = rb.run(rb.coerce({"count": "5", "day": '"2025-06-02"'}), local_profile)
+    assert run.status == "succeeded", run.error
+    assert "GOT 10 2025-06-02 fast" in _outputs(run.output_notebook)
+
+
 def test_the_kernel_is_the_one_of_this_environment(local_profile: str, tmp_path: Path) -> None:
     notebook = json.loads(fixture("untyped_parameters").read_text())
     notebook["cells"].append(

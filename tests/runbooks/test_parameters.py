@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import re
+from pathlib import Path
 
 import pytest
 
-from hxb_lab.errors import ParameterError, RunbookError
+from hxb_lab import times
+from hxb_lab.errors import ParameterError
 from hxb_lab.runbooks import Secret
 from hxb_lab.runbooks import _parameters as P
 from hxb_lab.runbooks._catalog import load
@@ -77,15 +80,92 @@ def test_untyped_parameters_take_their_type_from_the_default() -> None:
     assert rb.title == "Untyped parameters"  # from the first heading
 
 
-def test_an_unsupported_annotation_names_the_file_and_parameter() -> None:
-    with pytest.raises(RunbookError) as caught:
-        P.parse_parameters("when: datetime = None\n", where="ops/check.ipynb (cell 1)")
-    message = str(caught.value)
-    assert "ops/check.ipynb (cell 1)" in message
-    assert "'when' has an unsupported type datetime" in message
-    assert "Literal[...]" in message
-    with pytest.raises(RunbookError, match="not valid Python"):
-        P.parse_parameters("x: int = = 3")
+#: A parameters cell written for plain papermill: a magic, a line that is not Python, string
+#: annotations and a type HXB Lab cannot check.
+PAPERMILL_CELL = """%env EXAMPLE_MODE=fast
+from datetime import datetime
+limit = 1 +
+count: "int" = 3  # How many
+when: datetime = None  # From when
+label: "list[" = "x"
+"""
+
+
+def test_a_papermill_cell_loads_with_warnings_for_what_cannot_be_typed() -> None:
+    params, warnings = P.read_parameters(PAPERMILL_CELL, where="ops/check.ipynb (cell 1)")
+    assert [(p.name, p.kind, p.default) for p in params] == [
+        ("count", "int", 3), ("when", "any", None), ("label", "str", "x"),
+    ]  # fmt: skip
+    assert params[0].type_name() == "int" and params[0].help == "How many"
+    assert warnings == [
+        "ops/check.ipynb (cell 1): line 1 is not Python ('%env EXAMPLE_MODE=fast'): skipped",
+        "ops/check.ipynb (cell 1): line 3 is not Python ('limit = 1 +'): skipped",
+        "ops/check.ipynb (cell 1): parameter 'when' has a type HXB Lab cannot check (datetime): "
+        f"it takes any value (use {P._SUPPORTED})",
+        "ops/check.ipynb (cell 1): parameter 'label' has a type HXB Lab cannot check ('list['): "
+        f"it takes a string, as its default (use {P._SUPPORTED})",
+    ]
+    assert P.validate(params, {"count": 5, "when": "2025-06-02"}) == {
+        "count": 5, "when": "2025-06-02"
+    }  # fmt: skip
+    with pytest.raises(ParameterError, match="count: expected an integer"):
+        P.validate(params, {"count": "many"})
+
+
+def test_every_parameter_papermill_finds_is_ours_or_a_warning(tmp_path: Path) -> None:
+    import nbformat
+    import papermill
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P"}
+    cell = nbformat.v4.new_code_cell(PAPERMILL_CELL)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    path = tmp_path / "papermill.ipynb"
+    nbformat.write(nb, str(path))
+    theirs = set(papermill.inspect_notebook(str(path)))
+    rb = load(path)
+    ours = {p.name for p in rb.parameters}
+    skipped = {name for name in theirs - ours if any(f"{name} =" in w for w in rb.warnings)}
+    assert theirs == ours | skipped and skipped == {"limit"}
+
+
+def test_a_cell_without_any_parameter_python_is_all_warnings() -> None:
+    params, warnings = P.read_parameters("x: int = = 3\n!ls\n")
+    assert params == [] and len(warnings) == 2
+
+
+def test_bounds_and_durations_come_from_the_cell() -> None:
+    params = P.parse_parameters(
+        "threshold_ms: int = 500  # >= 0\n"
+        "idle_below: float = 25.0  # Utilisation (%) under which a GPU is idle; >= 0, <= 100\n"
+        "ratio: float = 0.5  # A share (> 0 and < 1)\n"
+        'window: str = "2h"  # Look-back window: 30m, 2h, 1d\n'
+        'name: str = "api"  # A name; >= 3\n'
+    )
+    props = P.schema(params)["properties"]
+    assert props["threshold_ms"]["minimum"] == 0 and "description" not in props["threshold_ms"]
+    assert (props["idle_below"]["minimum"], props["idle_below"]["maximum"]) == (0, 100)
+    assert props["idle_below"]["description"] == "Utilisation (%) under which a GPU is idle"
+    assert props["ratio"]["exclusiveMinimum"] == 0 and props["ratio"]["exclusiveMaximum"] == 1
+    assert props["window"]["pattern"] == times.DURATION_PATTERN
+    assert props["window"]["description"] == "Look-back window: 30m, 2h, 1d"
+    assert "pattern" not in props["name"] and "minimum" not in props["name"]
+    with pytest.raises(ParameterError) as caught:
+        P.validate(params, {"threshold_ms": -5, "window": "2x", "ratio": 1, "idle_below": 101})
+    assert caught.value.problems == [
+        "threshold_ms: expected >= 0, got -5",
+        "window: '2x' is not a duration (use a number and a unit: 30m, 2h, 1d)",
+        "ratio: expected < 1, got 1",
+        "idle_below: expected <= 100, got 101",
+    ]
+    good = {"threshold_ms": 0, "window": "90s", "ratio": 0.2, "idle_below": 100}
+    assert P.validate(params, good) == {**good, "ratio": 0.2, "idle_below": 100.0}
+    for text in ("30m", "2h", "1.5h", "1d", "1w", "250ms", " 2 h "):
+        assert re.fullmatch(times.DURATION_PATTERN, text), text
+        assert times.parse_duration(text, "window") > 0
+    for text in ("2x", "-2h", "h", "2", "2hh", ""):
+        assert not re.fullmatch(times.DURATION_PATTERN, text), text
 
 
 def test_validation_lists_every_problem_at_once() -> None:

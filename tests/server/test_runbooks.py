@@ -26,7 +26,7 @@ async def test_catalog_lists_each_runbook_with_its_schema(jp_fetch: Any, lab_pro
     assert schema["required"] == ["service"]
     assert schema["properties"]["replicas"] == {
         "type": "integer", "default": 2, "description": "How many replicas to expect",
-        "x-hxb-annotation": "int",
+        "x-hxb-annotation": "int", "minimum": 1,
     }  # fmt: skip
     assert schema["properties"]["mode"]["enum"] == ["quick", "full"]
     assert schema["properties"]["token"]["x-hxb-secret"] is True

@@ -96,6 +96,19 @@ async def test_invalid_parameters_never_start_a_run_and_name_each_field(
     assert _manager(jp_serverapp).jobs == {}
 
 
+async def test_a_value_out_of_the_cells_bounds_never_starts_a_run(
+    jp_fetch: Any, jp_serverapp: Any, lab_profile: str
+) -> None:
+    response = await post(
+        jp_fetch, "runbooks", "checks", "runs",
+        data={"parameters": {"service": "checkout", "replicas": -5}}, raise_error=False,
+    )  # fmt: skip
+
+    assert response.code == 400
+    assert body(response)["fields"] == {"replicas": ["expected >= 1, got -5"]}
+    assert _manager(jp_serverapp).jobs == {}
+
+
 @pytest.mark.parametrize(
     ("path", "data", "status", "field"),
     [
