@@ -18,6 +18,7 @@ answers fails after its section's ``timeout_s`` (default `DEFAULT_TIMEOUT_S`) wi
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import math
 import os
 import tomllib
@@ -79,8 +80,12 @@ def config_path() -> Path:
 
 
 def builtin_runbooks_dir() -> Path:
-    """The project's own runbook library (``runbooks/`` next to the package)."""
-    return Path(__file__).resolve().parent.parent / "runbooks"
+    """The runbook library shipped with the package (``hxb_lab/runbooks/library``).
+
+    Package data, found through `importlib.resources`, so a wheel installed anywhere (a
+    virtualenv, the runbook image, Binder) has it; a checkout's ``runbooks/`` links to it.
+    """
+    return Path(str(importlib.resources.files("hxb_lab") / "runbooks" / "library"))
 
 
 @dataclass(frozen=True)
@@ -197,7 +202,7 @@ class ArtifactsConfig:
 
 @dataclass(frozen=True)
 class RunbooksConfig:
-    directories: tuple[str, ...] = ()  # searched after the project's own runbooks/
+    directories: tuple[str, ...] = ()  # searched after the shipped runbook library
     image: str = "ghcr.io/hxb-platform/hxb-lab-runbooks:latest"
     namespace: str = "hxb-runbooks"
     service_account: str = "hxb-runbook-runner"
@@ -236,7 +241,7 @@ class Profile:
         return self.artifacts or ArtifactsConfig(f"file://{hxb_home() / 'artifacts'}")
 
     def runbook_directories(self) -> list[Path]:
-        """The project's runbooks first, then the profile's own directories."""
+        """The shipped runbook library first, then the profile's own directories."""
         dirs = [builtin_runbooks_dir()]
         dirs += [Path(d).expanduser() for d in self.runbooks.directories]
         return dirs

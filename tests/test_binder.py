@@ -32,3 +32,12 @@ def test_post_build_installs_the_project_and_seeds_the_demo() -> None:
     text = post_build.read_text()
     assert "pip install --no-deps ." in text
     assert "hxb-lab demo" in text
+
+
+def test_runtime_pins_the_python_that_requires_python_asks_for() -> None:
+    # repo2docker reads `python-X.Y`; without it, it picks its own default Python.
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    lowest = re.fullmatch(r">=\s*(\d+\.\d+)", requires)
+    assert lowest, f"requires-python {requires!r}: expected a lower bound, >=X.Y"
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    assert runtime == f"python-{lowest.group(1)}"

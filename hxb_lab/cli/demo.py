@@ -6,12 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from hxb_lab.cli._tables import print_table
-from hxb_lab.config import builtin_runbooks_dir
 
 __all__ = ["seed_demo"]
 
@@ -34,7 +34,7 @@ def seed_demo(
 
 
 def _start_lab() -> None:
-    notebooks = builtin_runbooks_dir().parent / "notebooks"
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"  # in a checkout only
     jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable)) or "jupyter"
     env = {**os.environ, "HXB_LAB_PROFILE": os.environ.get("HXB_LAB_PROFILE", "demo")}
     cwd = str(notebooks) if notebooks.is_dir() else None

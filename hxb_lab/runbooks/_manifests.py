@@ -74,7 +74,7 @@ def dns_name(text: str, max_length: int = MAX_NAME) -> str:
 
 
 def in_image(runbook: Runbook) -> bool:
-    """Whether the runbook ships with the runbook image (the project's ``runbooks/``)."""
+    """Whether the runbook ships with the package, and so with the runbook image."""
     try:
         return runbook.path.resolve().parent == builtin_runbooks_dir().resolve()
     except OSError:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import hxb_lab as hx
+from hxb_lab.config import builtin_runbooks_dir
 from hxb_lab.errors import RunbookError
 from tests.runbooks.conftest import FIXTURES, ROOT, fixture
 
@@ -30,13 +31,16 @@ def test_catalog_lists_the_project_runbooks_first_then_the_profile_directories(
     _profile_with(profiles_file, FIXTURES)
     frame = hx.runbooks.catalog("ops")
     assert list(frame.columns) == CATALOG_COLUMNS
-    project = [Path(p).parent == ROOT / "runbooks" for p in frame["path"]]
+    project = [Path(p).parent == builtin_runbooks_dir() for p in frame["path"]]
     assert project == sorted(project, reverse=True)  # the project's runbooks come first
     assert set(frame["name"]) >= {"platform-smoke", "succeeds", "fails_in_cell_3", "sleeps"}
     smoke = frame.set_index("name").loc["platform-smoke"]
     assert smoke["title"] == "Platform smoke check"
     assert smoke["parameters"] == ["depth", "fail_on_warning", "note"]
-    assert smoke["path"] == str(ROOT / "runbooks" / "platform-smoke.ipynb")
+    assert smoke["path"] == str(builtin_runbooks_dir() / "platform-smoke.ipynb")
+    assert (ROOT / "runbooks" / "platform-smoke.ipynb").samefile(
+        smoke["path"]
+    )  # the checkout's link
     succeeds = frame.set_index("name").loc["succeeds"]
     assert succeeds["tags"] == ["test", "latency"]
     assert succeeds["schedule"] == "*/15 * * * *"
