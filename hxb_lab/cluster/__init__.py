@@ -34,6 +34,7 @@ from hxb_lab.cluster import workspaces as _workspaces
 from hxb_lab.cluster._resources import KINDS as _KINDS
 from hxb_lab.cluster._resources import Resource, resource
 from hxb_lab.cluster._selectors import Selector, parse_selector
+from hxb_lab.cluster.gpus import IDLE_BELOW_PCT
 from hxb_lab.cluster.watch import ChangeEvent
 from hxb_lab.errors import ForbiddenError as _ForbiddenError
 from hxb_lab.errors import NotFoundError as _NotFoundError
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from hxb_lab.context import Context
 
 __all__ = [
+    "IDLE_BELOW_PCT",
     "ChangeEvent",
     "Cluster",
     "PartialReadWarning",

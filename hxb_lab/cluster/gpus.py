@@ -15,7 +15,18 @@ from hxb_lab.errors import ParameterError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ALLOCATION_KEYS", "GPU_COLUMNS", "gpu_allocation_frame", "gpus_frame"]
+__all__ = [
+    "ALLOCATION_KEYS",
+    "GPU_COLUMNS",
+    "IDLE_BELOW_PCT",
+    "gpu_allocation_frame",
+    "gpus_frame",
+]
+
+#: Mean DCGM utilisation (%) over a range under which an allocated GPU counts as idle:
+#: held by a pod, doing (almost) nothing. The gpus view, notebook 02 and the
+#: gpu-capacity-report runbook all start from it.
+IDLE_BELOW_PCT = 25
 
 GPU_COLUMNS: _frame.Schema = (
     ("cluster", "str"),

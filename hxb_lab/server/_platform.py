@@ -40,14 +40,17 @@ def _reason(exc: BaseException) -> str:
 
 
 def _cluster(wb: Workbench) -> dict[str, Any]:
+    """Free GPUs are those a new pod can get: on Ready nodes that are not cordoned. The
+    free GPUs of the other nodes are counted apart, as ``unusable``."""
     contexts = wb.cluster.contexts()
     nodes = wb.cluster.nodes()
     by_product: dict[str, dict[str, int]] = {}
     gpu_nodes = nodes[nodes["gpu_capacity"].fillna(0) > 0]
     for row in gpu_nodes.itertuples():
         product = str(row.gpu_product) if isinstance(row.gpu_product, str) else "unknown"
-        entry = by_product.setdefault(product, {"free": 0, "total": 0})
-        entry["free"] += int(row.gpu_free or 0)
+        entry = by_product.setdefault(product, {"free": 0, "unusable": 0, "total": 0})
+        usable = bool(row.ready) and not bool(row.unschedulable)
+        entry["free" if usable else "unusable"] += int(row.gpu_free or 0)
         entry["total"] += int(row.gpu_capacity or 0)
     return {
         "clusters": [str(c) for c in contexts["cluster"]],
@@ -112,7 +115,8 @@ def platform_summary(
     """The summary of the active profile's platform (or of `wb`), each part read in parallel.
 
     Keys: profile, generated (ISO time), health (ok, degraded, unavailable), cluster
-    (clusters, nodes {ready, total}, gpus [{product, free, total}]), alerts (firing,
+    (clusters, nodes {ready, total}, gpus [{product, free, unusable, total}]: free on
+    schedulable Ready nodes, free on cordoned or NotReady ones), alerts (firing,
     by_severity, names), deployments (failing, total, items); a part that cannot be read
     is ``{"unavailable": "<one-line reason>"}``.
     """

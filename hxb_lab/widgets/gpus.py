@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hxb_lab.cluster import IDLE_BELOW_PCT
 from hxb_lab.widgets._base import View
 from hxb_lab.widgets._plot import FigurePane
 from hxb_lab.widgets._table import Table
@@ -77,7 +78,12 @@ class GpusView(View):
             options=[("utilisation", "utilization"), ("memory", "memory")], value="utilization"
         )
         self.threshold = w.IntSlider(
-            value=10, min=1, max=50, step=1, description="idle below %", continuous_update=False
+            value=IDLE_BELOW_PCT,
+            min=1,
+            max=50,
+            step=1,
+            description="idle below %",
+            continuous_update=False,
         )
         self.heatmap = FigurePane()
         self.allocation = FigurePane()

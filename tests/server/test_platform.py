@@ -26,12 +26,10 @@ async def test_summary_of_the_demo_counts_nodes_and_gpus_as_the_cluster_frames_d
     assert cluster["nodes"] == {"ready": int(nodes["ready"].sum()), "total": len(nodes)}
     gpu_nodes = nodes[nodes["gpu_capacity"] > 0]
     expected = {
-        product: {"free": int(group["gpu_free"].sum()), "total": int(group["gpu_capacity"].sum())}
+        product: int(group["gpu_capacity"].sum())
         for product, group in gpu_nodes.groupby("gpu_product")
     }
-    assert {g["product"]: {"free": g["free"], "total": g["total"]} for g in cluster["gpus"]} == (
-        expected
-    )
+    assert {g["product"]: g["total"] for g in cluster["gpus"]} == expected
     assert sum(g["total"] for g in cluster["gpus"]) > 0
     firing = alerts[alerts["state"] == "active"]
     assert data["alerts"]["firing"] == len(firing) > 0
@@ -60,3 +58,29 @@ async def test_an_unreachable_cluster_is_one_unavailable_part_not_a_failed_summa
     reason = data["cluster"]["unavailable"]
     assert str(missing) in reason and "\n" not in reason
     assert set(data) >= {"alerts", "deployments"}
+
+
+async def test_free_gpus_are_those_on_ready_schedulable_nodes(
+    jp_fetch: Any, demo_env: Path
+) -> None:
+    """The demo cordons an A100 node with 8 free GPUs: the sidebar must not offer them."""
+    import hxb_lab as hx
+
+    nodes = hx.connect().cluster.nodes()
+    gpu_nodes = nodes[nodes["gpu_capacity"] > 0]
+    usable = gpu_nodes["ready"] & ~gpu_nodes["unschedulable"]
+    assert (~usable & (gpu_nodes["gpu_free"] > 0)).any(), "the demo has free GPUs it cannot use"
+
+    data = body(await get(jp_fetch, "platform", "summary"))
+
+    shown = {g["product"]: g for g in data["cluster"]["gpus"]}
+    for product, group in gpu_nodes.groupby("gpu_product"):
+        ok = usable[group.index]
+        assert shown[product] == {
+            "product": product,
+            "free": int(group.loc[ok, "gpu_free"].sum()),
+            "unusable": int(group.loc[~ok, "gpu_free"].sum()),
+            "total": int(group["gpu_capacity"].sum()),
+        }
+    a100 = shown["NVIDIA-A100-SXM4-40GB"]
+    assert a100["unusable"] == 8 and a100["free"] == 6

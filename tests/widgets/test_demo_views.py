@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import hxb_lab as hx
+from hxb_lab.cluster import IDLE_BELOW_PCT
 from hxb_lab.widgets.gpus import IDLE_COLUMNS
 
 
@@ -45,11 +46,12 @@ def test_gpus_view_on_the_demo(wb) -> None:
 
 
 def test_the_gpus_view_finds_the_forgotten_notebook(wb) -> None:
-    """At the default threshold (10 %) and range, the one allocated-but-idle holder is the
+    """Under 10 % busy over the default range, the one allocated-but-idle holder is the
     notebook server the story left holding an A100."""
     view = wb.view.gpus()
     assert view.error_message == ""
-    assert view.threshold.value == 10
+    assert view.threshold.value == IDLE_BELOW_PCT
+    view.threshold.value = 10
     idle = view.idle_table.frame
     assert list(idle.columns) == list(IDLE_COLUMNS)
     assert idle[["namespace", "pod", "gpu_product", "gpus_allocated"]].values.tolist() == [

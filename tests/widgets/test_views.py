@@ -22,6 +22,7 @@ def test_gpus_view_shows_the_fleet_the_holders_and_the_idle_ones() -> None:
     bench = StaticBench()
     view = Views(bench).gpus()
     assert view.error_message == ""
+    view.threshold.value = 10
     heat = view.heatmap.widget
     assert [t.type for t in heat.data] == ["heatmap", "heatmap"]
     assert heat.layout.title.text == "GPU utilisation (%), mean per GPU, last 1h"
