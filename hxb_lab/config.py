@@ -232,6 +232,12 @@ class Profile:
     def is_demo(self) -> bool:
         return self.name == DEMO
 
+    @property
+    def executors(self) -> tuple[str, ...]:
+        """Where this profile can run a runbook: ``local`` always, ``kubernetes`` (a Job)
+        only with a live cluster; a snapshot has no API server to create Jobs in."""
+        return ("local",) if self.kube.snapshot else ("local", "kubernetes")
+
     def mlflow_or_default(self) -> MlflowConfig:
         """The profile's MLflow, else a local SQLite store under `HXB_LAB_HOME`."""
         return self.mlflow or MlflowConfig(f"sqlite:///{hxb_home() / 'mlflow' / 'mlflow.db'}")
@@ -267,6 +273,17 @@ class Profile:
             if section:
                 parts.append(f"{name}={redact_url(section.url)}")
         return ", ".join(parts)
+
+
+def require_live_cluster(profile: Profile, what: str = "schedules") -> None:
+    """A profile whose cluster is a snapshot (the demo) has no API server to create CronJobs
+    or Jobs in: say so, rather than complain about a missing kubeconfig."""
+    if profile.kube.snapshot:
+        raise ConfigError(
+            f"{what} need a live cluster, and profile {profile.name!r} reads its cluster "
+            f"from the snapshot {profile.kube.snapshot}",
+            hint="switch to a profile with kube.kubeconfig and kube.contexts",
+        )
 
 
 def _fields(obj: Any) -> dict[str, Any]:

@@ -6,6 +6,8 @@ are imported inside the commands, so ``hxb-lab --help`` stays fast.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from hxb_lab._version import __version__
@@ -25,6 +27,27 @@ app = typer.Typer(
 app.add_typer(profiles.profile_app, name="profile")
 app.add_typer(cluster.cluster_app, name="cluster")
 app.add_typer(runbooks.runbook_app, name="runbook")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the HXB Lab version and exit",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+) -> None:
+    """HXB Lab: the operations workbench of the HXB Platform."""
 
 
 @app.command("version")

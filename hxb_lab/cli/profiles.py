@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hxb_lab.cli._tables import print_table
+from hxb_lab.cli._tables import echo_json_lines, print_table
 from hxb_lab.config import active_profile_name, load_profile, profiles
 
 __all__ = ["profile_app"]
@@ -18,9 +18,20 @@ profile_app = typer.Typer(
 
 
 @profile_app.command("list")
-def profile_list() -> None:
+def profile_list(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per line instead of a table")
+    ] = False,
+) -> None:
     """List the profiles: the built-in demo and those of the profiles file."""
     active = active_profile_name()
+    if as_json:
+        echo_json_lines([
+            {"name": name, "active": name == active, "source": p.source,
+             "description": p.description}
+            for name, p in sorted(profiles().items())
+        ])  # fmt: skip
+        return
     rows = [
         ["*" if name == active else "", name, p.source, p.description]
         for name, p in sorted(profiles().items())

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from hxb_lab.cli._tables import print_table, text
-from hxb_lab.config import load_profile
+from hxb_lab.cli._tables import echo_json_lines, print_table, records, text
+from hxb_lab.config import load_profile, require_live_cluster
 from hxb_lab.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -66,6 +66,11 @@ Params = Annotated[
 ]  # fmt: skip
 
 
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object per line instead of a table")
+]
+
+
 def _values(runbook: Runbook, pairs: list[str] | None) -> dict[str, Any]:
     raw = dict(json.loads(p) for p in pairs or [])
     return runbook.coerce(raw)
@@ -76,11 +81,14 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
 
 
 @runbook_app.command("list")
-def list_runbooks(profile: Profile = None) -> None:
+def list_runbooks(profile: Profile = None, as_json: AsJson = False) -> None:
     """List the runbooks of the profile's runbook directories."""
     from hxb_lab.runbooks import catalog
 
     frame = catalog(profile)
+    if as_json:
+        echo_json_lines(records(frame))
+        return
     rows = [
         [r.name, r.title, text(r.parameters), text(r.schedule), text(r.tags), text(r.problem)]
         for r in frame.itertuples()
@@ -152,7 +160,13 @@ def run(
     cell_timeout: Annotated[float | None, typer.Option(help="Seconds for each cell")] = None,
     kernel: Annotated[str | None, typer.Option(help="Jupyter kernel name")] = None,
     cwd: Annotated[Path | None, typer.Option(help="Working directory of the kernel")] = None,
-    progress: Annotated[bool | None, typer.Option("--progress/--no-progress")] = None,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Show a progress bar per cell (default: when stderr is a terminal)",
+        ),
+    ] = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Run every runbook with its defaults, index their reports")
     ] = False,
@@ -258,11 +272,16 @@ def schedule(
 
 
 @runbook_app.command("schedules")
-def schedules(profile: Profile = None) -> None:
+def schedules(profile: Profile = None, as_json: AsJson = False) -> None:
     """List the runbook schedules (CronJobs) of the profile's runbook namespace."""
     from hxb_lab.runbooks import schedules as read
 
-    frame = read(profile)
+    chosen = load_profile(profile)
+    require_live_cluster(chosen)  # a snapshot has no CronJobs: say so, not "no kubeconfig"
+    frame = read(chosen)
+    if as_json:
+        echo_json_lines(records(frame))
+        return
     rows = [
         [r.name, r.runbook, r.cron, "yes" if r.suspended else "", text(r.parameters),
          text(r.last_schedule)]
@@ -308,15 +327,14 @@ def runs(
     status: Annotated[str | None, typer.Option(help="succeeded, failed, timed_out, ...")] = None,
     since: Annotated[str | None, typer.Option(help="A time or an age: 30m, 6h, 2d")] = None,
     profile: Profile = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """List recorded runs, newest first (read from MLflow)."""
     from hxb_lab.runbooks import runs as read
 
     frame = read(name, status, since, profile)
     if as_json:
-        for record in json.loads(frame.to_json(orient="records", date_format="iso")):
-            typer.echo(json.dumps(record))
+        echo_json_lines(records(frame))
         return
     rows = [
         [r.run_id, r.runbook, r.status, text(r.started)[:19],

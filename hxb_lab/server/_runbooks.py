@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
-from hxb_lab.errors import ParameterError
+from hxb_lab.config import load_profile, require_live_cluster
+from hxb_lab.errors import NotFoundError, ParameterError
 from hxb_lab.server._base import HxbHandler, blocking
 from hxb_lab.server._runs import manager_of
+from hxb_lab.server._schedules import schedule_json
 
 if TYPE_CHECKING:
     from hxb_lab.config import Profile
@@ -27,9 +29,11 @@ EXECUTORS = ("local", "kubernetes")
 
 
 def catalog_json(profile: Profile) -> dict[str, Any]:
-    """``{"runbooks": [{name, title, description, tags, schedule, parameters, required,
-    problem, schema, warnings}]}``; a runbook that cannot be loaded has its `problem` and no
-    schema; `warnings` says what its parameters cell holds that could not be typed."""
+    """``{"profile", "executors", "runbooks": [{name, title, description, tags, schedule,
+    parameters, required, problem, schema, warnings}]}``; a runbook that cannot be loaded has
+    its `problem` and no schema; `warnings` says what its parameters cell holds that could
+    not be typed. `executors` are where the profile can run one (no Kubernetes Job on a
+    snapshot), so the Run form offers only those."""
     from hxb_lab.runbooks import catalog, get
 
     items = []
@@ -52,7 +56,7 @@ def catalog_json(profile: Profile) -> dict[str, Any]:
                 "warnings": warnings,
             }
         )
-    return {"profile": profile.name, "runbooks": items}
+    return {"profile": profile.name, "executors": list(profile.executors), "runbooks": items}
 
 
 def _parameters(body: dict[str, Any]) -> dict[str, Any]:
@@ -67,8 +71,6 @@ def _parameters(body: dict[str, Any]) -> dict[str, Any]:
 def _runbook(name: str) -> tuple[Runbook, Profile]:
     """The runbook `name` of the active profile's catalog (the allow-list of a request);
     `NotFoundError` naming it, and the known ones, for any other name or a path."""
-    from hxb_lab.config import load_profile
-    from hxb_lab.errors import NotFoundError
     from hxb_lab.runbooks import catalog, load
 
     profile = load_profile()
@@ -103,8 +105,6 @@ class RunbooksHandler(HxbHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        from hxb_lab.config import load_profile
-
         profile = await blocking(load_profile)
         self.write_json(await blocking(catalog_json, profile))
 
@@ -133,7 +133,6 @@ class RunbookRunsHandler(HxbHandler):
             self.write_json({"run": job.to_json()}, 202)
             return
         from hxb_lab.server._pool import Job
-        from hxb_lab.server._schedules import require_live_cluster
 
         runbook.validate(params)
         require_live_cluster(profile, "Kubernetes runs")
@@ -160,8 +159,6 @@ class RunbookSchedulesHandler(HxbHandler):
 
     @tornado.web.authenticated
     async def post(self, name: str) -> None:
-        from hxb_lab.server._schedules import schedule_json
-
         body = self.json_body()
         params = _parameters(body)
         cron = _check_cron(body.get("cron"))
@@ -173,8 +170,6 @@ class RunbookSchedulesHandler(HxbHandler):
             raise ParameterError(["suspend: expected true or false"], subject="schedule")
         runbook, profile = await blocking(_runbook, name)
         runbook.validate(params)  # before anything reaches the cluster
-        from hxb_lab.server._schedules import require_live_cluster
-
         require_live_cluster(profile)
 
         def create() -> Any:

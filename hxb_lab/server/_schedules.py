@@ -6,6 +6,7 @@ from typing import Any
 
 import tornado.web
 
+from hxb_lab.config import load_profile, require_live_cluster
 from hxb_lab.errors import ConfigError, ParameterError
 from hxb_lab.server._base import HxbHandler, blocking
 
@@ -13,7 +14,6 @@ __all__ = [
     "ScheduleHandler",
     "SchedulesHandler",
     "list_schedules",
-    "require_live_cluster",
     "schedule_json",
 ]
 
@@ -37,35 +37,31 @@ def schedule_json(schedule: Any) -> dict[str, Any]:
     }
 
 
-def require_live_cluster(profile: Any, what: str = "schedules") -> None:
-    """A profile whose cluster is a snapshot (the demo) has no API server to create CronJobs
-    or Jobs in: say so, rather than complain about a missing kubeconfig."""
-    if profile.kube.snapshot:
-        raise ConfigError(
-            f"{what} need a live cluster, and profile {profile.name!r} reads its cluster "
-            f"from the snapshot {profile.kube.snapshot}",
-            hint="switch to a profile with kube.kubeconfig and kube.contexts",
-        )
-
-
 def list_schedules() -> dict[str, Any]:
-    """``{"schedules": [...]}`` of the active profile's runbook namespace."""
-    from hxb_lab.config import load_profile
+    """``{"profile", "namespace", "schedules": [...], "unavailable"}`` of the active profile's
+    runbook namespace. A profile whose cluster is a snapshot (the demo) has no CronJobs: an
+    empty list whose ``unavailable`` says why, so a page that lists them on every load shows
+    the reason instead of an error."""
     from hxb_lab.runbooks import schedules
 
     profile = load_profile()
-    require_live_cluster(profile)
-    frame = schedules(profile)
-    return {
+    answer: dict[str, Any] = {
         "profile": profile.name,
         "namespace": profile.runbooks.namespace,
-        "schedules": [schedule_json(row) for row in frame.to_dict(orient="records")],
+        "schedules": [],
+        "unavailable": None,
     }
+    try:
+        require_live_cluster(profile)
+    except ConfigError as exc:
+        answer["unavailable"] = str(exc)
+        return answer
+    frame = schedules(profile)
+    answer["schedules"] = [schedule_json(row) for row in frame.to_dict(orient="records")]
+    return answer
 
 
 def _live() -> None:
-    from hxb_lab.config import load_profile
-
     require_live_cluster(load_profile())
 
 

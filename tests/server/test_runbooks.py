@@ -14,6 +14,7 @@ async def test_catalog_lists_each_runbook_with_its_schema(jp_fetch: Any, lab_pro
 
     data = json.loads(response.body)  # strict JSON: no NaN for a missing schedule
     assert data["profile"] == "lab"
+    assert data["executors"] == ["local", "kubernetes"]  # a profile with a kubeconfig
     by_name = {r["name"]: r for r in data["runbooks"]}
     assert {"checks", "breaks", "waits"} <= set(by_name)
     checks = by_name["checks"]

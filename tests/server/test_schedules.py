@@ -54,6 +54,7 @@ async def test_schedule_list_suspend_resume_and_delete(
 
     listed = body(await get(jp_fetch, "schedules"))
     assert listed["namespace"] == kube_profile
+    assert listed["unavailable"] is None
     assert [(s["name"], s["runbook"], s["parameters"]["service"]) for s in listed["schedules"]] == [
         ("rb-checks", "checks", "checkout")
     ]
@@ -137,15 +138,28 @@ async def test_schedules_without_a_cluster_say_why(
     assert str(missing) in body(response)["message"]
 
 
-async def test_the_demo_says_schedules_need_a_live_cluster(jp_fetch: Any) -> None:
+async def test_the_demo_lists_no_schedules_and_says_they_need_a_live_cluster(
+    jp_fetch: Any,
+) -> None:
     listed = await get(jp_fetch, "schedules", raise_error=False)
+
+    assert listed.code == 200  # the sidebar lists schedules on every load: no error there
+    answer = body(listed)
+    assert answer["schedules"] == []
+    assert answer["unavailable"].startswith(
+        "schedules need a live cluster, and profile 'demo' reads"
+    )
+    catalog = body(await get(jp_fetch, "runbooks"))
+    assert catalog["executors"] == ["local"]  # the Run form offers no Kubernetes Job here
+
+
+async def test_the_demo_says_schedules_and_jobs_need_a_live_cluster(jp_fetch: Any) -> None:
     created = await post(jp_fetch, "runbooks", "platform-smoke", "schedules",
                          data={"cron": "0 6 * * *"}, raise_error=False)  # fmt: skip
     submitted = await post(jp_fetch, "runbooks", "platform-smoke", "runs",
                            data={"executor": "kubernetes"}, raise_error=False)  # fmt: skip
 
-    for response, what in ((listed, "schedules"), (created, "schedules"),
-                           (submitted, "Kubernetes runs")):  # fmt: skip
+    for response, what in ((created, "schedules"), (submitted, "Kubernetes runs")):
         assert response.code == 400
         message = body(response)["message"]
         assert message.startswith(f"{what} need a live cluster, and profile 'demo' reads")
