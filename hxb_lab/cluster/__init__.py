@@ -120,9 +120,10 @@ class Cluster:
             if profile.kube.snapshot:
                 self._cached = list(_snapshot.snapshot_sources(profile.kube.snapshot))
             else:
-                clients = self._ctx.clients.get("kube", _kube.open_kube)
+                clients = list(self._ctx.clients.get("kube", _kube.open_kube))
                 fallback = [profile.kube.namespace, profile.runbooks.namespace]
-                self._cached = [_live.LiveSource(ctx, fallback) for ctx in clients]
+                peers = _live.Peers([ctx.name for ctx in clients])
+                self._cached = [_live.LiveSource(ctx, fallback, peers) for ctx in clients]
         return self._cached
 
     def _items(
@@ -139,10 +140,14 @@ class Cluster:
             for item in source.items(res, namespaces, selector, **kwargs):
                 yield source.name, item
 
-    def workspace_map(self) -> dict[str, dict[str, str]]:
+    def workspace_map(self, workspace: str | None = None) -> dict[str, dict[str, str]]:
         """``{cluster: {namespace: workspace}}`` for the namespaces labelled with the
-        profile's workspace label. A cluster whose namespaces the user may not list maps
-        to ``{}``, with a `PartialReadWarning`."""
+        profile's workspace label.
+
+        A user who may not list namespaces (bound to some namespaces by RBAC) gets those
+        of its namespaces it may read one by one; when `workspace` is asked and its
+        namespace cannot be read either, the namespace bearing its name is taken for it.
+        Each such map comes with a `PartialReadWarning`."""
 
         label = self._ctx.profile.kube.workspace_label
         found: dict[str, dict[str, str]] = {}
@@ -152,12 +157,44 @@ class Cluster:
                     _workspaces.workspace_map(self._source_items(source, "namespaces"), label)
                 )
             except _ForbiddenError as exc:
-                _warn_user(
-                    f"user {exc.user!r} may not list namespaces on {source.name!r}: "
-                    "the workspace column is empty"
-                )
-                found[source.name] = {}
+                found[source.name] = self._own_workspaces(source, exc, label, workspace)
         return found
+
+    @staticmethod
+    def _own_workspaces(
+        source: Source, denied: _ForbiddenError, label: str, workspace: str | None
+    ) -> dict[str, str]:
+        """The workspaces of the namespaces a user may get but not list (see `workspace_map`)."""
+
+        if not isinstance(source, _live.LiveSource):  # a snapshot refuses nothing
+            raise denied
+        known: dict[str, str] = {}
+        hidden: list[str] = []
+        candidates = [*source.fallback_namespaces, workspace or ""]
+        for ns in dict.fromkeys(n for n in candidates if n):
+            try:
+                labels = (source.namespace(ns).get("metadata") or {}).get("labels") or {}
+            except _ForbiddenError:
+                hidden.append(ns)
+                continue
+            except _NotFoundError:
+                continue
+            if labels.get(label):
+                known[ns] = str(labels[label])
+        where = f"user {denied.user!r} may not list namespaces on {source.name!r}"
+        covered = ", ".join(map(repr, known))
+        _warn_user(
+            f"{where}: the workspace column covers namespace(s) {covered} only"
+            if known
+            else f"{where}: the workspace column is empty"
+        )
+        if workspace and workspace in hidden and workspace not in known.values():
+            known[workspace] = workspace
+            _warn_user(
+                f"{where} nor read namespace {workspace!r}: took it for workspace "
+                f"{workspace!r}, whose namespace bears its name on the platform"
+            )
+        return known
 
     @staticmethod
     def _source_items(source: Source, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -222,7 +259,7 @@ class Cluster:
         names = _namespaces(namespace)
         if workspace is not None:
             _checks.text(workspace, "workspace")
-        workspaces = self.workspace_map()
+        workspaces = self.workspace_map(workspace)
         if workspace is not None:
             in_workspace = sorted(
                 {

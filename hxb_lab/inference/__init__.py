@@ -163,10 +163,18 @@ class Inference:
         cluster: str | None = None,
         apply: bool = False,
     ) -> Change:
-        """Serve the previous revision's model again, with all traffic (a running canary
-        is dropped). A dry run unless `apply=True`."""
+        """Serve the model served before again, with all traffic (a running canary is
+        dropped). What served before is what HXB Lab's last action recorded, else the
+        previous revision's model, else the registry's newest version older than the one
+        served. A dry run unless `apply=True`."""
         found = self._find(name, namespace, cluster)
-        uri, ref = actions.previous_model(found, self._previous_revision(found))
+        uri, ref = actions.previous_model(
+            found,
+            self._previous_revision(found),
+            lambda current: self._models.version_before(
+                str(current.name), int(current.version or 0)
+            ),
+        )
         return self._done(actions.rollback(found, uri, ref), apply)
 
     def promote_from_registry(

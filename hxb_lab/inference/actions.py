@@ -9,6 +9,7 @@ removes ``canaryTrafficPercent``; a full rollout changes the URI without it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab.errors import HxbLabError, NotFoundError, ParameterError
@@ -204,19 +205,28 @@ def promote(found: Found) -> Change:
 
 
 def previous_model(
-    found: Found, previous: tuple[str | None, ModelRef] | None
+    found: Found,
+    previous: tuple[str | None, ModelRef] | None,
+    registry: Callable[[ModelRef], ModelVersion | None] | None = None,
 ) -> tuple[str, ModelRef]:
     """The storage URI and model served before: from our annotation, else `previous`
-    (what the previous revision ran)."""
+    (what the previous revision ran), else the registry's version before the one served
+    (`registry`: the version of a model before a given one)."""
     annotations = found.obj["metadata"].get("annotations") or {}
     uri = annotations.get(PREVIOUS_URI)
     if uri:
         return str(uri), model_ref(annotations.get(PREVIOUS_MODEL), {})
     if previous is not None and previous[0]:
         return previous[0], previous[1]
+    current = current_model(found)
+    if registry is not None and current.name and current.version is not None:
+        before = registry(current)
+        if before is not None:
+            return before.download_uri, ModelRef(before.name, before.version)
     raise NotFoundError(
         f"cannot tell which model {found.namespace}/{found.name} served before",
-        hint="no previous revision is recorded; roll out a known version with "
+        hint="no previous revision is recorded and the registry has no earlier version of "
+        f"{_label(current)}; roll out a known version with "
         "promote_from_registry(name, model, alias=...) instead",
     )
 

@@ -126,6 +126,17 @@ class Models:
             stage=found["stage"],
         )
 
+    def version_before(self, name: str, version: int) -> ModelVersion | None:
+        """The newest registered version of `name` older than `version` (what served before
+        it, when nothing else recorded it), or None when `version` is the first."""
+        _check_name(name)
+        earlier = [
+            int(v["version"])
+            for v in self._registry().versions(name)
+            if int(v["version"]) < version
+        ]
+        return self.resolve(name, version=max(earlier)) if earlier else None
+
 
 def _check_name(name: object) -> None:
     if not isinstance(name, str) or not name.strip():

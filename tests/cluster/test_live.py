@@ -20,6 +20,7 @@ from hxb_lab.config import KubeConfig, Profile
 from hxb_lab.errors import ClusterError, ClusterUnavailableError, ConfigError, ForbiddenError
 from hxb_lab.workbench import Workbench
 from tests.cluster.conftest import LIVE_PREFIX, LivePlatform, live_workbench, snapshot_workbench
+from tests.support.controlplane import RESTRICTED_USER
 
 if TYPE_CHECKING:
     from tests.support.controlplane import ControlPlane
@@ -193,6 +194,63 @@ def test_a_restricted_user_reads_only_its_namespaces(
         wb.cluster.pods(namespace=f"{LIVE_PREFIX}risk")
 
 
+def test_a_namespace_bound_user_reads_its_workspace(
+    control_plane: ControlPlane, live_platform: LivePlatform
+) -> None:
+    """A user bound to one namespace by RBAC may not list namespaces; asking for its
+    workspace returns the pods that asking for its namespace does."""
+    granted = f"{LIVE_PREFIX}search"
+    control_plane.grant_namespace_access(granted, create_namespace=False)
+    wb = live_workbench(control_plane, "restricted", namespace=granted)
+    with pytest.warns(PartialReadWarning):
+        by_namespace = wb.cluster.pods(namespace=granted)
+    assert len(by_namespace) > 5
+
+    # The namespace's labels are not readable either: its name is taken for the workspace.
+    with pytest.warns(PartialReadWarning) as caught:
+        by_workspace = wb.cluster.pods(workspace=granted)
+    assert sorted(by_workspace["name"]) == sorted(by_namespace["name"])
+    assert set(by_workspace["workspace"]) == {granted}
+    assert any(
+        f"nor read namespace '{granted}': took it for workspace '{granted}'" in str(w.message)
+        for w in caught
+    )
+
+    # May get its namespace (a Role in it can allow that): the workspace comes from the label.
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "metadata": {"namespace": granted}}
+    control_plane.apply(
+        {**role, "kind": "Role", "metadata": {**role["metadata"], "name": "get-own-namespace"},
+         "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}]}
+    )  # fmt: skip
+    control_plane.apply(
+        {**role, "kind": "RoleBinding",
+         "metadata": {**role["metadata"], "name": "get-own-namespace"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                     "name": "get-own-namespace"},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                       "name": RESTRICTED_USER}]}
+    )  # fmt: skip
+    try:
+        with pytest.warns(PartialReadWarning) as caught:
+            labelled = wb.cluster.pods(workspace=granted)
+        assert sorted(labelled["name"]) == sorted(by_namespace["name"])
+        assert set(labelled["workspace"]) == {granted}
+        messages = [str(w.message) for w in caught]
+        assert any(f"the workspace column covers namespace(s) '{granted}' only" in m
+                   for m in messages), messages  # fmt: skip
+        assert not any("took it for workspace" in m for m in messages)
+        with (
+            pytest.warns(PartialReadWarning),
+            pytest.raises(
+                ForbiddenError, match=f"may not list pods in namespace '{LIVE_PREFIX}risk'"
+            ),
+        ):
+            wb.cluster.pods(workspace=f"{LIVE_PREFIX}risk")
+    finally:
+        for kind in ("rolebinding", "role"):
+            control_plane.kubectl("delete", kind, "get-own-namespace", "-n", granted)
+
+
 def test_a_restricted_user_with_no_readable_namespace_gets_the_403(
     control_plane: ControlPlane, kube_namespace: str
 ) -> None:
@@ -278,3 +336,42 @@ def test_a_profile_with_several_contexts_covers_them_all(
     assert list(contexts["cluster"]) == ["admin", "admin-eu-2"]
     assert set(contexts["server"]) == {control_plane.server_url}
     assert set(contexts["user"]) == {"hxb-admin"}
+
+
+def test_an_unreachable_cluster_leaves_the_others_readable(
+    control_plane: ControlPlane, live_platform: LivePlatform, tmp_path: Path
+) -> None:
+    """Two contexts, the second one's API server a closed port: the frames hold the first
+    cluster's rows, and a warning names the one that did not answer."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"https://127.0.0.1:{s.getsockname()[1]}"
+    config = yaml.safe_load(control_plane.kubeconfig_path.read_text())
+    config["clusters"].append({"name": "eu", "cluster": dict(config["clusters"][0]["cluster"])})
+    config["clusters"][-1]["cluster"]["server"] = closed
+    config["contexts"].append({"name": "eu-2", "context": {"cluster": "eu", "user": "hxb-admin"}})
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    wb = _workbench(path, "admin", "eu-2", timeout=2.0)
+
+    started = time.monotonic()
+    with pytest.warns(PartialReadWarning) as caught:
+        pods = ours(wb.cluster.pods())
+    with pytest.warns(PartialReadWarning, match="cluster 'eu-2' is left out of the frames"):
+        gpus = ours(wb.cluster.gpus())  # not waited for again
+    assert time.monotonic() - started < 20
+    assert set(pods["cluster"]) == set(gpus["cluster"]) == {"admin"}
+    assert len(pods) == len(live_platform.platform["pods"]) and len(gpus) == 7
+    messages = {str(w.message) for w in caught}
+    assert any(
+        m.startswith("cluster 'eu-2' is left out of the frames (namespaces not read): cannot "
+                     f"reach the Kubernetes API server {closed} (context 'eu-2') within 2s")
+        for m in messages
+    ), messages  # fmt: skip
+    assert all("'admin'" not in m for m in messages)
+
+    # Every cluster silent: the read fails, naming the server.
+    with pytest.raises(
+        ClusterUnavailableError, match=f"cannot reach the Kubernetes API server {closed}"
+    ):
+        _workbench(path, "eu-2", timeout=2.0).cluster.pods()

@@ -111,6 +111,26 @@ def test_rollback_and_registry_rollouts_resolve_versions_in_the_registry(
     assert "hxb.io/previous-storage-uri" not in by_uri.diff, "mid-canary, the stable model stays"
 
 
+def test_rollback_without_a_previous_revision_asks_the_registry(demo_wb: Workbench) -> None:
+    """image-tagger (v9) fails to load and no earlier revision is recorded; the registry
+    holds v1 to v9, so the rollback serves v8."""
+    back = demo_wb.inference.rollback("image-tagger")
+    assert back.summary == (
+        "roll vision/image-tagger back from image-tagger v9 to image-tagger v8 "
+        "(s3://hxb-models/image-tagger/v8) with all traffic"
+    )
+    assert back.patch["spec"]["predictor"]["model"] == {
+        "storageUri": "s3://hxb-models/image-tagger/v8"
+    }
+    assert back.patch["metadata"]["labels"] == {
+        "hxb.io/model": "image-tagger",
+        "hxb.io/model-version": "8",
+    }
+    assert back.patch["metadata"]["annotations"]["hxb.io/previous-model"] == (
+        "models:/image-tagger/9"
+    )
+
+
 def test_bad_requests_are_named(demo_wb: Workbench) -> None:
     inference = demo_wb.inference
     with pytest.raises(
@@ -143,9 +163,11 @@ def test_bad_requests_are_named(demo_wb: Workbench) -> None:
     with pytest.raises(HxbLabError, match="Seldon Model, which has no canary"):
         inference.canary("query-intent", version=1)
     with pytest.raises(
-        NotFoundError, match="cannot tell which model risk/fraud-score served before"
+        NotFoundError,
+        match=r"cannot tell which model risk/aml-graph served before \(no previous revision is "
+        r"recorded and the registry has no earlier version of aml-graph v1;",
     ):
-        inference.rollback("fraud-score")
+        inference.rollback("aml-graph")
 
 
 def test_the_html_view_escapes_what_comes_from_the_cluster(demo_wb: Workbench) -> None:
