@@ -8,10 +8,12 @@ artifact store. History is read back from MLflow (`runs`), not from a store of o
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,8 @@ __all__ = [
 ]
 
 EXPERIMENT_PREFIX = "runbooks/"
+#: In a run's directory: held by whoever creates the run's MLflow run (see `opening`).
+OPENING_LOCK = "mlflow.lock"
 TAG = "hxb_lab."
 MLFLOW_STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "timed_out": "FAILED",
                  "cancelled": "KILLED", "running": "RUNNING"}  # fmt: skip
@@ -108,6 +112,20 @@ def tags_of(run: Run) -> dict[str, str]:
     return tags
 
 
+@contextmanager
+def opening(run: Run) -> Iterator[None]:
+    """Held while a process looks for, or creates, the MLflow run of `run`: the run's
+    own helper and whoever ends a run whose process died take turns, so a run id gets one
+    MLflow run even when both get there at once. No lock for a run without a directory
+    (no second process records it)."""
+    if run.directory is None or not run.directory.is_dir():
+        yield
+        return
+    with open(run.directory / OPENING_LOCK, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
 class RunAbandoned(Exception):
     """The process of a run died before its MLflow run was opened: whoever ends the run
     opens it (one MLflow run per run id)."""
@@ -123,9 +141,10 @@ def open_run(
     artifacts = ArtifactStore.of(profile)
     location = join(artifacts.uri, "runbooks", run.runbook)
     experiment_id = _experiment(store, experiment_name(run.runbook), location)
-    if owner_alive is not None and not owner_alive():
-        raise RunAbandoned(run.id)
-    return store.create_run(experiment_id, _ms(run.started), tags_of(run), run.id)
+    with opening(run) if owner_alive is not None else nullcontext():
+        if owner_alive is not None and not owner_alive():
+            raise RunAbandoned(run.id)
+        return store.create_run(experiment_id, _ms(run.started), tags_of(run), run.id)
 
 
 def complete_run(store: TrackingStore, mlflow_run_id: str, run: Run) -> None:
@@ -161,6 +180,10 @@ class Recorder:
     def helper_pid(self) -> int | None:
         """The process that records the run, when it is not this one (see `_recorder`)."""
         return None
+
+    def fail(self, problem: str) -> None:
+        """Open no MLflow run: `finish()` uploads the outputs and reports `problem`."""
+        self._error = problem
 
     def adopt(self, store: TrackingStore, mlflow_run: dict[str, Any]) -> None:
         """Complete an MLflow run that exists already instead of opening one."""
@@ -403,11 +426,24 @@ def record_outcome(run: Run, profile: Profile) -> None:
     stopped): its MLflow run, found by the run id, gets the run's status, error, end time
     and the outputs that exist; a run that never opened one gets one now (never a second).
     `HxbLabError` when MLflow could not be written."""
-    found: list[dict[str, Any] | None] = [*_recorded(run, profile)]
-    for mlflow_run in found or [None]:
+    with opening(run):  # the run's helper may be creating it right now: after it, or never
+        found = _recorded(run, profile)
+        problem = None
+        if not found:
+            store: TrackingStore | None = None
+            try:
+                store = open_recording_store(profile)
+                found = [open_run(store, profile, run)]
+            except Exception as exc:
+                problem = failure(profile, exc)
+            finally:
+                if store is not None:
+                    store.close()
+    ends: list[dict[str, Any] | None] = [*found] or [None]
+    for mlflow_run in ends:
         recorder = Recorder(profile, run)
-        if mlflow_run is None:
-            recorder.start()
+        if mlflow_run is None:  # its outputs are still uploaded; then the problem is raised
+            recorder.fail(problem or "unknown error")
         else:
             recorder.adopt(open_recording_store(profile), mlflow_run)
         warnings = len(run.warnings)

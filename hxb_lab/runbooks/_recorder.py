@@ -4,7 +4,8 @@
 lock with papermill and the report; in a process of its own it runs on another core while
 the kernel works. The parent and the helper exchange one JSON line each way per step:
 
-    parent -> {"profile": NAME, "run": RUN}      helper -> {"mlflow_run": RUN} | {"error": MSG}
+    parent -> {"profile": NAME, "run": RUN, "owner": PID}
+                                                 helper -> {"mlflow_run": RUN} | {"error": MSG}
     parent -> {"run": FINISHED RUN}              helper -> {"ok": true} | {"error": MSG}
 
 Run as ``python -m hxb_lab.runbooks._recorder``. Stores over HTTP, and SQLite stores whose
@@ -47,7 +48,10 @@ class ProcessRecorder(Recorder):
             text=True,
             start_new_session=True,  # Ctrl-C is for the run; the record must still be written
         )
-        self._send({"profile": self.profile.name, "run": self.run.to_json()})
+        # The owner's pid travels with the request: the helper may be reparented before it
+        # has finished importing, and its own first getppid() would then name init.
+        owner = os.getpid()
+        self._send({"profile": self.profile.name, "run": self.run.to_json(), "owner": owner})
 
     @property
     def helper_pid(self) -> int | None:
@@ -125,11 +129,11 @@ def _main() -> int:
         out.write(json.dumps(message, default=str) + "\n")
         out.flush()
 
-    parent = os.getppid()
     first = sys.stdin.readline()
     if not first:
         return 0
     request = json.loads(first)
+    parent = int(request["owner"])
     profile = load_profile(request["profile"])
     run = Run.from_json(request["run"])
     try:

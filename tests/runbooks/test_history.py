@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import pandas as pd
 import pytest
 
 import hxb_lab as hx
+from hxb_lab.clients.mlflow import open_recording_store
+from hxb_lab.config import load_profile
 from hxb_lab.errors import BackendUnavailableError, ParameterError
+from hxb_lab.runbooks._history import RunAbandoned, open_run, opening
 from tests.runbooks.conftest import MlflowServer, fixture, free_port
 
 RUNS_COLUMNS = [
@@ -100,3 +104,68 @@ def test_an_unreachable_mlflow_keeps_the_run_and_says_so(
     assert f"127.0.0.1:{port}" in result.warnings[0]
     with pytest.raises(BackendUnavailableError, match=f"127.0.0.1:{port}"):
         hx.runbooks.runs(profile="down")
+
+
+def _interrupted(runbook: str, run_id: str, profile: str) -> hx.runbooks.Run:
+    directory = hx.runbooks.runs_root() / runbook / run_id
+    directory.mkdir(parents=True)
+    run = hx.runbooks.Run(
+        id=run_id,
+        runbook=runbook,
+        status="failed",
+        started=datetime.now(UTC),
+        parameters={"service": "cart"},
+        profile=profile,
+        directory=directory,
+        ename="RunInterrupted",
+        evalue="the run's worker process exited with code -9",
+    )
+    run.save()
+    return run
+
+
+def test_a_run_ended_while_its_helper_creates_its_mlflow_run_gets_that_one_run(
+    local_profile: str,
+) -> None:
+    """The run's helper is creating the MLflow run when the server ends the run (its worker
+    was killed): the server waits for it and completes that run, instead of a second one."""
+    profile = load_profile(local_profile)
+    run = _interrupted("succeeds", "20261206-120000-aaa111", local_profile)
+    ended: list[BaseException | None] = []
+
+    def end() -> None:
+        try:
+            hx.runbooks.record_outcome(run, profile)
+            ended.append(None)
+        except BaseException as exc:
+            ended.append(exc)
+
+    with opening(run):  # the helper, between its owner check and the run's creation
+        server = threading.Thread(target=end)
+        server.start()
+        server.join(timeout=2.0)
+        assert server.is_alive(), "the server recorded the run while its helper was opening it"
+        store = open_recording_store(profile)
+        helper_run = open_run(store, profile, run)  # as the helper does, its lock held here
+        store.close()
+    server.join(timeout=60)
+    assert ended == [None]
+    frame = hx.runbooks.runs(profile=local_profile)
+    mine = frame[frame["run_id"] == run.id]
+    assert len(mine) == 1
+    assert mine.iloc[0]["mlflow_run_id"] == helper_run["info"]["run_id"]
+    assert mine.iloc[0]["status"] == "failed"
+
+
+def test_a_helper_that_gets_there_after_the_run_was_ended_opens_no_second_run(
+    local_profile: str,
+) -> None:
+    profile = load_profile(local_profile)
+    run = _interrupted("succeeds", "20261206-120000-bbb222", local_profile)
+    hx.runbooks.record_outcome(run, profile)  # the server, first
+    store = open_recording_store(profile)
+    with pytest.raises(RunAbandoned):  # the helper: its worker is gone
+        open_run(store, profile, run, owner_alive=lambda: False)
+    store.close()
+    frame = hx.runbooks.runs(profile=local_profile)
+    assert (frame["run_id"] == run.id).sum() == 1
