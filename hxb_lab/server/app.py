@@ -9,6 +9,7 @@ before this one, a worker killed) are recorded failed with reason "host stopped"
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -16,9 +17,17 @@ from traitlets import Float, Integer, default
 
 from hxb_lab.server._pool import RUNS_SETTING, RunManager, workers_from_env
 from hxb_lab.server._records import SERVER_STOPPED
+from hxb_lab.server._runs import report_policy
 from hxb_lab.server.routes import ROUTES, setup_route_handlers
 
 __all__ = ["RUNS_SETTING", "HxbLabApp"]
+
+
+async def _warm_report_policy() -> None:
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, report_policy)
+    except Exception:  # the report route computes it again and says what is wrong
+        return
 
 
 class HxbLabApp(ExtensionApp):
@@ -51,6 +60,9 @@ class HxbLabApp(ExtensionApp):
         # Runs a killed server (or worker) left behind are ended as soon as the loop runs.
         assert self.serverapp is not None
         self.serverapp.io_loop.add_callback(manager.start_reconciling)
+        # The reports' policy hashes the report template (seconds, once per process): do it
+        # now, so the first report a user opens is not the one that waits for it.
+        self.serverapp.io_loop.add_callback(_warm_report_policy)
 
     def initialize_handlers(self) -> None:
         setup_route_handlers(self._web_app())

@@ -27,6 +27,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",  # a container's /dev/shm may be 64 MB: renderers then crash
 ]  # fmt: skip
 SHOTS = ROOT / "test-output" / "ui" / "sidebar"
 RUN_TIMEOUT_MS = 240_000
@@ -86,6 +87,15 @@ def _walk_through(chromium: Any, lab: Jupyter, nodes: Any) -> None:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None
+    )
+    reports: list[str] = []  # what the server answered each report frame: a failure says it
+    page.on(
+        "response",
+        lambda r: (
+            reports.append(f"{r.status} {r.url} {r.headers.get('content-type')}")
+            if "/report" in r.url
+            else None
+        ),
     )
     try:
         page.goto(f"{lab.url}/lab?token={lab.token}")
@@ -214,7 +224,9 @@ def _walk_through(chromium: Any, lab: Jupyter, nodes: Any) -> None:
         assert not errors, errors
     except BaseException:
         _shot(page, "failure")
-        (SHOTS / "console.log").write_text("\n".join(errors + console))
+        (SHOTS / "console.log").write_text("\n".join(errors + console + reports))
+        print("page errors:", *errors, "console errors:", *console, sep="\n  ")
+        print("report responses:", *reports, sep="\n  ")
         raise
     finally:
         context.close()
