@@ -374,21 +374,27 @@ def rbac(
         "hxb-runbook-runner"
     ),
     write: Annotated[
-        bool, typer.Option("--write", help="Also allow changes (default read-only)")
-    ] = False,
+        list[str] | None,
+        typer.Option(
+            "--write",
+            metavar="NAMESPACE",
+            help="Also let runbooks run with dry_run=False patch inference deployments in "
+            "NAMESPACE (repeat for several; default: read-only)",
+        ),
+    ] = None,
+    profile: Profile = None,
 ) -> None:
-    """Print the ServiceAccount, Role and RoleBinding runbook pods run as (kubectl apply -f -)."""
-    import yaml
+    """Print the runner's ServiceAccount, read-only ClusterRole and opt-in write Roles, with
+    what each runbook needs (kubectl apply -f -)."""
+    from hxb_lab.runbooks._rbac import printed
 
-    from hxb_lab.runbooks._manifests import rbac as manifests
-
+    values = [("--namespace", namespace), ("--service-account", service_account)]
+    values += [("--write", target) for target in write or []]
     problems = [
         f"{option}: {value[:60]!r} is not a Kubernetes name (lower-case letters, digits, '-')"
-        for option, value in (("--namespace", namespace), ("--service-account", service_account))
+        for option, value in values
         if not _KUBE_NAME.match(value)
     ]
     if problems:
         raise ParameterError(problems)
-
-    docs = manifests(namespace, service_account, write=write)
-    sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
+    sys.stdout.write(printed(namespace, service_account, write or [], profile))

@@ -31,7 +31,6 @@ __all__ = [
     "cron_job",
     "dns_name",
     "job",
-    "rbac",
 ]
 
 MAX_NAME = 52  # a CronJob's name plus the 11 characters of its Jobs' suffix stays <= 63
@@ -48,18 +47,6 @@ HOME = "/var/lib/hxb-lab"
 NOTEBOOK_DIR = "/etc/hxb-lab/runbook"
 PROFILE_DIR = "/etc/hxb-lab/profile"
 PROFILE_FILE = "profiles.toml"
-READ_VERBS = ["get", "list", "watch"]
-WRITE_VERBS = ["create", "update", "patch", "delete"]
-#: What a runbook may look at in its namespace (read-only unless asked): (group, resources).
-RUNNER_RULES: list[tuple[str, list[str]]] = [
-    ("", ["pods", "pods/log", "services", "endpoints", "configmaps", "events",
-          "persistentvolumeclaims"]),
-    ("apps", ["deployments", "replicasets", "statefulsets", "daemonsets"]),
-    ("batch", ["jobs", "cronjobs"]),
-    ("autoscaling", ["horizontalpodautoscalers"]),
-    ("serving.kserve.io", ["inferenceservices"]),
-    ("mlops.seldon.io", ["models"]),
-]  # fmt: skip
 
 
 def dns_name(text: str, max_length: int = MAX_NAME) -> str:
@@ -343,20 +330,3 @@ def cron_job(
         }
     )
     return objects
-
-
-def rbac(namespace: str, service_account: str, *, write: bool = False) -> list[dict[str, Any]]:
-    """ServiceAccount, Role and RoleBinding for runbook pods: read-only unless `write`."""
-    verbs = READ_VERBS + (WRITE_VERBS if write else [])
-    rules = [{"apiGroups": [g], "resources": r, "verbs": verbs} for g, r in RUNNER_RULES]
-    meta = {"name": service_account, "namespace": namespace, "labels": dict(MANAGED)}
-    return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta,
-         "rules": rules},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                     "name": service_account},
-         "subjects": [{"kind": "ServiceAccount", "name": service_account,
-                       "namespace": namespace}]},
-    ]  # fmt: skip

@@ -94,6 +94,7 @@ CASES: list[tuple[str, str]] = [
     ("runbook rbac --namespace Bad_Name", "--namespace"),
     ("runbook rbac --namespace ok --service-account 'a b'", "--service-account"),
     ("runbook rbac", "--namespace"),
+    ("runbook rbac --namespace ok --write Team_A", "--write"),
     # profiles, demo, cluster, the command itself
     ("profile show no-such", "no-such"),
     ("profile show ''", "''"),

@@ -135,7 +135,7 @@ def test_list_show_runs_and_rbac(local_profile: str) -> None:
     assert records and records[0]["runbook"] == "untyped_parameters"
     assert records[0]["status"] == "succeeded"
     rbac = hxb("runbook", "rbac", "--namespace", "ops")
-    assert "kind: ServiceAccount" in rbac.stdout and "kind: RoleBinding" in rbac.stdout
+    assert "kind: ServiceAccount" in rbac.stdout and "kind: ClusterRoleBinding" in rbac.stdout
 
 
 @pytest.fixture(autouse=True)

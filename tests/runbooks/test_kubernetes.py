@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 import hxb_lab as hx
 from hxb_lab.config import load_profile
 from hxb_lab.errors import ForbiddenError, NotFoundError, ParameterError, RunbookError
 from hxb_lab.runbooks import _manifests as M
-from tests.runbooks.conftest import BIN, FIXTURES, MlflowServer, S3Server, fixture
+from tests.runbooks.conftest import FIXTURES, MlflowServer, S3Server, fixture
 from tests.runbooks.pod import pod_of_job, run_pod
 from tests.support.controlplane import ControlPlane
 
@@ -301,31 +300,6 @@ def test_schedule_suspend_resume_and_delete_a_cronjob(
     assert hx.runbooks.schedules(profile).empty
     with pytest.raises(NotFoundError, match="no runbook schedule 'rb-platform-smoke'"):
         hx.runbooks.suspend("rb-platform-smoke", profile)
-
-
-def test_rbac_prints_objects_the_api_server_accepts(
-    control_plane: ControlPlane, kube_namespace: str
-) -> None:
-    import subprocess
-
-    for write, verbs in ((False, ["get", "list", "watch"]),
-                         (True, ["get", "list", "watch", "create", "update", "patch", "delete"])):  # fmt: skip
-        args = [str(BIN / "hxb-lab"), "runbook", "rbac", "--namespace", kube_namespace]
-        printed = subprocess.run([*args, *(["--write"] if write else [])], capture_output=True,
-                                 text=True, check=True).stdout  # fmt: skip
-        kinds = [d["kind"] for d in yaml.safe_load_all(printed)]
-        assert kinds == ["ServiceAccount", "Role", "RoleBinding"]
-        applied = control_plane.kubectl("apply", "-f", "-", stdin=printed)
-        assert applied.returncode == 0, applied.stderr
-        role = _get(control_plane, f"/apis/rbac.authorization.k8s.io/v1/namespaces/{kube_namespace}"
-                                   "/roles/hxb-runbook-runner")  # fmt: skip
-        assert all(rule["verbs"] == verbs for rule in role["rules"])
-        assert "secrets" not in json.dumps(role["rules"])
-    binding = _get(control_plane, f"/apis/rbac.authorization.k8s.io/v1/namespaces/{kube_namespace}"
-                                  "/rolebindings/hxb-runbook-runner")  # fmt: skip
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "hxb-runbook-runner", "namespace": kube_namespace}
-    ]
 
 
 def test_a_user_without_rights_gets_a_clear_error(
