@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import hxb_lab as hx
@@ -15,14 +16,16 @@ def test_platform_smoke_runs_on_the_demo_and_is_recorded_in_its_sqlite_store(
     run = hx.runbooks.get("platform-smoke").run({"depth": "full", "note": "after deploy"})
     assert run.status == "succeeded", run.error
     assert run.profile == "demo" and not run.warnings, run.warnings
-    assert run.metrics == {"checks_passed": 3.0}
+    assert run.metrics == {"checks_passed": 7.0}
     nb = json.loads(run.output_notebook.read_text())
     printed = "".join(
         "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])
         if o.get("output_type") == "stream"
     )  # fmt: skip
     assert "name='demo'" in printed and "note: after deploy" in printed
-    assert "3 of 3 checks passed" in printed
+    assert "7 of 7 checks passed" in printed
+    for check in ("telemetry traces", "telemetry metrics", "mlflow registry", "alertmanager"):
+        assert check in printed or check in json.dumps(nb)
     html = run.report.read_text()
     assert html.count(plotly_signature()) == 1
     assert html.count('class="plotly-graph-div"') == 1
@@ -34,4 +37,37 @@ def test_platform_smoke_runs_on_the_demo_and_is_recorded_in_its_sqlite_store(
     row = history.set_index("run_id").loc[run.id]
     assert row["status"] == "succeeded"
     assert row["parameters"] == {"depth": "full", "fail_on_warning": False, "note": "after deploy"}
-    assert row["metrics"] == {"checks_passed": 3.0}
+    assert row["metrics"] == {"checks_passed": 7.0}
+
+
+def test_a_backend_that_does_not_answer_is_a_failed_row_saying_what_to_do(
+    demo_env: Path, profiles_file: Path
+) -> None:
+    """The demo with an Alertmanager at a closed port: the run still ends, its report has
+    a failed alertmanager row with what to do, and the other checks pass."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    demo = demo_env / "demo"
+    profiles_file.write_text(
+        "[profiles.silent-alerts]\n"
+        f'kube = {{ snapshot = "{demo / "cluster"}" }}\n'
+        f'clickhouse = {{ dsn = "parquet://{demo / "telemetry"}", database = "otel" }}\n'
+        f'mlflow = {{ tracking_uri = "sqlite:///{demo / "mlflow" / "mlflow.db"}" }}\n'
+        f'alertmanager = {{ url = "{closed}", timeout_s = 2 }}\n'
+    )
+    run = hx.runbooks.get("platform-smoke").run({"depth": "full"}, profile="silent-alerts")
+    assert run.status == "succeeded", run.error
+    assert run.metrics == {"checks_passed": 6.0}
+    cells = json.loads(run.output_notebook.read_text())["cells"]
+    table = next(
+        o["data"]["text/plain"]
+        for c in cells
+        for o in c.get("outputs", [])
+        if "text/plain" in o.get("data", {}) and "what_to_do" in "".join(o["data"]["text/plain"])
+    )
+    rows = [line for line in "".join(table).splitlines() if "alertmanager" in line]
+    assert len(rows) == 1 and " fail " in rows[0], table
+    html = run.report.read_text()
+    assert closed in html
+    assert "6 of 7 checks passed" in html
