@@ -10,7 +10,7 @@ Secrets are never stored in the file: a secret field holds ``{ env = "NAME" }`` 
 ``{ file = "/path" }`` and is read only when a client needs it.
 
 Every number in a profile is a time limit in seconds (``timeout_s``, ``request_timeout_s``):
-finite, above zero and at most a day. A backend that accepts a connection and never
+finite, above zero and at most a day, except a count (``max_runs``): a whole number from 1. A backend that accepts a connection and never
 answers fails after its section's ``timeout_s`` (default `DEFAULT_TIMEOUT_S`) with a
 `BackendUnavailableError` naming the server.
 """
@@ -21,6 +21,7 @@ import dataclasses
 import importlib.resources
 import math
 import os
+import re
 import tomllib
 import types
 import typing
@@ -37,6 +38,7 @@ __all__ = [
     "DEMO",
     "MAX_TIMEOUT_S",
     "AlertmanagerConfig",
+    "AlertsConfig",
     "ArtifactsConfig",
     "ClickHouseConfig",
     "ClickHouseTables",
@@ -47,6 +49,7 @@ __all__ = [
     "PrometheusConfig",
     "RunbooksConfig",
     "SecretRef",
+    "TriggerRule",
     "active_profile_name",
     "config_path",
     "hxb_home",
@@ -212,6 +215,41 @@ class RunbooksConfig:
     )
 
 
+#: Label or parameter pairs as a profile writes them (``{ alertname = "X" }``), sorted.
+Pairs = tuple[tuple[str, str], ...]
+#: The most a count in a profile may be (``alerts.max_runs``).
+MAX_COUNT = 1_000_000
+
+
+@dataclass(frozen=True)
+class TriggerRule:
+    """Alerts whose labels equal every pair of `match` start `runbook`, its parameters
+    templated from the alert: ``"{labels.model}"``, ``"{annotations.summary}"``."""
+
+    name: str
+    runbook: str
+    match: Pairs = ()
+    parameters: Pairs = ()
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """The alert receiver: how Alertmanager authenticates (a bearer `token`, or basic auth
+    with `username` and `password`), how often an alert may start a run, and where the
+    verdict is posted (`notify_url`, ``json`` or ``slack``)."""
+
+    token: SecretRef | None = None
+    username: str | None = None
+    password: SecretRef | None = None
+    cooldown_s: float = 3600.0  # the same alert again within this starts no run
+    window_s: float = 60.0  # a rule starts at most max_runs runs in any window_s
+    max_runs: int = 10
+    notify_url: SecretRef | None = None
+    notify_format: str = "json"
+    run_on: str = "auto"  # kubernetes | local | auto: kubernetes when kube.contexts are set
+    rules: tuple[TriggerRule, ...] = ()
+
+
 @dataclass(frozen=True)
 class Profile:
     """One platform: where its cluster, telemetry, alerts, MLflow and artifacts live."""
@@ -226,6 +264,7 @@ class Profile:
     mlflow: MlflowConfig | None = None
     artifacts: ArtifactsConfig | None = None
     runbooks: RunbooksConfig = field(default_factory=RunbooksConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str = "built-in"  # the file it came from
 
     @property
@@ -313,7 +352,25 @@ def demo_profile() -> Profile:
         clickhouse=ClickHouseConfig(dsn=f"parquet://{home / 'telemetry'}", database="otel"),
         mlflow=MlflowConfig(f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"),
         artifacts=ArtifactsConfig(f"file://{home / 'artifacts'}"),
+        alerts=AlertsConfig(rules=DEMO_RULES),
     )
+
+
+#: The demo's alerts name their runbook; these rules give each its parameters.
+DEMO_RULES = (
+    TriggerRule(
+        name="gpu-temperature",
+        runbook="node-drain-readiness",
+        match=(("alertname", "GPUTemperatureHigh"),),
+        parameters=(("node", "{labels.Hostname}"),),
+    ),
+    TriggerRule(
+        name="inference-latency",
+        runbook="inference-latency-triage",
+        match=(("alertname", "InferenceLatencyHigh"),),
+        parameters=(("service", "{labels.model}"),),
+    ),
+)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -356,6 +413,17 @@ def _convert(tp: Any, value: Any, key: str, where: _Where) -> Any:
         if not isinstance(value, dict):
             raise where.error(key, f"expected a table, got {type(value).__name__}")
         return _build(tp, value, key, where)
+    if tp == Pairs:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise where.error(
+                key, f'expected a table of strings, e.g. {{ name = "value" }}, got {value!r:.80}'
+            )
+        return tuple(sorted((str(k), v) for k, v in value.items()))
+    if origin is tuple and dataclasses.is_dataclass(typing.get_args(tp)[0]):
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise where.error(key, f"expected an array of tables ([[{key}]]), got {value!r:.80}")
+        item = typing.get_args(tp)[0]
+        return tuple(_build(item, v, f"{key}[{i}]", where) for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise where.error(key, f"expected a list of strings, got {value!r}")
@@ -364,7 +432,13 @@ def _convert(tp: Any, value: Any, key: str, where: _Where) -> Any:
         if not isinstance(value, bool):
             raise where.error(key, f"expected true or false, got {value!r}")
         return value
-    if tp is float:  # every number of a profile is a time limit in seconds
+    if tp is int:  # a count
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_COUNT:
+            raise where.error(
+                key, f"expected a whole number from 1 to {MAX_COUNT:,}, got {value!r}"
+            )
+        return value
+    if tp is float:  # every other number of a profile is a time limit in seconds
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise where.error(key, f"expected a number of seconds, got {value!r}")
         if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT_S:
@@ -381,7 +455,8 @@ def _convert(tp: Any, value: Any, key: str, where: _Where) -> Any:
 
 def _build(cls: Any, data: dict[str, Any], prefix: str, where: _Where, **fixed: Any) -> Any:
     hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls) if f.name not in ("name", "source")}
+    own = ("name", "source") if cls is Profile else ()
+    known = {f.name: f for f in dataclasses.fields(cls) if f.name not in own}
     kwargs: dict[str, Any] = dict(fixed)
     for key, value in data.items():
         dotted = f"{prefix}.{key}" if prefix else key
@@ -415,6 +490,60 @@ def _check_urls(profile: Profile, where: _Where) -> None:
                 f"the URL {redact_url(url)} carries a password inline",
                 hint=f'remove it and set {section}.password/token = {{ env = "NAME" }}',
             )
+
+
+_TEMPLATE = re.compile(r"\{([^{}]*)\}")
+_PLACEHOLDER = re.compile(r"^(labels|annotations)\.[A-Za-z_][A-Za-z0-9_]*$")
+NOTIFY_FORMATS = ("json", "slack")
+RUN_ON = ("auto", "kubernetes", "local")
+
+
+def _check_alerts(profile: Profile, where: _Where) -> None:
+    """Refuse a trigger rule that names a runbook no runbook directory holds, or templates
+    a parameter from anything but the alert's labels and annotations, naming the rule."""
+    alerts = profile.alerts
+    if alerts.notify_format not in NOTIFY_FORMATS:
+        raise where.error(
+            "alerts.notify_format",
+            f"{alerts.notify_format!r} is not a notification format",
+            hint=f"one of {', '.join(NOTIFY_FORMATS)}",
+        )
+    if alerts.run_on not in RUN_ON:
+        raise where.error(
+            "alerts.run_on",
+            f"{alerts.run_on!r} is not where runs go",
+            hint=f"one of {', '.join(RUN_ON)}",
+        )
+    if alerts.password is not None and not alerts.username:
+        raise where.error("alerts.password", "basic auth needs alerts.username too")
+    known = {
+        path.stem
+        for directory in profile.runbook_directories()
+        if directory.is_dir()
+        for path in directory.glob("*.ipynb")
+    }
+    names: set[str] = set()
+    for i, rule in enumerate(alerts.rules):
+        key = f"alerts.rules[{i}]"
+        if rule.name in names:
+            raise where.error(f"{key}.name", f"a second trigger rule named {rule.name!r}")
+        names.add(rule.name)
+        if rule.runbook not in known:
+            raise where.error(
+                f"{key}.runbook",
+                f"trigger rule {rule.name!r} names the runbook {rule.runbook!r}, which no "
+                "runbook directory holds",
+                hint=f"known runbooks: {', '.join(sorted(known)) or 'none'}",
+            )
+        for parameter, template in rule.parameters:
+            for placeholder in _TEMPLATE.findall(template):
+                if not _PLACEHOLDER.match(placeholder.strip()):
+                    raise where.error(
+                        f"{key}.parameters.{parameter}",
+                        f"trigger rule {rule.name!r} templates {{{placeholder}}}, which is "
+                        "not an alert's label or annotation",
+                        hint="write {labels.NAME} or {annotations.NAME}",
+                    )
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -470,6 +599,7 @@ def _load() -> tuple[dict[str, Profile], str | None, Path]:
             raise where.error(f"profiles.{name}", "expected a table")
         profile = _build(Profile, table, "", where, name=name, source=str(path))
         _check_urls(profile, where)
+        _check_alerts(profile, where)
         found[name] = profile
     if default is not None and default not in found:
         raise top.error(

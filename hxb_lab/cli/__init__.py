@@ -1,6 +1,7 @@
 """The `hxb-lab` command line. Errors print as one line with exit code 2, never a traceback.
 
-One module per group of commands: `profiles`, `cluster`, `demo`, `runbooks`. Libraries
+One module per group of commands: `profiles`, `cluster`, `demo`, `runbooks`, `alerts`,
+`serve`. Libraries
 are imported inside the commands, so ``hxb-lab --help`` stays fast.
 """
 
@@ -11,7 +12,7 @@ from typing import Annotated
 import typer
 
 from hxb_lab._version import __version__
-from hxb_lab.cli import cluster, demo, profiles, runbooks
+from hxb_lab.cli import alerts, cluster, demo, profiles, runbooks, serve
 from hxb_lab.errors import HxbLabError
 
 __all__ = ["app", "main"]
@@ -27,6 +28,8 @@ app = typer.Typer(
 app.add_typer(profiles.profile_app, name="profile")
 app.add_typer(cluster.cluster_app, name="cluster")
 app.add_typer(runbooks.runbook_app, name="runbook")
+app.add_typer(alerts.alerts_app, name="alerts")
+app.command("serve")(serve.serve)
 
 
 def _print_version(asked: bool) -> None:

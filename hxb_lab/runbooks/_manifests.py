@@ -107,7 +107,7 @@ def profile_toml(profile: Profile) -> str:
     kubeconfig (in the pod, the cluster is reached with the service account)."""
     lines = [f"default = {json.dumps(profile.name)}", "", f"[profiles.{json.dumps(profile.name)}]"]
     for f in fields(profile):
-        if f.name in ("name", "source"):
+        if f.name in ("name", "source", "alerts"):  # a runbook pod receives no alerts
             continue
         value = getattr(profile, f.name)
         if value is None:

@@ -4,7 +4,8 @@ Every handler derives from `HxbHandler` (see ``_base``): JSON in and out, an
 `HxbLabError` answered as JSON ``{"message", "type"}`` with a status that fits it,
 every method ``@tornado.web.authenticated`` and, for cookie-authenticated requests,
 XSRF-checked by Jupyter Server. Tests enumerate `ROUTES` to prove each one refuses
-an unauthenticated request.
+an unauthenticated request. `WEBHOOK_ROUTES` (Alertmanager's ``alerts``) authenticate
+with the secret their caller sends, from the profile, and refuse anything else with 401.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
+from hxb_lab.server._alerts import AlertsHandler
 from hxb_lab.server._base import INTERNAL_ERROR, HxbHandler, error_status, field_errors
 from hxb_lab.server._platform import PlatformSummaryHandler
 from hxb_lab.server._profiles import ProfileActiveHandler, ProfilesHandler
@@ -30,6 +32,7 @@ __all__ = [
     "API_PREFIX",
     "INTERNAL_ERROR",
     "ROUTES",
+    "WEBHOOK_ROUTES",
     "HxbHandler",
     "ProfileActiveHandler",
     "error_status",
@@ -58,11 +61,19 @@ ROUTES: list[tuple[str, type[HxbHandler]]] = [
     (f"schedules/{_NAME}", ScheduleHandler),
 ]
 
+# Routes other systems call, authenticated by their own secret rather than by Jupyter
+# (answered 401 without it); tests enumerate them apart from `ROUTES`.
+WEBHOOK_ROUTES: list[tuple[str, type[HxbHandler]]] = [
+    ("alerts", AlertsHandler),
+]
+
 
 def setup_route_handlers(web_app: Any) -> None:
-    """Register every route of `ROUTES` on the Jupyter server's tornado application."""
+    """Register every route of `ROUTES` and `WEBHOOK_ROUTES` on the Jupyter server's
+    tornado application."""
     base_url: str = web_app.settings["base_url"]
     handlers = [
-        (url_path_join(base_url, *API_PREFIX, pattern) + "$", cls) for pattern, cls in ROUTES
+        (url_path_join(base_url, *API_PREFIX, pattern) + "$", cls)
+        for pattern, cls in ROUTES + WEBHOOK_ROUTES
     ]
     web_app.add_handlers(".*$", handlers)
