@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -128,6 +129,13 @@ class AlertService(ThreadingHTTPServer):
     def __init__(self, receiver: Receiver, host: str = "127.0.0.1", port: int = 8080) -> None:
         self.receiver = receiver
         super().__init__((host, port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up is not the service's error: one line, no traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.info("%s closed the connection", client_address[0])
+            return
+        super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
