@@ -273,6 +273,13 @@ def _execute(
     except KeyboardInterrupt:
         return "cancelled", control.current_cell, "KeyboardInterrupt", "cancelled"
     except Exception as exc:  # e.g. the kernel cannot start: a missing binary or directory
+        if control.reason and not control.started.is_set():  # stopped while it started
+            text = (
+                "the run was cancelled"
+                if control.reason == "cancelled"
+                else ("the run ran out of time")
+            )
+            return control.reason, None, "RunInterrupted", f"{text} before its kernel started"
         if control.started.is_set():
             return "failed", control.current_cell, type(exc).__name__, str(exc)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -111,7 +111,7 @@ def test_a_cell_timeout_and_a_total_timeout(local_profile: str) -> None:
     assert per_cell.failed_cell == 1 and per_cell.ename == "CellTimeoutError"
     assert per_cell.duration.total_seconds() < 45
     assert "CellTimeoutError" in per_cell.report.read_text()
-    total = rb.run({"seconds": 60}, local_profile, timeout=3)
+    total = rb.run({"seconds": 60}, local_profile, timeout=8)  # the kernel starts well within
     assert total.status == "timed_out"
     assert total.failed_cell == 1
     assert "sleeping 60" in _printed(total.output_notebook)
@@ -209,3 +209,34 @@ def test_a_kernel_that_cannot_start_is_a_failed_run_on_record(
     assert saved["status"] == "failed" and saved["mlflow_run_id"] == run.mlflow_run_id
     row = hx.runbooks.find_run(run.id, local_profile)
     assert (row["status"], row["error"]) == ("failed", run.error)
+
+
+def test_a_time_limit_that_ends_while_the_kernel_starts_is_a_timeout(
+    local_profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel that takes longer to start than the whole run may last (a loaded machine,
+    a big image): the run is timed out, not a kernel that failed to start."""
+    spec = tmp_path / "kernels" / "slow-start"
+    spec.mkdir(parents=True)
+    starter = "import sys, time; time.sleep(30); sys.exit(1)"  # SIGINT ends it: a fault
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-c", starter, "{connection_file}"],
+                "display_name": "slow to start",
+                "language": "python",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    rb = hx.runbooks.get("succeeds", local_profile)
+    run = rb.run(
+        {"service": "cart"}, local_profile, timeout=2, kernel="slow-start", progress_bar=False
+    )
+    assert run.status == "timed_out", run
+    assert (run.ename, run.evalue) == (
+        "RunInterrupted",
+        "the run ran out of time before its kernel started",
+    )
+    assert run.duration.total_seconds() < 30
+    assert "ran out of time before its kernel started" in run.report.read_text()
