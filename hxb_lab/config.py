@@ -213,6 +213,8 @@ class RunbooksConfig:
     timeout_s: float | None = (
         None  # a run's time limit when neither the run nor its runbook sets one
     )
+    approval_ttl_s: float = 86_400.0  # a proposed change not approved within this expires
+    self_approval: bool = False  # whoever started a run may approve its own change
 
 
 #: Label or parameter pairs as a profile writes them (``{ alertname = "X" }``), sorted.

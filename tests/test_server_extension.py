@@ -178,7 +178,8 @@ def test_every_route_is_listed_once_and_the_api_has_what_the_sidebar_needs() -> 
     assert routes == {
         "GET profiles", "GET profiles/active", "PUT profiles/active", "GET platform/summary",
         "GET runbooks", "POST runbooks/example/runs", "POST runbooks/example/schedules",
-        "GET runs", "GET runs/example", "POST runs/example/cancel", "GET runs/example/report",
+        "GET runs", "GET runs/example", "POST runs/example/cancel",
+        "POST runs/example/approve", "POST runs/example/reject", "GET runs/example/report",
         "GET runs/example/notebook", "GET schedules", "PATCH schedules/example",
         "DELETE schedules/example",
     }  # fmt: skip

@@ -81,7 +81,7 @@ def replay(
     os.environ[variable] = token = secrets.token_hex(16)
     local = replace(chosen, alerts=replace(chosen.alerts, token=SecretRef(env=variable),
                                            run_on="local"))  # fmt: skip
-    pool = triggers.RunPool(local, workers=1, on_finished=triggers.notifier(local))
+    pool = triggers.RunPool(local, workers=1)
     try:
         body = json.dumps(notification(picked[0])).encode()
         answer = triggers.Receiver(local, pool).receive(body, f"Bearer {token}")

@@ -46,7 +46,7 @@ def serve(
         )
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    pool = triggers.RunPool(chosen, workers=workers, on_finished=triggers.notifier(chosen))
+    pool = triggers.RunPool(chosen, workers=workers)
     service = triggers.AlertService(triggers.Receiver(chosen, pool), host, port)
     typer.echo(f"hxb-lab: receiving alerts for profile {chosen.name!r} on {service.url}"
                "/hxb-lab/api/alerts", err=True)  # fmt: skip

@@ -30,7 +30,8 @@ from typing import Any as _Any
 from hxb_lab.config import Profile as _Profile
 from hxb_lab.config import load_profile as _load_profile
 from hxb_lab.errors import ParameterError as _ParameterError
-from hxb_lab.runbooks import _history, _kubernetes, _local, _parameters
+from hxb_lab.runbooks import _approval, _history, _kubernetes, _local, _parameters
+from hxb_lab.runbooks._approval import ApprovalRefused, identity, propose
 from hxb_lab.runbooks._artifacts import ArtifactStore as _ArtifactStore
 from hxb_lab.runbooks._catalog import Runbook, catalog, get, load
 from hxb_lab.runbooks._cron import check_cron
@@ -49,23 +50,30 @@ if _TYPE_CHECKING:
 
 __all__ = [
     "HOST_STOPPED",
+    "ApprovalRefused",
     "Run",
     "Runbook",
     "Secret",
+    "approve",
+    "audit",
     "catalog",
     "check_cron",
     "delete",
     "end_run",
     "find_run",
     "get",
+    "identity",
     "load",
     "local_run",
     "log_metric",
     "new_run_id",
+    "propose",
     "read_artifact",
     "reconcile",
     "record_outcome",
+    "record_trigger",
     "recorded_parameters",
+    "reject",
     "resume",
     "runs",
     "runs_root",
@@ -157,6 +165,46 @@ def record_outcome(run: Run, profile: str | _Profile | None = None) -> None:
     stopped): its MLflow run gets the run's status, error and end time, and a run that
     never opened one gets one now. `HxbLabError` when MLflow could not be written."""
     _history.record_outcome(run, _profile(profile))
+
+
+def approve(
+    run_id: str, approver: str | None = None, profile: str | _Profile | None = None
+) -> dict[str, _Any]:
+    """Apply the change run `run_id` proposed (``propose``), exactly as reviewed: the
+    server-side dry run, then the patch with the resourceVersion that was read, with the
+    profile's credentials. `approver` (default ``HXB_LAB_USER``, else the login name) must
+    differ from whoever started the run unless ``runbooks.self_approval``; a change made to
+    the object since is a `ConflictError` and nothing is applied. Recorded with the run."""
+    return _approval.approve(run_id, _profile(profile), approver)
+
+
+def reject(
+    run_id: str, reason: str, approver: str | None = None, profile: str | _Profile | None = None
+) -> dict[str, _Any]:
+    """Refuse the change run `run_id` proposed, saying why; recorded with the run."""
+    return _approval.reject(run_id, reason, _profile(profile), approver)
+
+
+def record_trigger(
+    run_id: str, trigger: dict[str, _Any], started_by: str, profile: str | _Profile | None = None
+) -> None:
+    """Record with the ended run `run_id` the alert that started it (see `audit`)."""
+    _approval.record_trigger(run_id, trigger, started_by, _profile(profile))
+
+
+def audit(
+    since: datetime | timedelta | str | None = None,
+    profile: str | _Profile | None = None,
+    limit: int = 1000,
+) -> pd.DataFrame:
+    """Runs started by an alert or whose change was decided, newest first, from MLflow.
+
+    Columns: run_id, runbook, status, started (datetime64[ns, UTC]), trigger (dict: rule,
+    receiver, group_key, alerts with labels and fingerprint; None for a run started by
+    hand), started_by, approval (applied, conflict, refused, rejected, expired; "" while
+    none), decided_by, decided_at (datetime64[ns, UTC]), target (the object changed), patch
+    (dict: the JSON merge patch sent), answer (the API server's, or the reason)."""
+    return _approval.audit(_profile(profile), since, limit)
 
 
 def schedules(profile: str | _Profile | None = None) -> pd.DataFrame:

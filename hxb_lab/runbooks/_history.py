@@ -450,3 +450,38 @@ def record_outcome(run: Run, profile: Profile) -> None:
         recorder.finish(run)
         if len(run.warnings) > warnings:
             raise HxbLabError(run.warnings[-1])
+
+
+# ---------------------------------------------------------------------- the audit trail
+
+
+def set_tags(run_id: str, tags: dict[str, str], profile: Profile) -> None:
+    """Add `tags` to the MLflow run of run `run_id` (an approval, the alert that started
+    it); `NotFoundError` when MLflow has no such run, `BackendUnavailableError` when MLflow
+    cannot be written."""
+    mlflow_run_id = find_run(run_id, profile)["mlflow_run_id"]
+    store: TrackingStore | None = None
+    try:
+        store = open_store(profile)
+        store.log_batch(str(mlflow_run_id), [], {}, tags)
+    except HxbLabError:
+        raise
+    except Exception as exc:
+        raise unavailable(profile, exc) from None
+    finally:
+        if store is not None:
+            store.close()
+
+
+def search_audited(profile: Profile, tag: str, since: Any, limit: int) -> list[dict[str, Any]]:
+    """The MLflow runs carrying `tag` = ``true`` (newest first), started since `since`."""
+    filters = [f"tags.`{tag}` = 'true'"]
+    moment = times.since(since, datetime.now(UTC))
+    if moment is not None:
+        filters.append(f"attributes.start_time >= {_ms(moment)}")
+    return _search(profile, None, filters, max_results=limit)
+
+
+def row_of(mlrun: dict[str, Any]) -> dict[str, Any]:
+    """An MLflow run as a `runs()` row."""
+    return _row(mlrun)

@@ -5,27 +5,39 @@ Alertmanager is no Jupyter user: the route authenticates with the credentials it
 Jupyter token or cookie, so it is the one route open to requests Jupyter does not know,
 and a request without those credentials is a 401 that starts nothing. No cookie ever
 authenticates it, so there is no XSRF to check. The decision is the shared receiver's
-(`hxb_lab.triggers.Receiver`); the run goes to the server's run pool, or to a
-Kubernetes Job when the profile names a cluster. Each profile keeps its own receiver, so
+(`hxb_lab.triggers.Receiver`); the run goes to the server's run pool (once it has
+ended, the alert is recorded with it and the verdict posted), or to a Kubernetes Job when
+the profile names a cluster. Each profile keeps its own receiver, so
 its cooldown and rate limits live as long as the server.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import tornado.web
 from jupyter_server.auth.decorator import allow_unauthenticated
 
 from hxb_lab.config import Profile, load_profile
+from hxb_lab.runbooks import Run
 from hxb_lab.server._base import HxbHandler, blocking
 from hxb_lab.server._pool import Job
 from hxb_lab.server._runs import manager_of
-from hxb_lab.triggers import Decision, Receiver, Start, Unauthorized, runs_on_cluster
+from hxb_lab.triggers import Decision, Receiver, Start, Unauthorized, after_run, runs_on_cluster
 
 __all__ = ["RECEIVERS_SETTING", "AlertsHandler"]
 
 RECEIVERS_SETTING = "hxb_lab_alert_receivers"
+#: The waits on alert runs (kept, so the loop does not drop them).
+_AFTER: set[asyncio.Task[None]] = set()
+
+
+async def _after(job: Job, start: Start, profile: Profile) -> None:
+    """When the run has ended: the alert recorded with it, the verdict posted."""
+    await job.done.wait()
+    if job.run:
+        await blocking(after_run, Run.from_json(job.run), start, profile)
 
 
 class AlertsHandler(HxbHandler):
@@ -43,7 +55,11 @@ class AlertsHandler(HxbHandler):
         return receiver
 
     def _start_local(self, start: Start, profile: Profile) -> str:
-        return manager_of(self).submit(start.runbook, start.values, profile).id
+        job = manager_of(self).submit(start.runbook, start.values, profile)
+        task = asyncio.ensure_future(_after(job, start, profile))
+        _AFTER.add(task)
+        task.add_done_callback(_AFTER.discard)
+        return job.id
 
     def _start_job(self, start: Start, profile: Profile) -> Job:
         submission = start.runbook.submit(start.values, profile)

@@ -15,6 +15,7 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 
 from hxb_lab.server._alerts import AlertsHandler
+from hxb_lab.server._approvals import ApproveHandler, RejectHandler
 from hxb_lab.server._base import INTERNAL_ERROR, HxbHandler, error_status, field_errors
 from hxb_lab.server._platform import PlatformSummaryHandler
 from hxb_lab.server._profiles import ProfileActiveHandler, ProfilesHandler
@@ -55,6 +56,8 @@ ROUTES: list[tuple[str, type[HxbHandler]]] = [
     ("runs", RunsHandler),
     (f"runs/{_RUN}", RunHandler),
     (f"runs/{_RUN}/cancel", RunCancelHandler),
+    (f"runs/{_RUN}/approve", ApproveHandler),
+    (f"runs/{_RUN}/reject", RejectHandler),
     (f"runs/{_RUN}/report", RunReportHandler),
     (f"runs/{_RUN}/notebook", RunNotebookHandler),
     ("schedules", SchedulesHandler),

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from hxb_lab.triggers._auth import Unauthorized
 from hxb_lab.triggers._manifests import TOKEN_SECRET, alertmanager_receiver, service_objects
-from hxb_lab.triggers._notify import message, notifier, notify
+from hxb_lab.triggers._notify import message, notify
 from hxb_lab.triggers._payload import MAX_BODY_BYTES, Alert, Notification, parse
 from hxb_lab.triggers._receiver import Decision, Receiver, Start, Starter
 from hxb_lab.triggers._rules import Choice, choose
 from hxb_lab.triggers._service import ALERTS_PATH, AlertService, status_of
-from hxb_lab.triggers._start import RunPool, runs_on_cluster
+from hxb_lab.triggers._start import RunPool, after_run, runs_on_cluster, started_by
 
 __all__ = [
     "ALERTS_PATH",
@@ -35,13 +35,14 @@ __all__ = [
     "Start",
     "Starter",
     "Unauthorized",
+    "after_run",
     "alertmanager_receiver",
     "choose",
     "message",
-    "notifier",
     "notify",
     "parse",
     "runs_on_cluster",
     "service_objects",
+    "started_by",
     "status_of",
 ]

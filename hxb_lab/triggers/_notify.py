@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +21,7 @@ from hxb_lab.errors import BackendUnavailableError, ConfigError
 from hxb_lab.runbooks import Run
 from hxb_lab.triggers._receiver import Start
 
-__all__ = ["message", "notifier", "notify"]
+__all__ = ["message", "notify"]
 
 TIMEOUT_S = 10.0
 
@@ -81,10 +80,3 @@ def notify(run: Run, start: Start, profile: Profile) -> None:
             server=host,
             hint="check alerts.notify_url",
         ) from None
-
-
-def notifier(profile: Profile) -> Callable[[Run, Start], None] | None:
-    """`notify` for `profile`'s runs, or None when the profile posts no notification."""
-    if profile.alerts.notify_url is None:
-        return None
-    return lambda run, start: notify(run, start, profile)

@@ -1,28 +1,46 @@
 """Where an alert's run goes outside a Jupyter server (``hxb-lab serve``, ``alerts replay``).
 
 A profile that names a cluster (``kube.contexts``, no snapshot; or ``alerts.run_on``)
-runs it as a Kubernetes Job; any other profile runs it locally, in a pool of `workers` threads (`Runbook.run` and
-`Runbook.submit`, through the executor registry every run goes through). The run id is known at
-once, so the receiver answers Alertmanager before the run ends; `on_finished` is told
-how each local run ended (the notification goes out from there).
+runs it as a Kubernetes Job; any other profile runs it locally, in a pool of `workers`
+threads (`Runbook.run` and `Runbook.submit`, through the executor registry every run goes
+through). The run id is known at once, so the receiver answers Alertmanager before the run
+ends. When a local run has ended, `after_run` records the alert with it and posts the
+verdict.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from hxb_lab.config import Profile
-from hxb_lab.runbooks import Run, new_run_id
+from hxb_lab.errors import HxbLabError
+from hxb_lab.runbooks import Run, new_run_id, record_trigger
+from hxb_lab.triggers._notify import notify
 from hxb_lab.triggers._receiver import Start
 
-__all__ = ["RunPool", "runs_on_cluster"]
+__all__ = ["RunPool", "after_run", "runs_on_cluster", "started_by"]
 
 log = logging.getLogger("hxb_lab.triggers")
 
-Finished = Callable[[Run, Start], None]
+
+def started_by(start: Start) -> str:
+    """Who started an alert's run, for the approval that may follow: Alertmanager."""
+    return f"alertmanager ({start.trigger.get('receiver') or 'webhook'})"
+
+
+def after_run(run: Run, start: Start, profile: Profile) -> None:
+    """Record the alert with the ended `run` (MLflow, the run's directory) and post the
+    verdict; a failure of either is logged, and does not change the run."""
+    try:
+        record_trigger(run.id, start.trigger, started_by(start), profile)
+    except HxbLabError as exc:
+        log.warning("run %s: the alert that started it was not recorded: %s", run.id, exc)
+    try:
+        notify(run, start, profile)
+    except HxbLabError as exc:
+        log.warning("run %s: %s", run.id, exc)
 
 
 def runs_on_cluster(profile: Profile) -> bool:
@@ -36,11 +54,8 @@ def runs_on_cluster(profile: Profile) -> bool:
 class RunPool:
     """Starts the runs of alerts for one profile (see the module docstring)."""
 
-    def __init__(
-        self, profile: Profile, workers: int = 2, on_finished: Finished | None = None
-    ) -> None:
+    def __init__(self, profile: Profile, workers: int = 2) -> None:
         self.profile = profile
-        self.on_finished = on_finished
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hxb-alert-run")
         self._futures: list[Future[Run]] = []
         self._lock = threading.Lock()
@@ -56,11 +71,7 @@ class RunPool:
 
     def _run(self, start: Start, run_id: str) -> Run:
         run = start.runbook.run(start.values, self.profile, run_id=run_id, progress_bar=False)
-        if self.on_finished is not None:
-            try:
-                self.on_finished(run, start)
-            except Exception:  # a notification that fails does not change the run
-                log.exception("after run %s", run.id)
+        after_run(run, start, self.profile)
         return run
 
     def wait(self) -> list[Run]:

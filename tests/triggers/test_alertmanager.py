@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import hxb_lab as hx
 from tests.triggers.conftest import (
     Inbox,
     Service,
@@ -44,6 +45,12 @@ def test_an_alert_starts_one_run_and_repeats_resolved_and_strangers_start_none(
         assert record["id"] == run_id
         assert record["parameters"]["service"] == "checkout"
         assert record["parameters"]["replicas"] == 3  # the label's text, as the runbook's int
+        # The alert that started it is recorded with the run, in MLflow.
+        row = hx.runbooks.audit(since="1h").set_index("run_id").loc[run_id]
+        assert row["started_by"] == "alertmanager (hxb-lab)"
+        (alert,) = row["trigger"]["alerts"]
+        assert alert["labels"]["service"] == "checkout" and alert["fingerprint"]
+        assert row["trigger"]["rule"] == "service-down"
 
         # Resolved: Alertmanager says so, and nothing starts.
         answered = len(service.answers())

@@ -83,3 +83,24 @@ async def test_an_alert_starts_a_run_in_the_servers_pool(
     run = job.to_json()
     assert run["status"] == "succeeded", run
     assert run["parameters"]["service"] == "checkout" and run["parameters"]["replicas"] == 3
+
+
+async def test_approving_needs_a_proposal_and_rejecting_a_reason(
+    alerts_profile: Path, jp_fetch: Any
+) -> None:
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises(HTTPClientError) as missing:
+        await jp_fetch("hxb-lab", "api", "runs", "20260101-000000-abcdef", "approve",
+                       method="POST", body="{}")  # fmt: skip
+    assert missing.value.code == 404
+    assert (
+        "no run '20260101-000000-abcdef' here" in json.loads(missing.value.response.body)["message"]
+    )  # type: ignore[union-attr]
+    with pytest.raises(HTTPClientError) as unexplained:
+        await jp_fetch("hxb-lab", "api", "runs", "20260101-000000-abcdef", "reject",
+                       method="POST", body="{}")  # fmt: skip
+    assert unexplained.value.code == 400
+    assert json.loads(unexplained.value.response.body)["fields"] == {  # type: ignore[union-attr]
+        "reason": ["say why the change is refused"]
+    }
