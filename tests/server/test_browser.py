@@ -46,7 +46,15 @@ def lab(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[J
         '[profiles.ui]\ndescription = "Runbooks of the server tests"\n'
         f'runbooks = {{ directories = ["{FIXTURES}"] }}\n'
     )
-    env = {"HXB_LAB_HOME": str(demo_home), "HXB_LAB_CONFIG": str(profiles)}
+    # Serve this checkout's build of the extension, ahead of whichever one is installed.
+    data = base / "jupyter-data"
+    (data / "labextensions").mkdir(parents=True)
+    (data / "labextensions" / "hxb-lab").symlink_to(built.parent, target_is_directory=True)
+    env = {
+        "HXB_LAB_HOME": str(demo_home),
+        "HXB_LAB_CONFIG": str(profiles),
+        "JUPYTER_PATH": str(data),
+    }
     try:
         with running_jupyter("lab", base, env, SHOTS / "jupyter-lab.log") as server:
             yield server
@@ -230,3 +238,169 @@ def _walk_through(chromium: Any, lab: Jupyter, nodes: Any) -> None:
         raise
     finally:
         context.close()
+
+
+# The contrast of an element's text with what is drawn behind it (WCAG 2's formula): the
+# text colour and each translucent background up the tree are blended onto white first.
+_CONTRAST_JS = """
+(elements) => {
+  const parse = c => {
+    const p = c.match(/rgba?\\(([^)]+)\\)/)[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const blend = (fg, bg) => [0, 1, 2].map(i => fg[i] * fg[3] + bg[i] * (1 - fg[3]));
+  const channel = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const behind = element => {
+    const layers = [];
+    for (let e = element; e; e = e.parentElement) {
+      const colour = parse(getComputedStyle(e).backgroundColor);
+      if (colour[3] > 0) { layers.push(colour); if (colour[3] >= 1) break; }
+    }
+    return layers.reverse().reduce((bg, layer) => blend(layer, bg), [255, 255, 255]);
+  };
+  return elements.map(element => {
+    const bg = behind(element);
+    const fg = blend(parse(getComputedStyle(element).color), bg);
+    const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+    return { what: element.className, text: element.textContent.trim().slice(0, 50),
+             ratio: Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100 };
+  });
+}
+"""
+_STATE_TEXT = (
+    ".hxb-Unavailable, .hxb-Warning, .hxb-Note, .hxb-Run-status, .hxb-Run-error,"
+    " .hxb-Runbook-problem, .hxb-Schedule-suspended, .hxb-Summary-label, .hxb-Empty"
+)
+AA_NORMAL_TEXT = 4.5
+
+
+def _contrast(sidebar: Any) -> list[dict[str, Any]]:
+    measured: list[dict[str, Any]] = sidebar.locator(_STATE_TEXT).evaluate_all(_CONTRAST_JS)
+    return measured
+
+
+def test_the_sidebar_fits_reads_well_and_shows_what_it_started(lab: Jupyter) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            _sidebar_checks(chromium, lab)
+        finally:
+            chromium.close()
+
+
+def _sidebar_checks(chromium: Any, lab: Jupyter) -> None:
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    refused: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "response",
+        lambda r: (
+            refused.append(f"{r.status} {r.url}")
+            if "/hxb-lab/api/" in r.url and r.status >= 400
+            else None
+        ),
+    )
+    try:
+        lab.api("PUT", "profiles/active", {"name": "demo"})  # whatever an earlier test chose
+        page.goto(f"{lab.url}/lab?token={lab.token}")
+        expect(page.locator("#hxb-lab-status")).to_contain_text("HXB: demo", timeout=60_000)
+        page.locator('.jp-SideBar [data-id="hxb-lab-sidebar"]').click()
+        sidebar = page.locator("#hxb-lab-sidebar")
+        expect(sidebar.locator(".hxb-Summary-nodes")).to_be_visible(timeout=60_000)
+
+        # 1. At Lab's default sidebar width every GPU row is one line.
+        gpu_rows = sidebar.locator(".hxb-Summary-gpu")
+        expect(gpu_rows.first).to_be_visible()
+        heights = gpu_rows.evaluate_all(
+            "rows => rows.map(r => [r.getBoundingClientRect().height,"
+            " r.lastElementChild.getBoundingClientRect().height])"
+        )
+        assert heights and all(row <= value * 1.5 for row, value in heights), heights
+        assert all(
+            t and " GPUs free on schedulable nodes" in t
+            for t in gpu_rows.evaluate_all("rows => rows.map(r => r.title)")
+        )
+
+        # 2. On a snapshot the schedules say why there are none, and nothing was refused.
+        expect(sidebar.locator(".hxb-Section-schedules .hxb-Note")).to_contain_text(
+            "schedules need a live cluster", timeout=30_000
+        )
+        assert refused == [], refused
+
+        # 3. Run and Schedule buttons are named with their runbook.
+        expect(page.get_by_role("button", name="Run gpu-capacity-report…")).to_have_count(1)
+        expect(page.get_by_role("button", name="Schedule gpu-capacity-report…")).to_have_count(1)
+        names = sidebar.locator(".hxb-Runbook-actions button").evaluate_all(
+            "buttons => buttons.map(b => b.getAttribute('aria-label'))"
+        )
+        assert len(names) == len(set(names)) > 2, names
+
+        # 4. State text meets WCAG AA, measured; Lab's warn colour as text would not.
+        measured = _contrast(sidebar)
+        assert any(m["what"] == "hxb-Note" for m in measured), measured
+        low = [m for m in measured if m["ratio"] < AA_NORMAL_TEXT]
+        assert low == [], low
+        orange = sidebar.evaluate(
+            "(s, js) => { const e = document.createElement('span');"
+            " e.style.color = 'var(--jp-warn-color1)'; e.textContent = 'x'; s.append(e);"
+            " const r = eval(js)([e])[0].ratio; e.remove(); return r; }",
+            _CONTRAST_JS,
+        )
+        assert orange < AA_NORMAL_TEXT  # the measurement tells a failing colour apart
+        _shot(page, "10-demo-fits")
+
+        # 5. The Run form offers only what the profile can run on: no Job on a snapshot.
+        page.get_by_role("button", name="Run gpu-capacity-report…").click()
+        dialog = page.locator(".hxb-RunDialog")
+        options = dialog.locator(".hxb-RunForm-executor option")
+        expect(options).to_have_text(["this Jupyter server"])
+        dialog.locator(".jp-Dialog-close-button, .jp-mod-reject").first.click()
+        expect(dialog).to_have_count(0)
+
+        # 6. The palette has Schedule per runbook and Switch to each other profile.
+        page.keyboard.press("Control+Shift+C")
+        palette = page.locator(".lm-CommandPalette-input:visible")
+        palette.fill("Schedule: GPU capacity")
+        expect(page.locator(".lm-CommandPalette-item:visible")).to_contain_text(
+            ["Schedule: GPU capacity report"]
+        )
+        palette.fill("Switch to the HXB profile")
+        expect(page.locator(".lm-CommandPalette-item:visible")).to_contain_text(
+            ["Switch to the HXB profile ui"]
+        )
+        page.keyboard.press("Escape")
+
+        # 7. On a profile with a long catalog, a started run shows at once, in view, and
+        #    a notification says so; warnings there read well too.
+        sidebar.locator(".hxb-Profile-select").select_option("ui")
+        runbook = sidebar.locator('.hxb-Runbook[data-runbook="checks"]')
+        expect(runbook).to_be_visible(timeout=60_000)
+        expect(sidebar.locator(".hxb-Section-runs")).not_to_be_in_viewport()
+        low = [m for m in _contrast(sidebar) if m["ratio"] < AA_NORMAL_TEXT]
+        assert low == [], low
+        page.get_by_role("button", name="Run checks…").click()
+        dialog.locator("#root_service").fill("in-view")
+        dialog.locator(".hxb-RunForm-submit").click()
+        expect(dialog).to_have_count(0)
+        started = sidebar.locator(".hxb-Run.hxb-mod-started")
+        expect(started).to_have_count(1)
+        expect(started.locator(".hxb-Run-runbook")).to_have_text("checks")
+        expect(started).to_be_in_viewport()
+        run_id = started.get_attribute("data-run-id")
+        expect(page.locator(".Toastify__toast", has_text=f"checks: run {run_id}")).to_be_visible()
+        _shot(page, "11-run-started")
+        expect(started).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT_MS)
+        assert not errors, errors
+    except BaseException:
+        _shot(page, "failure-sidebar")
+        raise
+    finally:
+        context.close()
+        lab.api("PUT", "profiles/active", {"name": "demo"})

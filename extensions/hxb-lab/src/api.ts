@@ -32,7 +32,13 @@ export interface ISummary {
     | {
         clusters: string[];
         nodes: { ready: number; total: number };
-        gpus: { product: string; free: number; total: number }[];
+        /** Free on schedulable Ready nodes; `unusable`: free on cordoned or NotReady ones. */
+        gpus: {
+          product: string;
+          free: number;
+          unusable?: number;
+          total: number;
+        }[];
       }
     | IUnavailable;
   alerts:
@@ -95,7 +101,11 @@ export const api = {
     requestAPI<IProfile>('profiles/active', json('PUT', { name })),
   summary: () => requestAPI<ISummary>('platform/summary'),
   runbooks: () =>
-    requestAPI<{ profile: string; runbooks: IRunbook[] }>('runbooks'),
+    requestAPI<{
+      profile: string;
+      executors?: Executor[];
+      runbooks: IRunbook[];
+    }>('runbooks'),
   /** Start a run; `timeout` (seconds) is sent only when given. */
   startRun: (
     name: string,
@@ -121,9 +131,13 @@ export const api = {
     ),
   reportPath: (id: string) => `runs/${encodeURIComponent(id)}/report`,
   schedules: () =>
-    requestAPI<{ profile: string; namespace: string; schedules: ISchedule[] }>(
-      'schedules'
-    ),
+    requestAPI<{
+      profile: string;
+      namespace: string;
+      schedules: ISchedule[];
+      /** Why there can be no schedules (a snapshot has no CronJobs), or null. */
+      unavailable?: string | null;
+    }>('schedules'),
   schedule: (
     name: string,
     body: { cron: string; parameters: Record<string, unknown>; name?: string }

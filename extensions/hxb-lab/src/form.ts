@@ -14,6 +14,7 @@ import type {
 // with `await import('./rundialog')`, so the validator loads with it.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import validator from '@rjsf/validator-ajv8';
+import type { Executor } from './api';
 
 /** The mask the server shows for a secret's default. */
 export const MASK = '***';
@@ -293,3 +294,19 @@ export function parseTimeLimit(text: string): ITimeLimit {
 }
 
 export { validator };
+
+const EXECUTOR_LABELS: Record<Executor, string> = {
+  local: 'this Jupyter server',
+  kubernetes: 'Kubernetes (a Job)'
+};
+
+/** The "Run on" choices: only the executors the server says the profile can use. */
+export function executorChoices(
+  executors: readonly Executor[]
+): [Executor, string][] {
+  const known = executors.filter(e => e in EXECUTOR_LABELS);
+  return (known.length ? known : (['local'] as Executor[])).map(e => [
+    e,
+    EXECUTOR_LABELS[e]
+  ]);
+}

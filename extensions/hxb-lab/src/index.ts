@@ -299,7 +299,10 @@ function addCommands(
   });
 }
 
-/** Launcher cards and palette entries that follow the runbook catalog. */
+/**
+ * Launcher cards and palette entries that follow the runbook catalog (Run and
+ * Schedule per runbook) and the profiles (Switch to each other profile).
+ */
 function followCatalog(
   model: HxbModel,
   launcher: ILauncher | null,
@@ -309,7 +312,9 @@ function followCatalog(
   let shown = '';
   model.changed.connect(() => {
     const names = model.runbooks.filter(r => !r.problem).map(r => r.name);
-    const key = names.join('\n');
+    const profiles = (model.profiles?.profiles ?? []).map(p => p.name);
+    const active = model.activeProfile ?? '';
+    const key = JSON.stringify([names, profiles, active]);
     if (key === shown) {
       return;
     }
@@ -327,16 +332,28 @@ function followCatalog(
           })
         );
       }
-      if (palette) {
+      for (const command of [
+        CommandIDs.runRunbook,
+        CommandIDs.scheduleRunbook
+      ]) {
+        if (palette) {
+          items.add(
+            palette.addItem({ command, args: { name }, category: CATEGORY })
+          );
+        }
+      }
+    });
+    for (const name of profiles) {
+      if (palette && name !== active) {
         items.add(
           palette.addItem({
-            command: CommandIDs.runRunbook,
+            command: CommandIDs.switchProfile,
             args: { name },
             category: CATEGORY
           })
         );
       }
-    });
+    }
   });
 }
 
@@ -382,6 +399,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
         rank: 100
       });
     }
+    model.runStarted.connect((_, run) => {
+      const where = run.executor === 'kubernetes' ? 'on Kubernetes' : 'here';
+      Notification.info(
+        `${run.runbook}: run ${run.id} ${run.status === 'queued' ? 'queued' : 'started'} ${where}`,
+        {
+          autoClose: 5000,
+          actions: [
+            {
+              label: 'Show',
+              callback: () => app.shell.activateById(sidebar.id)
+            }
+          ]
+        }
+      );
+    });
     model.runFinished.connect((_, run) => {
       const text = `${run.runbook}: ${run.status.replace('_', ' ')}${run.error ? ` (${run.error})` : ''}`;
       const actions = run.has_report

@@ -2,11 +2,20 @@
  * What the sidebar and the status bar show, fetched from the server extension
  * and kept fresh: profiles, the platform summary, the runbook catalog, runs
  * (polled fast while one is active) and schedules. Views listen to `changed`.
+ * Runs and the summary are read by @lumino/polling polls (see `polling`).
  */
+import type { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { api, IProfiles, IRunbook, ISchedule, ISummary } from './api';
-import { IRun, newlyFinished, pollDelay, upsertRun } from './runstate';
+import { api, Executor, IProfiles, IRunbook, ISchedule, ISummary } from './api';
+import { createPoll, pollNow, setPollInterval } from './polling';
+import {
+  ACTIVE_POLL_MS,
+  IRun,
+  newlyFinished,
+  pollDelay,
+  upsertRun
+} from './runstate';
 
 /** How often the platform summary is read again (ms). */
 export const SUMMARY_REFRESH_MS = 60_000;
@@ -22,12 +31,18 @@ export class HxbModel {
   summaryError: string | null = null;
   runbooks: IRunbook[] = [];
   runbooksError: string | null = null;
+  /** Where the active profile can run a runbook (no Kubernetes Job on a snapshot). */
+  executors: Executor[] = ['local'];
   runs: IRun[] = [];
   runsWarning: string | null = null;
   runsError: string | null = null;
   schedules: ISchedule[] = [];
   schedulesError: string | null = null;
+  /** Why the profile has no schedules at all (a snapshot has no CronJobs), if so. */
+  schedulesUnavailable: string | null = null;
   schedulesNamespace = '';
+  /** The run started last from this page, shown in view until another one starts. */
+  startedRun: string | null = null;
   loading = false;
 
   /** Something shown changed. */
@@ -40,6 +55,11 @@ export class HxbModel {
     return this._runFinished;
   }
 
+  /** A run was started from this page (the server has accepted it). */
+  get runStarted(): ISignal<this, IRun> {
+    return this._runStarted;
+  }
+
   /** The active profile's name, once known. */
   get activeProfile(): string | null {
     return this.profiles?.active ?? null;
@@ -48,10 +68,6 @@ export class HxbModel {
   /** Read everything once, then keep runs and the summary fresh. */
   start(): void {
     void this.refreshAll();
-    this._summaryTimer = window.setInterval(
-      () => void this.refreshSummary(),
-      SUMMARY_REFRESH_MS
-    );
   }
 
   async refreshAll(): Promise<void> {
@@ -78,19 +94,28 @@ export class HxbModel {
     this._changed.emit();
   }
 
-  async refreshSummary(): Promise<void> {
+  /** Read the summary now; the poll reads it again every `SUMMARY_REFRESH_MS`. */
+  refreshSummary(): Promise<void> {
+    return pollNow(this._summaryPoll);
+  }
+
+  private async _readSummary(): Promise<void> {
     try {
       this.summary = await api.summary();
       this.summaryError = null;
     } catch (error) {
       this.summaryError = message(error);
+      throw error; // the poll backs off
+    } finally {
+      this._changed.emit();
     }
-    this._changed.emit();
   }
 
   async refreshRunbooks(): Promise<void> {
     try {
-      this.runbooks = (await api.runbooks()).runbooks;
+      const answer = await api.runbooks();
+      this.runbooks = answer.runbooks;
+      this.executors = answer.executors?.length ? answer.executors : ['local'];
       this.runbooksError = null;
     } catch (error) {
       this.runbooksError = message(error);
@@ -103,22 +128,27 @@ export class HxbModel {
       const answer = await api.schedules();
       this.schedules = answer.schedules;
       this.schedulesNamespace = answer.namespace;
+      this.schedulesUnavailable = answer.unavailable ?? null;
       this.schedulesError = null;
     } catch (error) {
       this.schedules = [];
+      this.schedulesUnavailable = null;
       this.schedulesError = message(error);
     }
     this._changed.emit();
   }
 
-  /** Read the runs now, then again after `pollDelay` of what came back. */
-  async refreshRuns(): Promise<void> {
-    window.clearTimeout(this._runsTimer);
-    const profile = this._profileGeneration;
+  /** Read the runs now; the poll reads them again after `pollDelay` of what came back. */
+  refreshRuns(): Promise<void> {
+    return pollNow(this._runsPoll);
+  }
+
+  private async _readRuns(): Promise<void> {
+    const generation = this._runsGeneration;
     try {
       const answer = await api.runs();
-      if (profile !== this._profileGeneration) {
-        return; // asked before a profile switch: these are the old profile's runs
+      if (generation !== this._runsGeneration) {
+        return; // asked before a profile switch or a start: older than what is shown
       }
       for (const run of newlyFinished(this.runs, answer.runs)) {
         this._runFinished.emit(run);
@@ -128,47 +158,55 @@ export class HxbModel {
       this.runsError = null;
     } catch (error) {
       this.runsError = message(error);
-    }
-    this._changed.emit();
-    if (!this._disposed) {
-      this._runsTimer = window.setTimeout(
-        () => void this.refreshRuns(),
-        pollDelay(this.runs)
-      );
+      throw error; // the poll backs off
+    } finally {
+      setPollInterval(this._runsPoll, pollDelay(this.runs));
+      this._changed.emit();
     }
   }
 
-  /** Show a run the server just started, and poll for it. */
+  /** Show a run the server just started, bring it into view, and poll for it. */
   addRun(run: IRun): void {
+    this._runsGeneration += 1;
     this.runs = upsertRun(this.runs, run);
+    this.startedRun = run.id;
     this._changed.emit();
-    window.clearTimeout(this._runsTimer);
-    this._runsTimer = window.setTimeout(
-      () => void this.refreshRuns(),
-      pollDelay(this.runs)
-    );
+    this._runStarted.emit(run);
+    setPollInterval(this._runsPoll, ACTIVE_POLL_MS);
+    void this._runsPoll.schedule({
+      interval: ACTIVE_POLL_MS,
+      phase: 'refreshed'
+    });
   }
 
   async switchProfile(name: string): Promise<void> {
-    this._profileGeneration += 1;
+    this._runsGeneration += 1;
     await api.switchProfile(name);
-    this._profileGeneration += 1;
+    this._runsGeneration += 1;
     this.runs = [];
+    this.startedRun = null;
     this.summary = null;
     await this.refreshAll();
   }
 
   dispose(): void {
-    this._disposed = true;
-    window.clearTimeout(this._runsTimer);
-    window.clearInterval(this._summaryTimer);
+    this._runsPoll.dispose();
+    this._summaryPoll.dispose();
     Signal.clearData(this);
   }
 
   private _changed = new Signal<this, void>(this);
   private _runFinished = new Signal<this, IRun>(this);
-  private _runsTimer = 0;
-  private _profileGeneration = 0;
-  private _summaryTimer = 0;
-  private _disposed = false;
+  private _runStarted = new Signal<this, IRun>(this);
+  private _runsGeneration = 0;
+  private _runsPoll: Poll = createPoll(
+    'hxb-lab:runs',
+    () => this._readRuns(),
+    pollDelay([])
+  );
+  private _summaryPoll: Poll = createPoll(
+    'hxb-lab:summary',
+    () => this._readSummary(),
+    SUMMARY_REFRESH_MS
+  );
 }

@@ -11,6 +11,7 @@ import * as React from 'react';
 import { api, Executor, IRunbook } from './api';
 import { describeCron } from './cron';
 import {
+  executorChoices,
   formSchema,
   initialValues,
   parseTimeLimit,
@@ -176,8 +177,11 @@ export function RunbookForm(props: IFormProps): JSX.Element {
                   value={executor}
                   onChange={e => setExecutor(e.target.value as Executor)}
                 >
-                  <option value="local">this Jupyter server</option>
-                  <option value="kubernetes">Kubernetes (a Job)</option>
+                  {executorChoices(model.executors).map(([value, label]) => (
+                    <option key={value} value={value}>
+                      {label}
+                    </option>
+                  ))}
                 </select>
               </label>
               <label className="hxb-RunForm-timeLimit">

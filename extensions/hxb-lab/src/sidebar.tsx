@@ -89,6 +89,19 @@ function ProfileSwitcher({ model, commands }: IProps): JSX.Element {
   );
 }
 
+/** The hover text of a GPU row: what the count means, and the free GPUs it leaves out. */
+export function gpuTitle(g: {
+  product: string;
+  free: number;
+  unusable?: number;
+  total: number;
+}): string {
+  const unusable = g.unusable
+    ? `; ${g.unusable} more free on cordoned or NotReady nodes`
+    : '';
+  return `${g.product}: ${g.free} of ${g.total} GPUs free on schedulable nodes${unusable}`;
+}
+
 function Summary({
   summary,
   error
@@ -128,14 +141,13 @@ function Summary({
             </span>
           </div>
           {cluster.gpus.map(g => (
-            <div className="hxb-Summary-row hxb-Summary-gpu" key={g.product}>
-              <span
-                className="hxb-Summary-label"
-                title={`${g.product}: GPUs free/total`}
-              >
-                {g.product}
-              </span>
-              <span>
+            <div
+              className="hxb-Summary-row hxb-Summary-gpu"
+              key={g.product}
+              title={gpuTitle(g)}
+            >
+              <span className="hxb-Summary-label">{g.product}</span>
+              <span className="hxb-Summary-gpuFree">
                 {g.free}/{g.total} free
               </span>
             </div>
@@ -244,6 +256,7 @@ function RunbookItem({
         <div className="hxb-Runbook-actions">
           <button
             className="jp-mod-styled hxb-Runbook-run"
+            aria-label={`Run ${runbook.name}…`}
             onClick={() =>
               void commands.execute(CommandIDs.runRunbook, {
                 name: runbook.name
@@ -254,6 +267,7 @@ function RunbookItem({
           </button>
           <button
             className="jp-mod-styled hxb-Runbook-schedule"
+            aria-label={`Schedule ${runbook.name}…`}
             onClick={() =>
               void commands.execute(CommandIDs.scheduleRunbook, {
                 name: runbook.name
@@ -290,7 +304,13 @@ function Runs({ model, commands }: IProps): JSX.Element {
       )}
       <ul className="hxb-RunList">
         {model.runs.slice(0, 50).map(run => (
-          <RunItem key={run.id} run={run} now={now} commands={commands} />
+          <RunItem
+            key={run.id}
+            run={run}
+            now={now}
+            commands={commands}
+            started={run.id === model.startedRun}
+          />
         ))}
       </ul>
       {model.runs.length === 0 && !model.runsError && (
@@ -303,15 +323,29 @@ function Runs({ model, commands }: IProps): JSX.Element {
 function RunItem({
   run,
   now,
-  commands
+  commands,
+  started
 }: {
   run: IRun;
   now: number;
   commands: CommandRegistry;
+  started: boolean;
 }): JSX.Element {
   const actions = runActions(run);
+  const item = React.useRef<HTMLLIElement>(null);
+  React.useEffect(() => {
+    if (started) {
+      item.current?.scrollIntoView({ block: 'nearest' });
+    }
+  }, [started]);
+  const which = `${run.runbook} ${run.id}`;
   return (
-    <li className="hxb-Run" data-run-id={run.id} data-status={run.status}>
+    <li
+      ref={item}
+      className={`hxb-Run ${started ? 'hxb-mod-started' : ''}`}
+      data-run-id={run.id}
+      data-status={run.status}
+    >
       <div className="hxb-Run-head">
         <span className="hxb-Run-runbook">{run.runbook}</span>
         <span
@@ -329,6 +363,7 @@ function RunItem({
         {actions.canOpenReport && (
           <button
             className="jp-mod-styled hxb-Run-report"
+            aria-label={`Report of ${which}`}
             onClick={() =>
               void commands.execute(CommandIDs.openReport, {
                 id: run.id,
@@ -342,6 +377,7 @@ function RunItem({
         {actions.canOpenNotebook && (
           <button
             className="jp-mod-styled hxb-Run-notebook"
+            aria-label={`Notebook of ${which}`}
             onClick={() =>
               void commands.execute(CommandIDs.openNotebook, { id: run.id })
             }
@@ -352,6 +388,7 @@ function RunItem({
         {actions.canCancel && (
           <button
             className="jp-mod-styled jp-mod-warn hxb-Run-cancel"
+            aria-label={`Cancel ${which}`}
             onClick={() =>
               void commands.execute(CommandIDs.cancelRun, { id: run.id })
             }
@@ -367,6 +404,9 @@ function RunItem({
 function Schedules({ model, commands }: IProps): JSX.Element {
   if (model.schedulesError) {
     return <Problem text={model.schedulesError} />;
+  }
+  if (model.schedulesUnavailable) {
+    return <div className="hxb-Note">{model.schedulesUnavailable}</div>;
   }
   return (
     <div className="hxb-Schedules">
@@ -407,12 +447,14 @@ function ScheduleItem({
       <div className="hxb-Schedule-actions">
         <button
           className="jp-mod-styled"
+          aria-label={`${schedule.suspended ? 'Resume' : 'Suspend'} ${schedule.name}`}
           onClick={() => void commands.execute(toggle, { name: schedule.name })}
         >
           {schedule.suspended ? 'Resume' : 'Suspend'}
         </button>
         <button
           className="jp-mod-styled jp-mod-warn"
+          aria-label={`Delete ${schedule.name}`}
           onClick={() =>
             void commands.execute(CommandIDs.deleteSchedule, {
               name: schedule.name

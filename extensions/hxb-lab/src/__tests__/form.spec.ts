@@ -1,4 +1,5 @@
 import {
+  executorChoices,
   clientErrors,
   formSchema,
   initialValues,
@@ -152,5 +153,18 @@ describe('serverErrorSchema', () => {
     ]);
     expect(errors.__errors).toEqual(['colour: unknown parameter']);
     expect(serverErrorSchema(CHECKS, undefined)).toEqual({});
+  });
+});
+
+describe('executorChoices', () => {
+  it('offers Kubernetes only when the server says the profile can use it', () => {
+    expect(executorChoices(['local'])).toEqual([
+      ['local', 'this Jupyter server']
+    ]);
+    expect(executorChoices(['local', 'kubernetes']).map(([e]) => e)).toEqual([
+      'local',
+      'kubernetes'
+    ]);
+    expect(executorChoices([])).toEqual([['local', 'this Jupyter server']]);
   });
 });
