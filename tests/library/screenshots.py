@@ -1,9 +1,13 @@
-"""Take the README's screenshots: one view and one runbook report, on the library's demo.
+"""Take the README's screenshots: one view and one runbook report, on the library's demo,
+and copy in those the browser tests took of the sidebar and of every view in JupyterLab.
 
     .venv/bin/python -m tests.library.screenshots     # writes docs/images/*.png
 
 The view is rendered to static HTML with its `.figure()`; the report is the HTML report of
 a real `inference-latency-triage` run. Debian's chromium takes both pictures (headless).
+The sidebar (tests/server/test_browser.py) and the views in Lab
+(tests/ui/test_views_in_jupyterlab.py) come from test-output/ui/, where those tests leave
+them: run them first for fresh pictures.
 """
 
 from __future__ import annotations
@@ -19,6 +23,26 @@ from tests.library._demo import library_environment, seed_library_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "images"
+UI_SHOTS = ROOT / "test-output" / "ui"
+#: README image <- the browser test's screenshot it is copied from (under test-output/ui/).
+FROM_BROWSER_TESTS = {
+    "sidebar-demo.png": "sidebar/10-demo-fits.png",
+    "sidebar-run-started.png": "sidebar/11-run-started.png",
+    **{f"lab-view-{v}.png": f"view-{v}.png"
+       for v in ("cluster", "gpus", "inference", "metrics", "traces", "services")},
+}  # fmt: skip
+
+
+def copy_browser_screenshots() -> list[Path]:
+    """Copy the browser tests' screenshots the README shows; say which are missing."""
+    copied = []
+    for name, source in FROM_BROWSER_TESTS.items():
+        taken = UI_SHOTS / source
+        if not taken.exists():
+            print(f"{taken} is missing: run the browser tests first", file=sys.stderr)
+            continue
+        copied.append(Path(shutil.copyfile(taken, IMAGES / name)))
+    return copied
 
 
 def screenshot(page: Path, target: Path, size: str = "1400,900") -> Path:
@@ -51,6 +75,8 @@ def main() -> int:
             print(f"the runbook failed: {run.error}", file=sys.stderr)
             return 1
         print(screenshot(run.report, IMAGES / "report-inference-latency-triage.png"))
+    for copied in copy_browser_screenshots():
+        print(copied)
     return 0
 
 

@@ -309,7 +309,8 @@ def _sidebar_checks(chromium: Any, lab: Jupyter) -> None:
     )
     try:
         lab.api("PUT", "profiles/active", {"name": "demo"})  # whatever an earlier test chose
-        page.goto(f"{lab.url}/lab?token={lab.token}")
+        # A workspace of its own: not the layout an earlier test left (its sidebar open).
+        page.goto(f"{lab.url}/lab/workspaces/sidebar-checks?token={lab.token}")
         expect(page.locator("#hxb-lab-status")).to_contain_text("HXB: demo", timeout=60_000)
         page.locator('.jp-SideBar [data-id="hxb-lab-sidebar"]').click()
         sidebar = page.locator("#hxb-lab-sidebar")
