@@ -92,7 +92,11 @@ class Workbench:
         from hxb_lab.inference import Inference
 
         return Inference(
-            self.context, cluster=self.cluster, metrics=self.metrics, models=self.models
+            self.context,
+            cluster=self.cluster,
+            metrics=self.metrics,
+            models=self.models,
+            traces=self.traces,
         )
 
     @cached_property

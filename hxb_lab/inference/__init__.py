@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from hxb_lab.context import Context
     from hxb_lab.inference._kube import Found
     from hxb_lab.models import Models, ModelVersion
-    from hxb_lab.telemetry import Metrics
+    from hxb_lab.telemetry import Metrics, Traces
 
 __all__ = ["Change", "Inference"]
 
@@ -35,14 +35,24 @@ class Inference:
     """The profile's inference deployments as frames, and reviewable rollout actions.
 
     Deployments are read through `cluster`, their traffic and GPU use through `metrics`,
-    and the registry versions that actions deploy are resolved through `models`.
+    what their callers see through `traces`, and the registry versions that actions
+    deploy are resolved through `models`.
     """
 
-    def __init__(self, ctx: Context, *, cluster: Cluster, metrics: Metrics, models: Models) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        cluster: Cluster,
+        metrics: Metrics,
+        models: Models,
+        traces: Traces | None = None,
+    ) -> None:
         self._ctx = ctx
         self._cluster = cluster
         self._metrics = metrics
         self._models = models
+        self._traces = traces
 
     def __repr__(self) -> str:
         return f"<Inference of profile {self._ctx.profile.name!r}>"
@@ -81,18 +91,27 @@ class Inference:
         self, start: When = None, end: When = None, *, namespace: Namespaces = None
     ) -> pd.DataFrame:
         """Per deployment over [start, end) (default: the last hour): traffic, errors and
-        latency from Triton metrics, GPU use of its pods from DCGM, joined on pod and node.
+        latency from what its runtime exports (Triton, MLServer, TorchServe, or KServe's
+        own model server and queue-proxy), GPU use of its pods from DCGM, joined on pod and
+        node; and what its callers saw, from traces.
 
         Columns: cluster, namespace, workspace, name, kind, ready, model_version,
         canary_percent, pods, gpus, request_rate (requests/s), error_rate (share of
-        requests that failed), p50_ms, p95_ms, gpu_utilization (mean %, of its GPUs),
-        gpu_memory_used (bytes, summed over its GPUs), gpu_memory_share (used over used +
-        free memory of those GPUs).
-        NaN where the deployment reports no such metric (no Triton, no GPU).
+        requests that failed), p50_ms, p95_ms (each from the runtime's metrics:
+        metrics_source), gpu_utilization (mean %, of its GPUs), gpu_memory_used (bytes,
+        summed over its GPUs), gpu_memory_share (used over used + free memory of those
+        GPUs), metrics_source (the runtime whose metrics gave request_rate to p95_ms:
+        triton, mlserver, torchserve, kserve; empty when none did), caller_calls (traced
+        calls to it from other services), caller_error_rate (share of those that failed,
+        including calls that never reached it), caller_p95_ms (of the slowest caller's
+        spans); the caller_* columns come from the trace dependencies, matched on the
+        service named like the deployment.
+        NaN where no such figure exists (a runtime without a latency histogram, no GPU, no
+        traced caller).
         """
 
         names = _checks.names(namespace, "namespace")
-        return health.health_frame(self._cluster, self._metrics, start, end, names)
+        return health.health_frame(self._cluster, self._metrics, start, end, names, self._traces)
 
     # ------------------------------------------------------------------ actions
     def _find(self, name: str, namespace: str | None, cluster: str | None) -> Found:

@@ -1,12 +1,15 @@
-"""How each deployment fares over a time range: Triton traffic, errors and latency, and the
-DCGM utilisation and memory of the GPUs its pods hold, joined on pod and node.
+"""How each deployment fares over a time range: traffic, errors and latency as its runtime
+reports them and as its callers see them, and the DCGM utilisation and memory of the GPUs
+its pods hold, joined on pod and node.
 
-Seven metric queries in all (through the metrics facade, on Prometheus or ClickHouse), whatever
-the number of deployments: per-pod request and failure rates, latency quantiles per
-Triton model, and per-GPU DCGM gauges (utilisation, memory used and free). Pods tie
-metric series to deployments: a Triton series by its (namespace, pod), a GPU by its
-(namespace, pod) and node (``Hostname``).
-Figures are means over the range of the per-step values.
+A fixed number of metric queries (through the metrics facade, on Prometheus or
+ClickHouse), whatever the number of deployments: per-pod request and failure rates and
+latency quantiles of each runtime in `_runtimes.RUNTIMES`, and per-GPU DCGM gauges
+(utilisation, memory used and free); plus one read of the trace dependencies for the
+callers' view. Pods tie metric series to deployments: a runtime's series by its
+(namespace, pod), a GPU by its (namespace, pod) and node (``Hostname``); callers' spans by
+the service they call, which is the deployment's name. Figures are means over the range
+of the per-step values.
 """
 
 from __future__ import annotations
@@ -18,16 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab import frames
 from hxb_lab.cluster import parse_selector, resource
+from hxb_lab.errors import HxbLabError
 from hxb_lab.inference import _kserve, _seldon
 from hxb_lab.inference._kube import serving_items
+from hxb_lab.inference._runtimes import RUNTIMES, TRITON_LATENCY
 from hxb_lab.inference.deployments import deployments_frame
 from hxb_lab.telemetry.metrics import GPU_LABELS
+from hxb_lab.warn import warn_user
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from hxb_lab.cluster import Cluster
-    from hxb_lab.telemetry import Metrics
+    from hxb_lab.telemetry import Metrics, Traces
 
 __all__ = ["HEALTH_COLUMNS", "health_frame"]
 
@@ -49,18 +55,21 @@ HEALTH_COLUMNS: frames.Schema = (
     ("gpu_utilization", "float64"),
     ("gpu_memory_used", "float64"),
     ("gpu_memory_share", "float64"),
+    ("metrics_source", "str"),
+    ("caller_calls", "int64"),
+    ("caller_error_rate", "float64"),
+    ("caller_p95_ms", "float64"),
 )
 MIB = 1024 * 1024
-HISTOGRAM = "nv_inference_first_response_histogram_ms"
 Key = tuple[str, str, str]  # cluster, namespace, deployment
 
 
 @dataclass
 class _Figures:
     pods: int = 0
-    success: float = 0.0
+    requests: float = 0.0
     failure: float = 0.0
-    seen: bool = False  # any Triton series at all
+    sources: set[str] = field(default_factory=set)  # runtimes whose series name its pods
     p50: list[float] = field(default_factory=list)
     p95: list[float] = field(default_factory=list)
     util: list[float] = field(default_factory=list)
@@ -111,12 +120,31 @@ def _share(f: _Figures) -> float:
     return f.memory / total if f.free and total else float("nan")
 
 
+def _callers(traces: Traces | None, start: Any, end: Any) -> dict[str, tuple[int, int, float]]:
+    """service -> (calls, errors, p95 ms of the slowest caller) from the trace dependencies:
+    what the services calling it saw, including calls that never reached it."""
+    if traces is None:
+        return {}
+    try:
+        edges = traces.dependencies(start=start, end=end)
+    except HxbLabError as exc:
+        warn_user(f"the caller_* columns are empty: the traces could not be read: {exc}")
+        return {}
+    found: dict[str, tuple[int, int, float]] = {}
+    for edge in edges.itertuples(index=False):
+        calls, errors, p95 = found.get(str(edge.child), (0, 0, float("nan")))
+        slowest = max(p95, float(edge.p95_ms)) if p95 == p95 else float(edge.p95_ms)
+        found[str(edge.child)] = (calls + int(edge.calls), errors + int(edge.errors), slowest)
+    return found
+
+
 def health_frame(
     clusters: Cluster,
     metrics: Metrics,
     start: Any,
     end: Any,
     namespaces: Sequence[str] | None,
+    traces: Traces | None = None,
 ) -> pd.DataFrame:
     """One row per deployment (see `Inference.health`)."""
     import math
@@ -134,29 +162,43 @@ def health_frame(
     def owners(namespace: str, pod: str) -> list[Key]:
         return [key for key, _ in pods.get((namespace, pod), ())]
 
-    # Triton: per-pod rates; the Triton model name of each deployment for its latency.
+    # Each runtime: per-pod request and failure rates, then latency quantiles (Triton's per
+    # model, its series' `model` label; the others' per pod).
     triton_models: dict[tuple[str, str], set[Key]] = defaultdict(set)
-    success = metrics.query(
-        "nv_inference_request_success", by=["namespace", "pod", "model"], agg="sum", rate=True,
-        **window,
-    )  # fmt: skip
-    for (namespace, pod, model), rate in _means(success, ("namespace", "pod", "model")):
-        for key in owners(namespace, pod):
-            figures[key].success += rate
-            figures[key].seen = True
-            triton_models[(namespace, model)].add(key)
-    failure = metrics.query(
-        "nv_inference_request_failure", by=["namespace", "pod"], agg="sum", rate=True, **window
-    )
-    for (namespace, pod), rate in _means(failure, ("namespace", "pod")):
-        for key in owners(namespace, pod):
-            figures[key].failure += rate
-            figures[key].seen = True
-    for name, agg in (("p50", "p50"), ("p95", "p95")):
-        latency = metrics.query(HISTOGRAM, by=["namespace", "model"], agg=agg, **window)
-        for (namespace, model), value in _means(latency, ("namespace", "model")):
-            for key in triton_models.get((namespace, model), ()):
-                getattr(figures[key], name).append(value)
+    for runtime in RUNTIMES:
+        extra = ["model"] if runtime.latency == TRITON_LATENCY else []
+        for metric in runtime.requests:
+            labels = ("namespace", "pod", *extra)
+            found = metrics.query(metric, by=list(labels), agg="sum", rate=True, **window)
+            for values, rate in _means(found, labels):
+                for key in owners(values[0], values[1]):
+                    figures[key].requests += rate
+                    figures[key].sources.add(runtime.name)
+                    if extra:
+                        triton_models[(values[0], values[2])].add(key)
+        if runtime.failures is not None:
+            where = dict(runtime.failures_where) or None
+            found = metrics.query(
+                runtime.failures, where=where, by=["namespace", "pod"], agg="sum", rate=True,
+                **window,
+            )  # fmt: skip
+            for (namespace, pod), rate in _means(found, ("namespace", "pod")):
+                for key in owners(namespace, pod):
+                    figures[key].failure += rate
+        if runtime.latency is None:
+            continue
+        for name in ("p50", "p95"):
+            if runtime.latency == TRITON_LATENCY:
+                latency = metrics.query(runtime.latency, by=["namespace", "model"], agg=name,
+                                        **window)  # fmt: skip
+                for (namespace, triton_model), value in _means(latency, ("namespace", "model")):
+                    for key in triton_models.get((namespace, triton_model), ()):
+                        getattr(figures[key], name).append(value * runtime.latency_ms)
+                continue
+            latency = metrics.query(runtime.latency, by=["namespace", "pod"], agg=name, **window)
+            for (namespace, pod), value in _means(latency, ("namespace", "pod")):
+                for key in owners(namespace, pod):
+                    getattr(figures[key], name).append(value * runtime.latency_ms)
 
     # DCGM: a GPU counts for a deployment when its pod and node are the deployment's.
     def gpu_rows(frame: pd.DataFrame) -> Iterator[tuple[Key, str, float]]:
@@ -177,10 +219,12 @@ def health_frame(
         figures[key].free[uuid] = value * MIB
 
     nan = math.nan
+    callers = _callers(traces, start, end)
     rows = []
     for d in deployments.itertuples(index=False):
         f = figures.get((d.cluster, d.namespace, d.name), _Figures())
-        total = f.success + f.failure
+        seen = bool(f.sources)
+        calls, errors, caller_p95 = callers.get(d.name, (0, 0, nan))
         rows.append(
             (
                 d.cluster,
@@ -193,13 +237,17 @@ def health_frame(
                 d.canary_percent,
                 f.pods,
                 len(f.gpus),
-                total if f.seen else nan,
-                (f.failure / total if total else 0.0) if f.seen else nan,
+                f.requests if seen else nan,
+                (f.failure / f.requests if f.requests else 0.0) if seen else nan,
                 sum(f.p50) / len(f.p50) if f.p50 else nan,
                 sum(f.p95) / len(f.p95) if f.p95 else nan,
                 sum(f.util) / len(f.util) if f.util else nan,
                 f.memory if f.gpus else nan,
                 _share(f),
+                ", ".join(sorted(f.sources)),
+                calls,
+                errors / calls if calls else nan,
+                caller_p95,
             )
         )
     return frames.build(HEALTH_COLUMNS, rows)

@@ -1,6 +1,6 @@
-"""`wb.inference.health()`: Triton traffic and latency and DCGM GPU use per deployment,
-on the demo, where llm-chat's canary made it slower two hours ago and image-tagger
-stopped serving half an hour ago."""
+"""`wb.inference.health()`: traffic and latency from each runtime's metrics, the callers'
+view from traces, and DCGM GPU use per deployment, on the demo, where llm-chat's canary
+made it slower two hours ago and image-tagger stopped serving half an hour ago."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from hxb_lab.workbench import Workbench
 COLUMNS = [
     "cluster", "namespace", "workspace", "name", "kind", "ready", "model_version",
     "canary_percent", "pods", "gpus", "request_rate", "error_rate", "p50_ms", "p95_ms",
-    "gpu_utilization", "gpu_memory_used", "gpu_memory_share",
+    "gpu_utilization", "gpu_memory_used", "gpu_memory_share", "metrics_source",
+    "caller_calls", "caller_error_rate", "caller_p95_ms",
 ]  # fmt: skip
 
 
@@ -65,17 +66,48 @@ def test_the_canary_is_slower_than_before_it(demo_wb: Workbench, last_hour: pd.D
     assert before["p50_ms"] == pytest.approx(180, rel=0.25)
 
 
-def test_no_triton_or_no_gpu_is_nan_not_zero(last_hour: pd.DataFrame) -> None:
+def test_every_runtime_gives_traffic_figures(last_hour: pd.DataFrame) -> None:
+    """Triton, MLServer (the Seldon models), TorchServe and KServe's own xgbserver: each
+    deployment's traffic comes from what its runtime exports, and the frame says which."""
     by = last_hour.set_index("name")
-    fraud = by.loc["fraud-score"]  # xgbserver on CPUs: neither Triton nor DCGM
+    assert by["request_rate"].notna().all() and (by["request_rate"] > 1).all()
+    assert (by["error_rate"] < 0.01).all()
+    sources = by["metrics_source"].to_dict()
+    assert {sources[n] for n in ("query-intent", "credit-limit")} == {"mlserver"}
+    assert (sources["aml-graph"], sources["fraud-score"], sources["ocr"]) == (
+        "torchserve",
+        "kserve",
+        "triton",
+    )
+    fraud = by.loc["fraud-score"]  # KServe's request_predict_seconds, in seconds: now ms
+    assert 2 < fraud["p50_ms"] < fraud["p95_ms"] < 50
+    # the callers see about the same latency as the runtime reports
+    assert fraud["caller_p95_ms"] == pytest.approx(fraud["p95_ms"], rel=0.6)
+
+
+def test_no_latency_histogram_or_no_gpu_is_nan_not_zero(last_hour: pd.DataFrame) -> None:
+    by = last_hour.set_index("name")
+    fraud = by.loc["fraud-score"]  # xgbserver on CPUs: no DCGM
     assert fraud["gpus"] == 0
-    assert math.isnan(fraud["request_rate"])
     assert math.isnan(fraud["gpu_utilization"])
     assert math.isnan(fraud["gpu_memory_share"])
-    graph = by.loc["aml-graph"]  # TorchServe on an A100: GPU figures, no Triton ones
+    graph = by.loc["aml-graph"]  # TorchServe on an A100: no latency histogram
     assert graph["gpus"] == 1
     assert graph["gpu_utilization"] > 0
     assert math.isnan(graph["p95_ms"])
+    assert math.isnan(by.loc["query-intent", "p95_ms"])  # MLServer's counters only
+
+
+def test_the_callers_see_the_failures_the_runtime_never_counts(demo_wb: Workbench) -> None:
+    """image-tagger cannot load its model: its Triton counts no failure (no request reaches
+    it), while the router sees every call to it fail."""
+    recent = demo_wb.inference.health(start="-20m", namespace="vision").set_index("name")
+    tagger = recent.loc["image-tagger"]
+    assert tagger["error_rate"] == 0 and tagger["metrics_source"] == "triton"
+    assert tagger["caller_calls"] > 10
+    assert tagger["caller_error_rate"] == 1.0
+    ocr = recent.loc["ocr"]
+    assert ocr["caller_calls"] > 10 and ocr["caller_error_rate"] < 0.05
 
 
 def test_a_deployment_that_cannot_load_its_model_serves_nothing(demo_wb: Workbench) -> None:

@@ -279,3 +279,36 @@ def test_the_forgotten_notebook_is_in_the_derived_fleet_too(generated: Generated
     assert util.Value.between(0, 3).all()
     assert {labels[i]["container"] for i in util.index} == {"notebook"}
     assert {labels[i]["namespace"] for i in util.index} == {notebook.workspace}
+
+
+def test_each_runtime_exports_the_metrics_its_documentation_names(generated: Generated) -> None:
+    """Triton's models, MLServer's (the Seldon models), TorchServe's and KServe's own model
+    server with its queue-proxy: each deployment's pods carry its runtime's metric names."""
+    found: dict[str, set[str]] = {}
+    for kind in ("sum", "histogram"):
+        table = pq.read_table(
+            generated.directory / f"metrics_{kind}", columns=["MetricName", "Attributes"]
+        ).to_pandas()
+        pods = table.Attributes.map(lambda a: dict(a).get("pod", dict(a).get("Hostname", "")))
+        for metric, pod in set(zip(table.MetricName, pods, strict=True)):
+            found.setdefault(pod.rsplit("-", 1)[0] if pod else "", set()).add(str(metric))
+
+    def names(deployment: str) -> set[str]:
+        return {m for pod, ms in found.items() if pod.startswith(deployment) for m in ms}
+
+    assert {"model_infer_request_success", "model_infer_request_failure"} <= names("query-intent")
+    assert {"model_infer_request_success", "model_infer_request_failure"} <= names("credit-limit")
+    assert {
+        "ts_inference_requests_total", "ts_inference_latency_microseconds", "Requests5XX"
+    } <= names("aml-graph")  # fmt: skip
+    assert {"revision_request_count", "request_predict_seconds"} <= names("fraud-score")
+    assert {
+        "nv_inference_request_success", "nv_inference_first_response_histogram_ms"
+    } <= names("ocr")  # fmt: skip
+    assert not any(m.startswith("nv_") for m in names("fraud-score") | names("aml-graph"))
+    predict = pq.read_table(
+        generated.directory / "metrics_histogram",
+        columns=["ExplicitBounds"],
+        filters=[("MetricName", "=", "request_predict_seconds")],
+    ).to_pandas()
+    assert max(predict.ExplicitBounds.iloc[0]) == 5.0  # seconds, as KServe's histogram

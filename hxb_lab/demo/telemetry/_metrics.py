@@ -1,5 +1,7 @@
-"""Metrics of the demo platform: DCGM exporter gauges per GPU, Triton counters and a latency
-histogram per model pod, sampled every 30 s with the scenario's incidents in them.
+"""Metrics of the demo platform: DCGM exporter gauges per GPU, and per model pod what its
+runtime exports (Triton's counters and latency histogram; MLServer's, TorchServe's and
+KServe's model server's, with the Knative queue-proxy beside a KServe predictor), sampled
+every 30 s with the scenario's incidents in them.
 
 Values follow the same traffic curve and latency model as the traces, so a metric and a
 trace query tell the same story. Samples sit 7 s into each 30 s slot, never on a step
@@ -69,6 +71,27 @@ TRITON = {
     "nv_inference_compute_infer_duration_us": "Cumulative compute inference duration in us",
 }
 HISTOGRAM = "nv_inference_first_response_histogram_ms"
+#: What the other runtimes of the demo export, by the names their documentation gives:
+#: MLServer's default metrics (counters); TorchServe's frontend metrics in Prometheus mode
+#: (``ts_*`` per model, ``Requests2XX``/``Requests5XX`` per host, i.e. per pod here);
+#: KServe's own model server (xgbserver, sklearnserver, ...) times the predict step in a
+#: histogram in seconds, and the Knative queue-proxy in front of a serverless predictor
+#: counts its requests by response code class.
+MLSERVER = {
+    "model_infer_request_success": "Number of successful inference requests.",
+    "model_infer_request_failure": "Number of failed inference requests.",
+}
+TORCHSERVE = {
+    "ts_inference_requests_total": "Total number of inference requests received.",
+    "ts_inference_latency_microseconds": "Cumulative inference duration in microseconds.",
+    "ts_queue_latency_microseconds": "Cumulative queue duration in microseconds.",
+    "Requests2XX": "Torchserve prometheus counter metric with unit: Count",
+    "Requests5XX": "Torchserve prometheus counter metric with unit: Count",
+}
+KSERVE_PREDICT = "request_predict_seconds"
+QUEUE_PROXY = "revision_request_count"
+#: Bucket bounds (s) of `request_predict_seconds` in the demo: Triton's in seconds.
+PREDICT_BOUNDS_S = tuple(b / 1000 for b in LATENCY_BOUNDS_MS)
 
 
 @dataclass
@@ -80,6 +103,7 @@ class Series:
     description: str
     values: Any  # float array (gauge, sum) or (count, sum, buckets) for a histogram
     mask: Any = None  # which sample times the series has (a bool array); None: all of them
+    bounds: tuple[float, ...] | None = None  # a histogram's; None: LATENCY_BOUNDS_MS
 
     def kept(self, values: Any) -> Any:
         """`values` (one per sample time) at the times this series has."""
@@ -288,4 +312,69 @@ def generate_metrics(fleet: Fleet, start_ns: int, end_ns: int, now_ns: int, seed
                 )
             help_ = "Duration from request to first response in milliseconds"
             result.histograms.append(Series(HISTOGRAM, "triton", labels, "ms", help_, hist, mask))
+    for name, d in MODELS.items():  # after Triton's: its series keep their random draws
+        if d.runtime != "kserve-tritonserver":
+            _runtime_series(result, name, fleet.pods[name], t, rng)
     return result
+
+
+def _runtime_series(
+    result: MetricSet, deployment: str, pods: list[Any], t: Any, rng: np.random.Generator
+) -> None:
+    """The series of one deployment served by MLServer, TorchServe or KServe's own server."""
+    import numpy as np
+
+    d = MODELS[deployment]
+    rps = _model_rps().get(deployment, 1.0)
+    mean_ms = d.p50_ms * math.exp(MODEL_SIGMA**2 / 2)
+    for pod in pods:
+        requests = rng.poisson(rps * traffic(t) / len(pods) * INTERVAL_S)
+        failures = rng.binomial(requests, BASE_ERROR_RATE)
+        success = requests - failures
+        where = {"namespace": pod.namespace, "pod": pod.name}
+
+        def counter(metric: str, service: str, labels: dict[str, str], help_: str,
+                    per_slot: Any, pod_labels: dict[str, str] = where) -> None:  # fmt: skip
+            total = np.round(np.cumsum(per_slot), 3)
+            result.sums.append(Series(metric, service, {**labels, **pod_labels}, "1", help_, total))
+
+        if d.runtime == "mlserver":
+            model = {"model_name": deployment, "model_version": str(pod.version)}
+            for metric, values in (
+                ("model_infer_request_success", success),
+                ("model_infer_request_failure", failures),
+            ):
+                counter(metric, "mlserver", model, MLSERVER[metric], values)
+        elif d.runtime == "kserve-torchserve":
+            model = {"model_name": deployment, "model_version": str(pod.version)}
+            busy_us = success * mean_ms * 1000 * (1 + rng.normal(0, 0.03, len(t)))
+            for metric, values in (
+                ("ts_inference_requests_total", requests),
+                ("ts_inference_latency_microseconds", np.maximum(busy_us, 0)),
+                ("ts_queue_latency_microseconds", np.maximum(busy_us * 0.02, 0)),
+            ):
+                counter(metric, "torchserve", model, TORCHSERVE[metric], values)
+            host = {"Level": "Host", "Hostname": pod.name}
+            counter("Requests2XX", "torchserve", host, TORCHSERVE["Requests2XX"], success)
+            counter("Requests5XX", "torchserve", host, TORCHSERVE["Requests5XX"], failures)
+        else:  # KServe's own model server, behind the Knative queue-proxy
+            revision = f"{deployment}-predictor-{pod.version:05d}"
+            proxy = {"namespace_name": pod.namespace, "pod_name": pod.name,
+                     "revision_name": revision, "service_name": f"{deployment}-predictor",
+                     "configuration_name": f"{deployment}-predictor"}  # fmt: skip
+            help_ = "The number of requests that are routed to queue-proxy"
+            for code, values in (("200", success), ("500", failures)):
+                status = {"response_code": code, "response_code_class": f"{code[0]}xx"}
+                counter(QUEUE_PROXY, "queue-proxy", {**proxy, **status}, help_, values)
+            probs = np.diff(
+                [0.0, *(_lognormal_cdf(b * 1000, d.p50_ms, MODEL_SIGMA) for b in PREDICT_BOUNDS_S),
+                 1.0]
+            )  # fmt: skip
+            buckets = rng.multinomial(requests, probs)
+            seconds = np.cumsum(requests * mean_ms / 1000)
+            hist = (np.cumsum(requests), np.round(seconds, 6), np.cumsum(buckets, axis=0))
+            labels = {"model_name": deployment, **where}
+            help_ = "predict latency in seconds"
+            result.histograms.append(
+                Series(KSERVE_PREDICT, "kserve", labels, "s", help_, hist, None, PREDICT_BOUNDS_S)
+            )

@@ -112,7 +112,8 @@ def metric_table(
     if kind == "histogram":
         width = len(LATENCY_BOUNDS_MS) + 1
         buckets = rows.numbers([s.values[2] for s in series], np.uint64)
-        bounds = np.tile(np.asarray(LATENCY_BOUNDS_MS, dtype=np.float64), n)
+        per_series = np.array([s.bounds or LATENCY_BOUNDS_MS for s in series], np.float64)
+        bounds = per_series[rows.ids].reshape(-1)  # each row its series' bucket bounds
         columns |= {
             "Count": rows.numbers([s.values[0] for s in series], np.uint64),
             "Sum": rows.numbers([s.values[1] for s in series], np.float64),
