@@ -324,12 +324,16 @@ def delete(
 @runbook_app.command("runs")
 def runs(
     name: Annotated[str | None, typer.Argument(help="Only this runbook's runs")] = None,
-    status: Annotated[str | None, typer.Option(help="succeeded, failed, timed_out, ...")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="pending, running, succeeded, failed, timed_out, ...")
+    ] = None,
     since: Annotated[str | None, typer.Option(help="A time or an age: 30m, 6h, 2d")] = None,
     profile: Profile = None,
     as_json: AsJson = False,
 ) -> None:
-    """List recorded runs, newest first (read from MLflow)."""
+    """List runs, newest first: MLflow's records, and the runbook Jobs of the profile's
+    cluster that have none yet (pending with the scheduler's reason, image not present,
+    OOM-killed, past their deadline, deleted)."""
     from hxb_lab.runbooks import runs as read
 
     frame = read(name, status, since, profile)
@@ -343,6 +347,28 @@ def runs(
         for r in frame.itertuples()
     ]  # fmt: skip
     _table("Runs", ["run", "runbook", "status", "started", "duration", "executor", "error"], rows)
+
+
+@runbook_app.command("logs")
+def logs(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the Job's name)")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Stream until the pod ends")] = (
+        False
+    ),
+    profile: Profile = None,
+) -> None:
+    """Print the log of a run's pod (a run submitted to Kubernetes), read through the API
+    server."""
+    from hxb_lab.runbooks._jobs import pod_log
+
+    if not _RUN_ID.match(run_id):
+        raise ParameterError(
+            [f"run_id: {run_id[:60]!r} is not a run id (see hxb-lab runbook runs)"]
+        )
+    out = sys.stdout.buffer
+    for chunk in pod_log(load_profile(profile), run_id, follow=follow):
+        out.write(chunk)
+        out.flush()
 
 
 @runbook_app.command("report")

@@ -30,7 +30,7 @@ from typing import Any as _Any
 from hxb_lab.config import Profile as _Profile
 from hxb_lab.config import load_profile as _load_profile
 from hxb_lab.errors import ParameterError as _ParameterError
-from hxb_lab.runbooks import _approval, _history, _kubernetes, _local, _parameters
+from hxb_lab.runbooks import _approval, _history, _jobs, _kubernetes, _local, _parameters
 from hxb_lab.runbooks._approval import ApprovalRefused, identity, propose
 from hxb_lab.runbooks._artifacts import ArtifactStore as _ArtifactStore
 from hxb_lab.runbooks._catalog import Runbook, catalog, get, load
@@ -127,18 +127,26 @@ def runs(
     profile: str | _Profile | None = None,
     limit: int = 1000,
 ) -> pd.DataFrame:
-    """The recorded runs (newest first, at most `limit`), read from the profile's MLflow.
+    """The runs (newest first, at most `limit` from MLflow): MLflow's records, and the
+    runbook Jobs of the profile's cluster that have none yet.
 
-    Columns: run_id, runbook, status (running, succeeded, failed, timed_out, cancelled),
-    started, finished (datetime64[ns, UTC]), duration_ms (float), profile, executor (local
-    or kubernetes), kubernetes_job, parameters (dict, secrets ``***``), metrics (dict),
-    report_uri, notebook_uri, error (None unless it failed), mlflow_run_id.
+    Columns: run_id, runbook, status (submitted, pending, running, succeeded, failed,
+    timed_out, cancelled), started, finished (datetime64[ns, UTC]), duration_ms (float),
+    profile, executor (local or kubernetes), kubernetes_job, parameters (dict, secrets
+    ``***``), metrics (dict), report_uri, notebook_uri, error (None unless it failed; for a
+    pending Job, why: not scheduled, image not present), mlflow_run_id.
     `since` is a time or an age such as ``"6h"`` or ``"2d"``. Runs here whose host
-    stopped without recording their end are recorded first (`reconcile`).
+    stopped without recording their end are recorded first (`reconcile`). A record still
+    ``running`` whose Job ended (OOM-killed, past its deadline, deleted) shows the Job's end.
     """
     chosen = _profile(profile)
+    _jobs.check_status(status)
     reconcile()
-    return _history.runs(name, status, since, chosen, limit=limit)
+    # Only "succeeded" is filtered in MLflow: a record still "running" may be a Job that failed.
+    history = _history.runs(
+        name, status if status == "succeeded" else None, since, chosen, limit=limit
+    )
+    return _jobs.with_jobs(history, chosen, name, status, since)
 
 
 def find_run(run_id: str, profile: str | _Profile | None = None) -> dict[str, _Any]:

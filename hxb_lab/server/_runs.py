@@ -1,7 +1,8 @@
 """``runs``: the run history, one run, cancelling, and a run's report and output notebook.
 
-History is MLflow's (`hx.runbooks.runs`), merged with the runs this server is executing
-or has queued, which MLflow does not know yet; every answer is masked with the secrets
+History is `hx.runbooks.runs`: MLflow's records and the runbook Jobs of the cluster that
+have none yet (pending and why, killed, past their deadline, deleted), merged with the runs
+this server is executing or has queued, which MLflow does not know yet; every answer is masked with the secrets
 this server can resolve. A report is served as a sandboxed document: its own scripts run
 (plotly), no script of an output does, in an opaque origin, without network, never in
 the Lab page. It is read from the run's own directory or from the profile's artifact
@@ -51,7 +52,9 @@ def report_policy() -> str:
     return f"sandbox allow-scripts; {report_csp()}; frame-ancestors 'self'"
 
 
-RUN_STATUSES = ("queued", "running", "submitted", "succeeded", "failed", "timed_out", "cancelled")
+RUN_STATUSES = (
+    "queued", "submitted", "pending", "running", "succeeded", "failed", "timed_out", "cancelled",
+)  # fmt: skip
 MAX_LIMIT = 500
 
 
@@ -131,7 +134,7 @@ def list_runs(
     merged: dict[str, dict[str, Any]] = {}
     warning = None
     try:
-        if status not in ("queued", "submitted"):  # MLflow knows neither
+        if status != "queued":  # MLflow's records, and the runbook Jobs of the cluster
             frame = read_runs(runbook, status, None, profile, limit=limit)
             for row in frame.to_dict(orient="records"):
                 merged[str(row["run_id"])] = row_json(row)
