@@ -41,8 +41,24 @@ def copy_browser_screenshots() -> list[Path]:
         if not taken.exists():
             print(f"{taken} is missing: run the browser tests first", file=sys.stderr)
             continue
-        copied.append(Path(shutil.copyfile(taken, IMAGES / name)))
+        target = IMAGES / name
+        if name.startswith("lab-view-"):
+            _without_margins(taken, target)
+        else:
+            shutil.copyfile(taken, target)
+        copied.append(target)
     return copied
+
+
+def _without_margins(source: Path, target: Path) -> None:
+    """Save `source` without the plain margins around it (a cell's screenshot carries the
+    grey of the page beyond Lab's window)."""
+    from PIL import Image, ImageChops
+
+    image = Image.open(source).convert("RGB")
+    margin = Image.new("RGB", image.size, image.getpixel((0, 0)))
+    box = ImageChops.difference(image, margin).getbbox()
+    (image.crop(box) if box else image).save(target)
 
 
 def screenshot(page: Path, target: Path, size: str = "1400,900") -> Path:
