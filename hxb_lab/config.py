@@ -248,6 +248,7 @@ class AlertsConfig:
     max_runs: int = 10
     notify_url: SecretRef | None = None
     notify_format: str = "json"
+    link_ttl_s: float = 86_400.0  # how long the report link of a notification opens
     run_on: str = "auto"  # kubernetes | local | auto: kubernetes when kube.contexts are set
     rules: tuple[TriggerRule, ...] = ()
 

@@ -28,6 +28,7 @@ def open_s3_for(config: ArtifactsConfig) -> Any:
         aws_secret_access_key=secret,
         config=Config(
             s3={"addressing_style": "path"},  # MinIO and most on-premise servers need it
+            signature_version="s3v4",  # pre-signed links too (boto3 signs them v2 otherwise)
             retries={"max_attempts": 2, "mode": "standard"},
             connect_timeout=5,
             read_timeout=60,

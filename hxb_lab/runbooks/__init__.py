@@ -55,6 +55,7 @@ __all__ = [
     "Runbook",
     "Secret",
     "approve",
+    "artifact_link",
     "audit",
     "catalog",
     "check_cron",
@@ -159,6 +160,14 @@ def read_artifact(uri: str, profile: str | _Profile | None = None) -> bytes:
     """The content of a recorded run's output (its ``report_uri`` or ``notebook_uri``),
     from the profile's artifact store."""
     return _ArtifactStore.of(_profile(profile)).get(uri)
+
+
+def artifact_link(
+    uri: str, expires_s: float = 86_400.0, profile: str | _Profile | None = None
+) -> str:
+    """A link to a recorded run's output that opens without credentials for `expires_s`
+    seconds (pre-signed in S3; the ``file://`` URI itself in a file store)."""
+    return _ArtifactStore.of(_profile(profile)).link(uri, expires_s)
 
 
 def recorded_parameters(runbook: Runbook, values: Mapping[str, _Any]) -> dict[str, _Any]:

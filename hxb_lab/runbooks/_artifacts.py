@@ -143,6 +143,24 @@ class ArtifactStore:
             raise self._unavailable("upload", uri, exc) from None
         return uri
 
+    def link(self, uri: str, expires_s: float) -> str:
+        """A link that opens the artifact at `uri` for `expires_s` seconds without
+        credentials: pre-signed for S3 (signed here, nothing is sent), `uri` itself for a
+        file store."""
+        self._check(uri, "read")
+        parts = urlsplit(uri)
+        if parts.scheme == "file":
+            return uri
+        try:
+            link: str = self._client().generate_presigned_url(
+                "get_object",
+                Params={"Bucket": parts.netloc, "Key": parts.path.lstrip("/")},
+                ExpiresIn=int(expires_s),
+            )
+        except Exception as exc:
+            raise self._unavailable("sign a link to", uri, exc) from None
+        return link
+
     def get(self, uri: str) -> bytes:
         """The bytes stored at `uri`; `NotFoundError` when there is nothing, or when `uri`
         is outside this store (then nothing is read)."""

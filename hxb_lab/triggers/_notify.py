@@ -3,7 +3,9 @@ reference: a chat webhook URL is a credential) in ``alerts.notify_format``.
 
 ``json`` posts ``{"run_id", "runbook", "status", "verdict", "report", "rule",
 "alertname", "group_key", "profile"}``; ``slack`` posts ``{"text"}``, which Slack's
-incoming webhooks (and Mattermost's, Rocket.Chat's) show as a message. `notify` raises
+incoming webhooks (and Mattermost's, Rocket.Chat's) show as a message. The report link
+opens for ``alerts.link_ttl_s`` without credentials (pre-signed when the report is in
+S3). `notify` raises
 `BackendUnavailableError` naming the host (never the URL's secret path) when the
 webhook does not take it.
 """
@@ -18,7 +20,7 @@ from urllib.parse import urlsplit
 
 from hxb_lab.config import Profile
 from hxb_lab.errors import BackendUnavailableError, ConfigError
-from hxb_lab.runbooks import Run
+from hxb_lab.runbooks import Run, artifact_link
 from hxb_lab.triggers._receiver import Start
 
 __all__ = ["message", "notify"]
@@ -30,7 +32,9 @@ def message(run: Run, start: Start, profile: Profile) -> dict[str, Any]:
     """The body posted for `run`, in the profile's ``alerts.notify_format``."""
     alerts = start.trigger.get("alerts") or [{}]
     alertname = str(alerts[0].get("labels", {}).get("alertname", ""))
-    report = run.report_uri or (str(run.report) if run.report else None)
+    report = str(run.report) if run.report else None
+    if run.report_uri:
+        report = artifact_link(run.report_uri, profile.alerts.link_ttl_s, profile)
     if profile.alerts.notify_format == "slack":
         icon = ":white_check_mark:" if run.ok else ":x:"
         text = f"{icon} {alertname}: {run.summary()}"
@@ -76,7 +80,7 @@ def notify(run: Run, start: Start, profile: Profile) -> None:
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise BackendUnavailableError(
-            f"the notification of run {run.id} was not delivered: {reason}",
+            f"the notification of run {run.id} was not delivered to {host}: {reason}",
             server=host,
             hint="check alerts.notify_url",
         ) from None
