@@ -282,6 +282,11 @@ function RunbookItem({
   );
 }
 
+/**
+ * The time, once a second while a run is active, so its duration counts up. This
+ * asks the server nothing (the runs are read by a Poll, see `model`), so a timer is
+ * all it needs: nothing to back off from.
+ */
 function useClock(active: boolean): number {
   const [now, setNow] = React.useState(Date.now());
   React.useEffect(() => {
