@@ -31,12 +31,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hxb_lab._redact import redact_url, remember_secret
+from hxb_lab._version import __version__
 from hxb_lab.errors import ConfigError
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "DEMO",
     "MAX_TIMEOUT_S",
+    "RUNBOOK_IMAGE_REPOSITORY",
     "AlertmanagerConfig",
     "AlertsConfig",
     "ArtifactsConfig",
@@ -58,6 +60,9 @@ __all__ = [
 ]
 
 DEMO = "demo"
+#: Where the runbook images live; a version's image is tagged with the version
+#: (`hxb-lab runbook image build`), so a Job runs the HXB Lab that submitted it.
+RUNBOOK_IMAGE_REPOSITORY = "ghcr.io/hxb-platform/hxb-lab-runbooks"
 #: Seconds a backend (ClickHouse over HTTP, Prometheus, Alertmanager) may take to answer.
 DEFAULT_TIMEOUT_S = 30.0
 #: The longest time limit a profile may set (a day).
@@ -206,7 +211,7 @@ class ArtifactsConfig:
 @dataclass(frozen=True)
 class RunbooksConfig:
     directories: tuple[str, ...] = ()  # searched after the shipped runbook library
-    image: str = "ghcr.io/hxb-platform/hxb-lab-runbooks:latest"
+    image: str = f"{RUNBOOK_IMAGE_REPOSITORY}:{__version__}"  # the submitting version's image
     namespace: str = "hxb-runbooks"
     service_account: str = "hxb-runbook-runner"
     kernel: str = "python3"

@@ -17,6 +17,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.support.controlplane import ControlPlane
     from tests.support.mlflow_server import MlflowServer
+    from tests.support.node import Node
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -104,6 +105,36 @@ def control_plane() -> Iterator[ControlPlane]:
     try:
         plane.install_crds()
         yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="session")
+def node() -> Iterator[Node]:
+    """A node that runs pods: a control plane of its own (Node authorization, ServiceAccount
+    admission) with containerd, kubelet, kube-scheduler and kube-controller-manager, and the
+    platform's CRDs (`tests.support.node`). Started only by the tests that ask for it;
+    everything it made on the host is removed at the end of the session."""
+    from tests.support.controlplane import ControlPlane, ControlPlaneError
+    from tests.support.node import Node, NodeError
+
+    require(os.geteuid() == 0, "root (the test node runs containers)")
+    try:
+        plane = ControlPlane(pods=True).start()
+    except ControlPlaneError as exc:
+        require(False, f"the test Kubernetes control plane ({str(exc).splitlines()[0]})")
+        raise  # pragma: no cover - require() skipped or failed
+    try:
+        plane.install_crds()
+        try:
+            started = Node(plane).start()
+        except NodeError as exc:
+            require(False, f"the test node ({exc})")
+            raise  # pragma: no cover
+        try:
+            yield started
+        finally:
+            started.stop()
     finally:
         plane.stop()
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from hxb_lab._version import __version__
-from hxb_lab.cli import alerts, approvals, cluster, demo, profiles, runbooks, serve
+from hxb_lab.cli import alerts, approvals, cluster, demo, profiles, runbook_image, runbooks, serve
 from hxb_lab.errors import HxbLabError
 
 __all__ = ["app", "main"]
@@ -33,6 +33,7 @@ app.command("serve")(serve.serve)
 app.command("approve")(approvals.approve)
 app.command("reject")(approvals.reject)
 runbooks.runbook_app.command("audit")(approvals.audit)
+runbooks.runbook_app.add_typer(runbook_image.image_app, name="image")
 
 
 def _print_version(asked: bool) -> None:

@@ -2,7 +2,8 @@
 
 Built on the `kubernetes` client (kubeconfig parsing, TLS, tokens and their refresh), but
 requests go out raw and come back as bytes parsed with orjson: deserialising into the
-client's model classes costs more than the whole request. HTTP failures become
+client's model classes costs more than the whole request. In a pod with no kubeconfig (a
+runbook Job), the pod's service account is the one context, ``in-cluster``. HTTP failures become
 `hxb_lab.errors` with the server, user, verb, resource and namespace in the message.
 """
 
@@ -33,6 +34,9 @@ from hxb_lab.errors import (
 __all__ = ["GoneError", "KubeClients", "KubeContext", "kubeconfig_paths", "open_kube"]
 
 _USER = re.compile(r'User "([^"]+)"')
+#: Where Kubernetes mounts a pod's service-account token, CA and namespace.
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+IN_CLUSTER = "in-cluster"
 
 
 class GoneError(ClusterError):
@@ -92,9 +96,32 @@ def _read_kubeconfig(paths: Sequence[Path]) -> dict[str, Any]:
     return merged
 
 
+def _in_cluster(profile: Profile, paths: Sequence[Path]) -> ContextInfo | None:
+    """The pod's own service account, when this runs in a pod and no kubeconfig is set."""
+    host = os.environ.get("KUBERNETES_SERVICE_HOST")
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    chosen = profile.kube.kubeconfig or os.environ.get("KUBECONFIG")
+    if chosen or not host or any(p.exists() for p in paths):
+        return None
+    if not (SERVICE_ACCOUNT_DIR / "token").is_file() or profile.kube.contexts:
+        return None
+    namespace = SERVICE_ACCOUNT_DIR / "namespace"
+    return ContextInfo(
+        name=IN_CLUSTER,
+        server=f"https://{f'[{host}]' if ':' in host else host}:{port}",
+        user="service account",
+        namespace=namespace.read_text().strip() if namespace.is_file() else None,
+        kubeconfig=IN_CLUSTER,
+    )
+
+
 def describe_contexts(profile: Profile) -> list[ContextInfo]:
-    """The profile's contexts (or the current one) as the kubeconfig describes them."""
+    """The profile's contexts (or the current one) as the kubeconfig describes them; in a
+    pod without a kubeconfig, the pod's service account."""
     paths = kubeconfig_paths(profile)
+    pod = _in_cluster(profile, paths)
+    if pod is not None:
+        return [pod]
     config = _read_kubeconfig(paths)
     where = os.pathsep.join(str(p) for p in paths)
     wanted = list(profile.kube.contexts) or ([config["current"]] if config["current"] else [])
@@ -429,6 +456,13 @@ def _api_client(info: ContextInfo, paths: Sequence[Path]) -> Any:
     from kubernetes.config.config_exception import ConfigException
 
     configuration = client.Configuration()
+    if info.kubeconfig == IN_CLUSTER:
+        try:
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except ConfigException as exc:
+            raise ConfigError(f"cannot use the pod's service account: {exc}") from None
+        configuration.connection_pool_maxsize = 16
+        return client.ApiClient(configuration)
     try:
         config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=os.pathsep.join(str(p) for p in paths),

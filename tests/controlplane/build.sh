@@ -100,6 +100,38 @@ publish() { # <tmpdir> <final dir>: atomic rename; a concurrent winner is fine.
     fi
 }
 
+# ---- node: kubelet, kube-scheduler, kube-controller-manager (`build.sh node`) ---------
+# The parts that make the plane run pods (tests/support/node.py), and `pause`, the program of
+# the pods' sandbox image (pause/). Their own cache directory, so the control-plane tests
+# never wait for them.
+if [[ "${1:-}" == node ]]; then
+    node_bins=(kubelet kube-scheduler kube-controller-manager pause)
+    final="$cache_root/$k8s_version-node"
+    if have_bins "$final" "${node_bins[@]}"; then
+        echo "$final"
+        exit 0
+    fi
+    command -v "$GO" >/dev/null 2>&1 || { log "Go toolchain '$GO' not found (Go >= 1.25 is needed)"; exit 3; }
+    mkdir -p "$cache_root"
+    do_node() {
+        have_bins "$final" "${node_bins[@]}" && return 0
+        tmp="$(mktemp -d "$cache_root/.tmp.$k8s_version-node.XXXXXX")"
+        chmod 755 "$tmp"
+        trap 'rm -rf "$tmp"' EXIT
+        local t0=$SECONDS
+        build_k8s "$tmp" kubelet kube-scheduler kube-controller-manager
+        log "building the pause program ..."
+        (cd "$here/pause" && go_env && "$GO" build -trimpath -ldflags "-s -w" -o "$tmp/pause" .) >&2
+        { echo "kubernetes=$k8s_version"; echo "go=$("$GO" env GOVERSION)"; echo "build_seconds=$((SECONDS - t0))"; } > "$tmp/VERSIONS"
+        publish "$tmp" "$final" "${node_bins[@]}"
+        trap - EXIT
+        log "built the node binaries in $((SECONDS - t0))s"
+    }
+    with_lock "$cache_root/.lock" do_node
+    echo "$final"
+    exit 0
+fi
+
 # ---- KUBEBUILDER_ASSETS ------------------------------------------------------------
 if [[ -n "${KUBEBUILDER_ASSETS:-}" ]] && have_bins "$KUBEBUILDER_ASSETS" kube-apiserver etcd; then
     assets="$(cd "$KUBEBUILDER_ASSETS" && pwd -P)"

@@ -75,6 +75,9 @@ CRD_DIR = CONTROLPLANE_DIR / "crds"
 
 ADMIN_USER = "hxb-admin"
 RESTRICTED_USER = "hxb-restricted"
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
+#: Without a node: RBAC only, and no ServiceAccount admission (nothing would mint tokens).
+_NO_POD_ARGS = ("--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount")
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 FIELD_MANAGER = "hxb-lab-tests"
 _CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -410,6 +413,7 @@ class ControlPlane:
         apiserver_args: Sequence[str] = (),
         etcd_args: Sequence[str] = (),
         keep_workdir: bool | None = None,
+        pods: bool = False,
     ) -> None:
         self._binaries_dir = Path(binaries_dir) if binaries_dir else None
         self._workdir_arg = Path(workdir) if workdir else None
@@ -419,6 +423,9 @@ class ControlPlane:
         if keep_workdir is None:
             keep_workdir = os.environ.get("HXB_CONTROLPLANE_KEEP", "") not in ("", "0")
         self.keep_workdir = keep_workdir
+        #: A plane for a node (tests/support/node.py): Node authorization, NodeRestriction
+        #: and ServiceAccount admission, a client certificate for reaching kubelets.
+        self.pods = pods
 
         self.workdir: Path | None = None
         self._own_workdir = False
@@ -522,6 +529,8 @@ class ControlPlane:
             self._pki = _Pki(self.workdir / "pki")
             self._pki.client(ADMIN_USER, ["system:masters"])
             self._pki.client(RESTRICTED_USER)
+            if self.pods:
+                self._pki.client(KUBELET_CLIENT_USER, ["system:masters"])
             self._start_etcd(bins)
             self._apiserver_port = free_port()
             self._kubeconfig = self._write_kubeconfig(self.workdir / "kubeconfig")
@@ -638,8 +647,7 @@ class ControlPlane:
             f"--client-ca-file={pki.ca_path}",
             f"--etcd-servers={self.etcd_url}",
             f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
-            "--authorization-mode=RBAC",
-            "--disable-admission-plugins=ServiceAccount",
+            *(self._pod_args() if self.pods else _NO_POD_ARGS),
             "--allow-privileged=true",
             f"--service-account-issuer={self.server_url}",
             f"--service-account-key-file={pki.sa_pub_path}",
@@ -650,6 +658,69 @@ class ControlPlane:
             "--endpoint-reconciler-type=none",
             *self._extra_apiserver_args,
         ]
+
+    def _pod_args(self) -> list[str]:
+        """What a plane with a kubelet needs: Node authorization, NodeRestriction, the
+        ServiceAccount admission plugin (tokens in pods), a client certificate to reach the
+        kubelet, and mutating admission policies (tests/support/node.py uses one)."""
+        pki = self._require_pki()
+        _, _, cert, key = pki.clients[KUBELET_CLIENT_USER]
+        return [
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            f"--kubelet-client-certificate={cert}",
+            f"--kubelet-client-key={key}",
+            f"--kubelet-certificate-authority={pki.ca_path}",
+            "--kubelet-preferred-address-types=Hostname,InternalIP",
+            "--feature-gates=MutatingAdmissionPolicy=true",
+            "--runtime-config=admissionregistration.k8s.io/v1beta1=true",
+        ]
+
+    def issue_serving_cert(self, cn: str, sans: Sequence[str]) -> tuple[Path, Path]:
+        """A server certificate signed by the plane's CA for the given DNS names and IPs."""
+        pki = self._require_pki()
+        names: list[x509.GeneralName] = []
+        for san in sans:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(san)))
+            except ValueError:
+                names.append(x509.DNSName(san))
+        cert, key = pki._issue(cn, (), ExtendedKeyUsageOID.SERVER_AUTH, sans=names)
+        return pki._write(f"{cn}-serving.crt", _pem_cert(cert)), pki._write(
+            f"{cn}-serving.key", _pem_key(key)
+        )
+
+    def user_kubeconfig(self, cn: str, groups: Sequence[str], path: Path) -> Path:
+        """A kubeconfig for the user ``cn`` in ``groups`` (a client certificate of its own)."""
+        pki = self._require_pki()
+        cert_pem, key_pem, _, _ = pki.client(cn, groups)
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "hxb-lab-test",
+                    "cluster": {
+                        "server": self.server_url,
+                        "certificate-authority-data": _b64(_pem_cert(pki.ca_cert)),
+                    },
+                }
+            ],
+            "users": [
+                {
+                    "name": cn,
+                    "user": {
+                        "client-certificate-data": _b64(cert_pem),
+                        "client-key-data": _b64(key_pem),
+                    },
+                }
+            ],
+            "contexts": [{"name": "default", "context": {"cluster": "hxb-lab-test", "user": cn}}],
+            "current-context": "default",
+        }
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        path.chmod(0o600)
+        return path
 
     def _start_apiserver(self, argv: list[str], t0: float) -> None:
         assert self.workdir is not None and self._etcd is not None
