@@ -6,10 +6,14 @@ BIN := $(VENV)/bin
 ARGS ?=
 STAMP := $(VENV)/.hxb-installed
 
-.PHONY: demo test check bench install test-deps test-extension clean
+.PHONY: demo test check bench install plotly-bundles test-deps test-extension clean
 
 ## Create .venv and install the project (editable) with its JupyterLab extension.
-install: $(STAMP)
+install: $(STAMP) plotly-bundles
+
+## The partial plotly.js bundles reports inline (fetched with npm, cached; not committed).
+plotly-bundles: $(STAMP)
+	PYTHON=$(BIN)/python bash tools/fetch-plotly-bundles.sh
 
 $(STAMP): pyproject.toml extensions/hxb-lab/package.json extensions/hxb-lab/yarn.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,4 +55,4 @@ bench: test-deps
 	$(BIN)/python -m tests.benchmarks $(ARGS)
 
 clean:
-	rm -rf $(VENV) build dist hxb_lab/labextension extensions/hxb-lab/lib extensions/hxb-lab/node_modules
+	rm -rf $(VENV) build dist hxb_lab/labextension hxb_lab/runbooks/plotlyjs extensions/hxb-lab/lib extensions/hxb-lab/node_modules

@@ -121,7 +121,8 @@ def show(
         default = "(required)" if p.required else p.default_source or repr(p.default)
         if p.secret and p.default not in (REQUIRED, ""):
             default = "***"
-        rows.append([p.name, p.type_name(), default, p.help])
+        kept = p.constraints()
+        rows.append([p.name, p.type_name() + (f" ({kept})" if kept else ""), default, p.help])
     _table("Parameters", ["name", "type", "default", "help"], rows)
 
 

@@ -9,7 +9,9 @@
     rb.schedule("0 6 * * *", {"mode": "full"})     # a Kubernetes CronJob
     hx.runbooks.runs(status="failed", since="2d")  # the history, read from MLflow
 
-Inside a runbook, `hx.runbooks.log_metric(name, value)` records a metric with the run.
+Inside a runbook, `hx.runbooks.log_metric(name, value)` records a metric with the run, and
+`hx.runbooks.verdict(level, text)` and `hx.runbooks.table(frame)` show its conclusion and
+its evidence the way reports show them (`_display`).
 Importing this package is cheap: papermill, nbconvert, mlflow and kubernetes are loaded by
 the functions that use them.
 
@@ -35,6 +37,7 @@ from hxb_lab.runbooks._approval import ApprovalRefused, identity, propose
 from hxb_lab.runbooks._artifacts import ArtifactStore as _ArtifactStore
 from hxb_lab.runbooks._catalog import Runbook, catalog, get, load
 from hxb_lab.runbooks._cron import check_cron
+from hxb_lab.runbooks._display import table, verdict
 from hxb_lab.runbooks._executors import register as _register
 from hxb_lab.runbooks._parameters import Secret
 from hxb_lab.runbooks._reconcile import HOST_STOPPED, end_run, reconcile
@@ -81,6 +84,8 @@ __all__ = [
     "schedules",
     "session_metrics",
     "suspend",
+    "table",
+    "verdict",
 ]
 
 _register("local", _local.LocalExecutor())

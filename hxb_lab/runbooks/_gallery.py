@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab.errors import HxbLabError
 from hxb_lab.runbooks._catalog import catalog, get
+from hxb_lab.runbooks._display import VERDICT_CLASS
 from hxb_lab.runbooks._executors import RunOptions, execute
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 INDEX_FILE = "index.html"
-VERDICT_CLASS = "hxb-verdict"
 _VERDICT = re.compile(
     r"<(\w+)[^>]*\bclass=\"[^\"]*\b" + VERDICT_CLASS + r"\b[^\"]*\"[^>]*>(.*?)</\1>", re.S
 )

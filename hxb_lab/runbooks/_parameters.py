@@ -183,6 +183,12 @@ class Parameter:
             return self.annotation
         return self.kind
 
+    def constraints(self) -> str:
+        """What a value must keep besides its type: ``>= 0, <= 100``, ``a duration``; or ""."""
+        if self.duration:
+            return "a duration"
+        return ", ".join(f"{op} {limit:g}" for op, limit in self.bounds)
+
 
 # ----------------------------------------------------------------------------- parsing
 

@@ -5,10 +5,13 @@ a header naming the runbook, run, status, duration, profile and parameters (secr
 masked, every value HTML-escaped). Nothing is loaded from the network: the CDN scripts of
 the template (require.js, MathJax, mermaid, the widget manager) are left out, plotly
 figures (sent by the kernel as plotly JSON) become data that one script of the template
-draws with plotly.js, inlined once. The Content-Security-Policy trusts the scripts of the
-template alone (hashed from the template rendered with no cell, before any output is
-added), so HTML from an output stays inert however it was written, and nothing is fetched.
-The failing cell of a failed run keeps its code, so the report shows what broke.
+draws with plotly.js, inlined once: the smallest bundle that draws the report's traces
+(`_plotlyjs`). The Content-Security-Policy trusts the scripts of the template alone (hashed
+from the template rendered with no cell, before any output is added), so HTML from an
+output stays inert however it was written, and nothing is fetched.
+The failing cell of a failed run keeps its code, so the report shows what broke. The
+runbook's verdict (its output of class ``hxb-verdict``) moves to the top of the page, under
+the title, and parameters read as they are typed, not as Python reprs.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab._redact import redact
+from hxb_lab.runbooks import _plotlyjs
+from hxb_lab.runbooks._display import VERDICT_CLASS
 
 if TYPE_CHECKING:
     from hxb_lab.runbooks._catalog import Runbook
@@ -66,6 +72,10 @@ _CSS = """
 .hxb-status-timed_out, .hxb-status-cancelled { background: #9a6700; }
 .hxb-status-running { background: #0969da; }
 .hxb-error { color: #cf222e; margin-top: 6px; }
+.jp-RenderedHTMLCommon table.hxb-table td, .jp-RenderedHTMLCommon table.hxb-table th {
+  text-align: left; }
+.jp-RenderedHTMLCommon table.hxb-table td.hxb-number { text-align: right;
+  font-variant-numeric: tabular-nums; }
 """
 _SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.S | re.I)
 _PLOTLYJS = "/* hxb-lab: plotly.js */"  # replaced by the bundle once the page is made
@@ -86,11 +96,13 @@ _POLICY = (
 
 
 def plotly_signature() -> str:
-    """The first line of the plotly.js bundle's banner (``* plotly.js vX.Y.Z``)."""
+    """The line of plotly.js's banner that every bundle of the release carries once
+    (``* Copyright 2012-2026, Plotly, Inc.``): a page holds it once per bundle inlined.
+    `_plotlyjs.bundles_in` names them."""
     from plotly.offline import get_plotlyjs
 
-    head = str(get_plotlyjs())[:200].splitlines()
-    return next((line for line in head if "plotly.js v" in line), head[0])
+    head = str(get_plotlyjs())[:300].splitlines()
+    return next(line for line in head if "Copyright" in line and "Plotly" in line)
 
 
 def _size(layout: dict[str, Any], key: str, default: str) -> str:
@@ -107,16 +119,16 @@ def _figure_html(figure: dict[str, Any]) -> str:
     return f'<div class="plotly-graph-div" style="{style}" data-hxb-figure="{escape(data)}"></div>'
 
 
-def _figures_to_html(nb: Any) -> bool:
-    """Give every plotly output an HTML rendering as data; True if there was one."""
-    found = False
+def _figures_to_html(nb: Any) -> list[dict[str, Any]]:
+    """Give every plotly output an HTML rendering as data; the figures."""
+    found: list[dict[str, Any]] = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data") or {}
             figure = data.get(PLOTLY_MIMETYPE)
             if not isinstance(figure, dict):
                 continue
-            found = True
+            found.append(figure)
             data["text/html"] = _figure_html(figure)
             del data[PLOTLY_MIMETYPE]
     return found
@@ -186,12 +198,45 @@ def _show_only_failing_code(nb: Any) -> None:
             cell.setdefault("metadata", {}).setdefault("transient", {})["remove_source"] = True
 
 
+def _lift_verdict(nb: Any) -> str:
+    """Take the first output holding the runbook's verdict out of its cell; its HTML, or ""
+    when there is none. The report shows it first, in the header."""
+    for cell in nb.cells:
+        outputs = cell.get("outputs", [])
+        for i, output in enumerate(outputs):
+            html = (output.get("data") or {}).get("text/html")
+            text = "".join(html) if isinstance(html, list) else html
+            if isinstance(text, str) and f'class="{VERDICT_CLASS}' in text:
+                del outputs[i]
+                return text
+    return ""
+
+
+def parameter_text(value: Any) -> str:
+    """A parameter's value as it is typed on the command line, not as a Python repr:
+    ``llm-chat``, ``500``, ``0.2``, ``true``, ``a, b``; an empty string is ``(empty)``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        return value if value else "(empty)"
+    if isinstance(value, list | tuple):
+        return ", ".join(parameter_text(v) for v in value) or "(empty)"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
 def _row(name: str, value: str) -> str:
     return f"<tr><th>{escape(name)}</th><td>{value}</td></tr>"
 
 
-def header_html(run: Run, runbook: Runbook, secrets: list[str]) -> str:
-    """The header block; every value escaped, secrets masked."""
+def header_html(run: Run, runbook: Runbook, secrets: list[str], verdict: str = "") -> str:
+    """The header block, the run's `verdict` (an output's HTML) right under the title;
+    every value escaped, secrets masked."""
 
     def safe(value: Any) -> str:
         return escape(redact(str(value), secrets))
@@ -214,14 +259,15 @@ def header_html(run: Run, runbook: Runbook, secrets: list[str]) -> str:
         ),
     ]
     params = "".join(
-        f"<tr><th>{safe(k)}</th><td>{safe(repr(v))}</td></tr>" for k, v in run.parameters.items()
+        f"<tr><th>{safe(k)}</th><td>{safe(parameter_text(v))}</td></tr>"
+        for k, v in run.parameters.items()
     )
     error = ""
     if run.error:
         error = f'<div class="hxb-error">{safe(run.error)}</div>'
     description = f"<p>{safe(runbook.description)}</p>" if runbook.description else ""
     return (
-        f'<header class="hxb-header"><h1>{safe(runbook.title)}</h1>{description}'
+        f'<header class="hxb-header"><h1>{safe(runbook.title)}</h1>{verdict}{description}'
         f"<table>{''.join(rows)}</table>"
         f"<details open><summary>Parameters</summary><table>{params}</table></details>"
         f"{error}</header>"
@@ -252,58 +298,74 @@ def _resources(header: str, figures: bool) -> dict[str, Any]:
     }
 
 
-def _with_plotlyjs(html: str) -> str:
-    from plotly.offline import get_plotlyjs
-
-    return html.replace(_PLOTLYJS, get_plotlyjs(), 1)
+def _with_plotlyjs(html: str, bundle: str) -> str:
+    return html.replace(_PLOTLYJS, _plotlyjs.source(bundle), 1)
 
 
 def _sha256(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
 
 
-_hashes: dict[bool, tuple[str, ...]] = {}
+_scripts: dict[bool, tuple[str, ...]] = {}
+_bundle_hashes: dict[str, str] = {}
 
 
-def script_hashes(figures: bool = True, exporter: Any = None) -> tuple[str, ...]:
+def script_hashes(
+    figures: bool = True, exporter: Any = None, bundles: Iterable[str] | None = None
+) -> tuple[str, ...]:
     """The CSP hashes of a report's own scripts: those of the template rendered with no
-    cell at all, so no output can add one (plotly.js and the figures' drawing, when the
-    report has figures). Computed once; `exporter` is the one the report will use, whose
-    template is then compiled once for both."""
-    if figures not in _hashes:
+    cell at all, so no output can add one (the figures' drawing and plotly.js, when the
+    report has figures: each of `bundles`, by default every bundle a report may inline).
+    Computed once; `exporter` is the one the report will use, whose template is then
+    compiled once for both."""
+    if figures not in _scripts:
         import nbformat
 
         empty: Any = nbformat.v4.new_notebook
         html, _ = (exporter or _exporter()).from_notebook_node(
             empty(), resources=_resources("", figures)
         )
-        if figures:
-            html = _with_plotlyjs(html)
-        _hashes[figures] = tuple(sorted({_sha256(m.group(1)) for m in _SCRIPT.finditer(html)}))
-    return _hashes[figures]
+        _scripts[figures] = tuple(m.group(1) for m in _SCRIPT.finditer(html))
+    hashes = {_sha256(script) for script in _scripts[figures] if script != _PLOTLYJS}
+    if figures:
+        for bundle in _plotlyjs.available() if bundles is None else bundles:
+            if bundle not in _bundle_hashes:
+                _bundle_hashes[bundle] = _sha256(_plotlyjs.source(bundle))
+            hashes.add(_bundle_hashes[bundle])
+    return tuple(sorted(hashes))
 
 
-def report_csp(figures: bool = True, exporter: Any = None) -> str:
-    """The Content-Security-Policy of a report: its own scripts, nothing fetched."""
-    return _POLICY.format(scripts=" ".join(script_hashes(figures, exporter)) or "'none'")
+def report_csp(
+    figures: bool = True, exporter: Any = None, bundles: Iterable[str] | None = None
+) -> str:
+    """The Content-Security-Policy of a report: its own scripts, nothing fetched (plotly.js
+    as each of `bundles`; by default any bundle a report may inline, as the server's
+    header must allow whichever a report chose)."""
+    hashes = script_hashes(figures, exporter, bundles)
+    return _POLICY.format(scripts=" ".join(hashes) or "'none'")
 
 
 def render_report(nb: Any, run: Run, runbook: Runbook, target: Path, secrets: list[str]) -> Path:
     """Write the HTML report of an executed notebook to `target`."""
     nb = copy.deepcopy(nb)
+    verdict = _lift_verdict(nb)
     _cap_outputs(nb)
     _widgets_to_static(nb)
-    has_figures = _figures_to_html(nb)
+    figures = _figures_to_html(nb)
+    has_figures = bool(figures)
+    bundle = _plotlyjs.choose(_plotlyjs.trace_types(figures))
     _show_only_failing_code(nb)
     nb.metadata.pop("widgets", None)  # widget state would need the CDN widget manager
     nb.metadata["title"] = f"{runbook.title} - run {run.id}"
     exporter = _exporter()
-    policy = report_csp(has_figures, exporter)  # before any output: outputs cannot change it
-    resources = _resources(header_html(run, runbook, secrets), has_figures)
+    # Before any output: outputs cannot change it.
+    policy = report_csp(has_figures, exporter, bundles=[bundle])
+    header = header_html(run, runbook, secrets, verdict=verdict)
+    resources = _resources(header, has_figures)
     html, _ = exporter.from_notebook_node(nb, resources=resources)
     html = redact(html, secrets)  # before plotly.js goes in: its code is nobody's secret
     if has_figures:
-        html = _with_plotlyjs(html)
+        html = _with_plotlyjs(html, bundle)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
     html = html.replace("<head>", "<head>\n" + meta, 1)
     target.write_text(html, encoding="utf-8")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import hxb_lab as hx
-from hxb_lab.runbooks._report import header_html, plotly_signature, script_hashes
+from hxb_lab.runbooks import _plotlyjs
+from hxb_lab.runbooks._report import header_html, plotly_signature, report_csp, script_hashes
 from hxb_lab.runbooks._run import Run
 from tests.conftest import require
 from tests.runbooks.conftest import fixture
@@ -35,6 +36,7 @@ def test_a_report_with_figures_embeds_plotly_once_and_needs_no_network(local_pro
     assert run.status == "succeeded", run.error
     html = run.report.read_text()
     assert html.count(plotly_signature()) == 1
+    assert _plotlyjs.bundles_in(html) == ["basic"]  # a scatter and a bar: the basic bundle
     assert html.count('class="plotly-graph-div"') == 2  # both figures, as HTML
     assert "Plotly.newPlot" in html
     assert not re.search(r"<script[^>]+src=[\"']?https?:", html)  # no CDN script
@@ -42,7 +44,7 @@ def test_a_report_with_figures_embeds_plotly_once_and_needs_no_network(local_pro
     assert "require.min.js" not in html and "MathJax.js" not in html
     csp = _CSP.search(html)
     assert csp and "default-src 'none'" in csp.group(1) and "'sha256-" in csp.group(1)
-    assert len(html.encode()) <= _plotlyjs_size() + 1_000_000
+    assert len(html.encode()) <= _plotlyjs_size() // 4 + 1_000_000
     # Report mode: outputs and markdown kept, code hidden; printed HTML stays text.
     assert "Two figures; the report embeds plotly.js once." in html
     assert "go.Figure(go.Bar" not in html
@@ -113,12 +115,46 @@ def test_the_policy_trusts_the_report_own_scripts_not_those_of_outputs(local_pro
     policy = _CSP.search(html)
     assert policy is not None
     trusted = set(re.findall(r"'sha256-[^']+'", policy.group(1)))
-    assert trusted == set(script_hashes(figures=True))  # plotly.js and the drawing, no more
+    # plotly.js (the bundle it inlines) and the drawing, no more
+    assert trusted == set(script_hashes(figures=True, bundles=["basic"]))
     assert "<script>window.__pwned = 1</script>" in html  # the output is there, as written
     hashes = {_sha256(body) for body in _SCRIPT.findall(html)}
     assert _sha256("window.__pwned = 1") in hashes - trusted
     assert "'unsafe-inline'" not in policy.group(1).split("script-src")[1].split(";")[0]
     assert "form-action 'none'" in policy.group(1)
+
+
+def test_a_report_inlines_the_smallest_plotly_bundle_that_draws_its_traces(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert _plotlyjs.available() == ("basic", "cartesian", "full"), (
+        f"the partial plotly.js bundles are missing from {_plotlyjs.DIRECTORY}: "
+        "run make install (tools/fetch-plotly-bundles.sh)"
+    )
+    assert _plotlyjs.choose({"scatter", "bar"}) == "basic"
+    assert _plotlyjs.choose(set()) == "basic"
+    assert _plotlyjs.choose({"bar", "heatmap", "scatter"}) == "cartesian"
+    assert _plotlyjs.choose({"bar", "treemap"}) == "full"
+    assert _plotlyjs.choose({"scattergl"}) == "full"
+    assert _plotlyjs.trace_types([{"data": [{"x": [1]}, {"type": "bar"}]}]) == {"scatter", "bar"}
+    for name in ("basic", "cartesian", "full"):
+        assert _plotlyjs.bundles_in(_plotlyjs.source(name)) == [name]
+        assert plotly_signature() in _plotlyjs.source(name)
+    # The server's header trusts whichever bundle a report inlined.
+    header = set(re.findall(r"'sha256-[^']+'", report_csp()))
+    for name in ("basic", "cartesian", "full"):
+        assert set(script_hashes(bundles=[name])) <= header
+    # A bundle of another release is never mixed with plotly.py's figures.
+    other = _plotlyjs.source("basic").replace(f"v{_plotlyjs.plotly_version()}", "v0.0.1", 1)
+    (tmp_path / "plotly-basic.min.js").write_text(other)
+    monkeypatch.setattr(_plotlyjs, "DIRECTORY", tmp_path)
+    _plotlyjs._partial.cache_clear()
+    try:
+        assert _plotlyjs.available() == ("full",)
+        assert _plotlyjs.choose({"scatter"}) == "full"
+    finally:
+        monkeypatch.undo()
+        _plotlyjs._partial.cache_clear()
 
 
 def _sha256(script: str) -> str:
