@@ -17,7 +17,7 @@ _FIELDS: list[tuple[str, int, int, list[str]]] = [
     ("hour", 0, 23, []),
     ("day of month", 1, 31, []),
     ("month", 1, 12, _MONTHS),
-    ("day of week", 0, 7, _DAYS),
+    ("day of week", 0, 6, _DAYS),  # Kubernetes refuses 7 for Sunday
 ]
 _PART = re.compile(r"^(\*|\?|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:/(\d+))?$")
 

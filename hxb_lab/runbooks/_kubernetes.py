@@ -22,6 +22,7 @@ from hxb_lab.runbooks import _manifests as M
 from hxb_lab.runbooks._cron import check_cron
 from hxb_lab.runbooks._executors import RunOptions
 from hxb_lab.runbooks._parameters import redacted
+from hxb_lab.runbooks._preflight import check_objects
 from hxb_lab.runbooks._run import new_run_id
 
 if TYPE_CHECKING:
@@ -156,6 +157,25 @@ def _own(ctx: KubeContext, objects: list[dict[str, Any]], owner: dict[str, Any])
             )  # fmt: skip
 
 
+def _needs(objects: list[dict[str, Any]], *, create: bool) -> list[tuple[str, str]]:
+    """(verb, kind) the user must be allowed, in order: a run's own objects are created,
+    shared and scheduled ones applied (patch), and the ConfigMap and Secret then owned."""
+    needs = []
+    for obj in objects:
+        own = M.LABEL_RUNBOOK in obj["metadata"]["labels"]
+        needs.append(("create" if create and own else "patch", obj["kind"]))
+    needs += [("patch", o["kind"]) for o in objects if o["kind"] in ("ConfigMap", "Secret")]
+    return needs
+
+
+def _remove(ctx: KubeContext, objects: list[dict[str, Any]]) -> None:
+    """Delete what a failed submission created (best effort: the failure is what matters)."""
+    for obj in reversed(objects):
+        ns, kind, name = obj["metadata"]["namespace"], obj["kind"], obj["metadata"]["name"]
+        with contextlib.suppress(Exception):
+            ctx.json("DELETE", _path(kind, ns, name), [], None, what=_what(kind, "delete", ns))
+
+
 def submit(runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> Submission:
     """Create the Job (and the ConfigMaps and Secret it needs) for one run."""
     values = runbook.validate(params)
@@ -166,11 +186,16 @@ def submit(runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> 
         runbook, profile, values, name=job_name, run_id=run_id, timeout_s=options.timeout
     )
     ctx = _context(profile)
-    created = []
-    for obj in objects:
-        is_shared = obj["kind"] == "ConfigMap" and M.LABEL_RUNBOOK not in obj["metadata"]["labels"]
-        created.append(_apply(ctx, obj) if is_shared else _create(ctx, obj))
-    _own(ctx, objects, created[-1])
+    check_objects(ctx, profile, objects, _needs(objects, create=True))
+    created: list[dict[str, Any]] = []
+    try:
+        for obj in objects:
+            shared = obj["kind"] == "ConfigMap" and M.LABEL_RUNBOOK not in obj["metadata"]["labels"]
+            created.append(_apply(ctx, obj) if shared else _create(ctx, obj))
+        _own(ctx, objects, created[-1])
+    except Exception:
+        _remove(ctx, [o for o in created if M.LABEL_RUNBOOK in o["metadata"]["labels"]])
+        raise
     return Submission(
         name=job_name,
         namespace=profile.runbooks.namespace,
@@ -199,6 +224,7 @@ def schedule(
         timeout_s=options.timeout,
     )  # fmt: skip
     ctx = _context(profile)
+    check_objects(ctx, profile, objects, _needs(objects, create=False))
     applied = [_apply(ctx, obj) for obj in objects]
     _own(ctx, objects, applied[-1])
     return _schedule(applied[-1], applied)

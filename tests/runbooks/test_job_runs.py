@@ -30,6 +30,10 @@ NOW = "2026-01-01T00:00:00Z"
 
 
 def _profile(profiles_file: Path, plane: ControlPlane, namespace: str) -> str:
+    plane.apply(
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": "hxb-runbook-runner", "namespace": namespace}}
+    )  # fmt: skip
     profiles_file.write_text(
         "[profiles.k8s]\n"
         f'kube = {{ kubeconfig = "{plane.kubeconfig_path}", contexts = ["admin"] }}\n'

@@ -36,7 +36,13 @@ def _write_profile(
     mlflow: MlflowServer | None = None,
     s3: S3Server | None = None,
     prefix: str = "k8s",
+    account: bool = True,
 ) -> str:
+    if account:  # the service account runbook pods run as (`hxb-lab runbook rbac` makes it)
+        plane.apply(
+            {"apiVersion": "v1", "kind": "ServiceAccount",
+             "metadata": {"name": "hxb-runbook-runner", "namespace": namespace}}
+        )  # fmt: skip
     lines = [
         "[profiles.k8s]",
         f'kube = {{ kubeconfig = "{plane.kubeconfig_path}", contexts = ["{context}"] }}',
@@ -317,6 +323,6 @@ def test_a_user_without_rights_gets_a_clear_error(
 def test_a_missing_namespace_says_how_to_create_it(
     control_plane: ControlPlane, profiles_file: Path
 ) -> None:
-    profile = _write_profile(profiles_file, control_plane, "no-such-namespace")
+    profile = _write_profile(profiles_file, control_plane, "no-such-namespace", account=False)
     with pytest.raises(NotFoundError, match="namespace 'no-such-namespace' does not exist"):
         hx.runbooks.get("succeeds", profile).submit({"service": "x"}, profile)

@@ -22,7 +22,12 @@ pytestmark = pytest.mark.kube
 
 @pytest.fixture
 def kube_profile(profiles_file: Path, control_plane: ControlPlane, kube_namespace: str) -> str:
-    """The active profile ``cluster``: the test API server, runbooks in a fresh namespace."""
+    """The active profile ``cluster``: the test API server, runbooks in a fresh namespace
+    with the service account runbook pods run as."""
+    control_plane.apply(
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": "hxb-runbook-runner", "namespace": kube_namespace}}
+    )  # fmt: skip
     profiles_file.write_text(
         'default = "cluster"\n\n[profiles.cluster]\n'
         f'kube = {{ kubeconfig = "{control_plane.kubeconfig_path}", contexts = ["admin"] }}\n'
