@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 __all__ = [
+    "DARK_TEMPLATE",
     "ERROR",
     "GOOD",
     "MUTED",
@@ -28,10 +29,14 @@ __all__ = [
 ]
 
 TEMPLATE = "hxb"
+#: The same look for JupyterLab's dark themes (live views only; reports stay light).
+DARK_TEMPLATE = "hxb_dark"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 INK = "#1f2933"
 MUTED = "#7b8794"
 GRID = "#e4e7eb"
+DARK_INK = "#d9e2ec"
+DARK_GRID = "#3e4c59"
 ERROR = "#d64545"
 GOOD = "#3ebd93"
 #: Colour-blind friendly (Okabe-Ito based), ordered so neighbours differ strongly.
@@ -63,34 +68,42 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=False)
 
 
-def template() -> go.layout.Template:
-    """The HXB Lab template, registered as ``plotly.io.templates["hxb"]`` on first use."""
-    if TEMPLATE not in pio.templates:
+def template(*, dark: bool = False) -> go.layout.Template:
+    """The HXB Lab template, registered as ``plotly.io.templates["hxb"]`` on first use;
+    ``dark=True``: its variant for a dark JupyterLab (``"hxb_dark"``), light ink and grid
+    on a transparent background, so the Lab's own background shows through."""
+    name = DARK_TEMPLATE if dark else TEMPLATE
+    if name not in pio.templates:
+        ink, grid = (DARK_INK, DARK_GRID) if dark else (INK, GRID)
+        background = "rgba(0,0,0,0)" if dark else "white"
         axis = {
-            "gridcolor": GRID,
-            "linecolor": GRID,
-            "zerolinecolor": GRID,
+            "gridcolor": grid,
+            "linecolor": grid,
+            "zerolinecolor": grid,
             "ticks": "",
             "title": {"standoff": 8},
             "automargin": True,
         }
-        pio.templates[TEMPLATE] = go.layout.Template(
+        pio.templates[name] = go.layout.Template(
             layout={
-                "font": {"family": FONT, "size": 12, "color": INK},
+                "font": {"family": FONT, "size": 12, "color": ink},
                 "title": {"font": {"size": 15}, "x": 0.0, "xanchor": "left", "xref": "paper"},
                 "colorway": list(PALETTE),
-                "paper_bgcolor": "white",
-                "plot_bgcolor": "white",
+                "paper_bgcolor": background,
+                "plot_bgcolor": background,
                 "margin": {"l": 60, "r": 20, "t": 56, "b": 44},
                 "hoverlabel": {"font": {"family": FONT, "size": 12}, "align": "left"},
                 "hovermode": "closest",
-                "legend": {"orientation": "v", "bgcolor": "rgba(255,255,255,0.8)"},
+                "legend": {
+                    "orientation": "v",
+                    "bgcolor": "rgba(0,0,0,0)" if dark else "rgba(255,255,255,0.8)",
+                },
                 "xaxis": axis,
                 "yaxis": axis,
                 "colorscale": {"sequential": SEQUENTIAL},
             }
         )
-    return pio.templates[TEMPLATE]
+    return pio.templates[name]
 
 
 def new_figure(title: str | None = None, **layout: Any) -> go.Figure:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hxb_lab.viz import _frames, _theme
+from hxb_lab.words import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,7 +23,7 @@ def node_capacity(nodes: pd.DataFrame, *, title: str | None = None) -> go.Figure
     from plotly.subplots import make_subplots
 
     _frames.require(nodes, NODE_COLUMNS, "node_capacity")
-    heading = _theme.esc(title) if title else f"capacity of {len(nodes)} nodes"
+    heading = _theme.esc(title) if title else f"capacity of {plural(len(nodes), 'node')}"
     if nodes.empty:
         return _theme.no_data(_theme.new_figure(heading))
     ready = nodes["ready"].astype(bool) if "ready" in nodes else [True] * len(nodes)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from hxb_lab.errors import ParameterError
 from hxb_lab.viz import _frames, _theme
+from hxb_lab.words import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,11 +91,31 @@ def gpu_heatmap(
         subplot_titles=[_theme.esc(p) for p in products],
     )
     fig.update_layout(template=_theme.template(), title={"text": heading})
-    top = 100.0 if kind == "utilization" else float(np.nanmax(reduced["v"].to_numpy()) or 1.0)
+    axes: dict[str, dict[str, object]] = {}
     for row, prod in enumerate(products, start=1):
         part = reduced[reduced["product"] == prod]
         nodes = sorted(part[node].astype(str).unique())
         gpus = sorted(part["gpu_index"].unique(), key=lambda g: (len(g), g))
+        # Utilisation shares one 0-100 % scale. Memory gets a scale per product, up to what
+        # its name says a GPU holds ("...-80GB-..."): 30 GiB is most of a 40 GB A100 and a
+        # third of an 80 GB H100, which one scale for both would colour alike.
+        axis = "coloraxis" if kind == "utilization" or row == 1 else f"coloraxis{row}"
+        if kind == "utilization":
+            top = 100.0
+        else:
+            top = _capacity_gib(prod, unit) or float(np.nanmax(part["v"].to_numpy()) or 1.0)
+        domain = fig.get_subplot(row, 1).yaxis.domain
+        axes[axis] = {
+            "colorscale": _theme.SEQUENTIAL,
+            "cmin": 0.0,
+            "cmax": top,
+            "colorbar": {
+                "title": {"text": _theme.esc(unit)},
+                "y": (domain[0] + domain[1]) / 2,
+                "len": max(0.2, domain[1] - domain[0]),
+                "yanchor": "middle",
+            },
+        }
         z = np.full((len(nodes), len(gpus)), np.nan)
         who = np.full((len(nodes), len(gpus)), "", dtype=object)
         for rec in part.itertuples(index=False):
@@ -106,7 +128,7 @@ def gpu_heatmap(
             x=[f"GPU {_theme.esc(g)}" for g in gpus],
             y=[_theme.esc(n) for n in nodes],
             customdata=who,
-            coloraxis="coloraxis",
+            coloraxis=axis,
             xgap=2,
             ygap=2,
             hovertemplate=f"%{{y}} %{{x}}<br>{_theme.esc(name)}: %{{z:.1f}} {_theme.esc(unit)}"
@@ -115,16 +137,15 @@ def gpu_heatmap(
             col=1,
         )
         fig.update_yaxes(autorange="reversed", row=row, col=1)
-    fig.update_layout(
-        coloraxis={
-            "colorscale": _theme.SEQUENTIAL,
-            "cmin": 0.0,
-            "cmax": top,
-            "colorbar": {"title": {"text": _theme.esc(unit)}},
-        },
-        height=max(260, height),
-    )
+    fig.update_layout(**axes, height=max(260, height))
     return fig
+
+
+def _capacity_gib(product: str, unit: str) -> float | None:
+    """The memory a GPU product's name states ("NVIDIA-H100-80GB-HBM3": 80), in GiB;
+    None when the name says nothing or the unit is not GiB."""
+    found = re.search(r"(\d+)\s*GB", product, flags=re.IGNORECASE)
+    return float(found.group(1)) if found and unit == "GiB" else None
 
 
 def _label(value: object, empty: str) -> str:
@@ -187,7 +208,8 @@ def gpu_allocation(
             parents=parents,
             values=values,
             branchvalues="total",
-            hovertemplate="%{label}<br>%{value} GPUs<extra></extra>",
+            customdata=[plural(v, "GPU") for v in values],
+            hovertemplate="%{label}<br>%{customdata}<extra></extra>",
             texttemplate="%{label}<br>%{value}",
             name="allocated",
         ),
@@ -208,7 +230,8 @@ def gpu_allocation(
                 orientation="h",
                 name=name,
                 marker_color=color,
-                hovertemplate=f"%{{y}}<br>{name}: %{{x}} GPUs<extra></extra>",
+                customdata=[plural(v, "GPU") for v in series.to_numpy(dtype=float)],
+                hovertemplate=f"%{{y}}<br>{name}: %{{customdata}}<extra></extra>",
                 row=1,
                 col=2,
             )

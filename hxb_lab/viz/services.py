@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 from hxb_lab.viz import _frames, _theme
+from hxb_lab.words import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -15,35 +16,40 @@ __all__ = ["layered_layout", "service_map"]
 
 DEPENDENCY_COLUMNS = ("parent", "child", "calls")
 MIN_WIDTH, MAX_WIDTH = 1.0, 12.0
+#: Pixels between two services of one layer (node and its name, with a gap).
+ROW_PX = 64
 
 
 def layered_layout(edges: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
-    """Positions for a call graph: callers left of callees (longest path from a caller that
-    nobody calls), services of one layer spread vertically. Cycles are cut where met.
+    """Positions for a call graph: callers left of callees (layer: the longest call chain
+    from a service nobody calls), the services of one layer spread evenly and vertically
+    (networkx's multipartite layout), rows 1 apart and layers 1 apart.
+
+    What networkx does not do, kept here: a call graph may have cycles (a service that
+    calls back), which have no topological order and so no layers; each cycle is folded
+    into one node first (networkx's condensation) and its services share a layer.
     """
-    nodes = sorted({n for e in edges for n in e})
-    callees: dict[str, list[str]] = {n: [] for n in nodes}
-    for parent, child in edges:
-        if parent != child:
-            callees[parent].append(child)
-    layer = dict.fromkeys(nodes, 0)
-    # Longest path by relaxation in DFS order; a node on the current path is not revisited.
-    for root in nodes:
-        stack: list[tuple[str, frozenset[str]]] = [(root, frozenset([root]))]
-        while stack:
-            node, on_path = stack.pop()
-            for child in callees[node]:
-                if child not in on_path and layer[child] < layer[node] + 1:
-                    layer[child] = layer[node] + 1
-                    stack.append((child, on_path | {child}))
-    columns: dict[int, list[str]] = {}
-    for node in nodes:
-        columns.setdefault(layer[node], []).append(node)
-    positions = {}
-    for x, members in columns.items():
-        for i, node in enumerate(members):
-            positions[node] = (float(x), (len(members) - 1) / 2.0 - i)
-    return positions
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(sorted({n for e in edges for n in e}))
+    graph.add_edges_from((p, c) for p, c in edges if p != c)
+    folded = nx.condensation(graph)
+    depth: dict[int, int] = {}
+    for part in nx.topological_sort(folded):
+        depth[part] = max((depth[p] + 1 for p in folded.predecessors(part)), default=0)
+    member_of = folded.graph["mapping"]
+    for node in graph.nodes:
+        graph.nodes[node]["layer"] = depth[member_of[node]]
+    placed = nx.multipartite_layout(graph, subset_key="layer", align="vertical")
+    # networkx scales the whole drawing into [-1, 1]; spread the rows 1 apart again.
+    tallest = max(sum(1 for m in member_of if depth[member_of[m]] == d) for d in depth.values())
+    spread = max(abs(float(y)) for _, y in placed.values()) or 1.0
+    unit = (tallest - 1) / 2.0 / spread if tallest > 1 else 1.0
+    return {
+        node: (float(graph.nodes[node]["layer"]), -float(y) * unit + 0.0)
+        for node, (_x, y) in placed.items()
+    }
 
 
 def service_map(
@@ -109,8 +115,8 @@ def service_map(
         mid_x.append((x0 + x1) / 2)
         mid_y.append((y0 + y1) / 2)
         mid_text.append(
-            f"{_theme.esc(parent)} → {_theme.esc(child)}<br>{calls[i]:,.0f} calls, "
-            f"{errs[i]:,.0f} errors ({rate:.1%})<br>p95 {p95[i]:,.1f} ms"
+            f"{_theme.esc(parent)} → {_theme.esc(child)}<br>{plural(calls[i], 'call')}, "
+            f"{plural(errs[i], 'error')} ({rate:.1%})<br>p95 {p95[i]:,.1f} ms"
         )
     fig.add_scatter(
         x=mid_x,
@@ -135,7 +141,7 @@ def service_map(
         rate_of.update({n: float(given[n]) for n in names if n in given})
     rates = [rate_of[n] for n in names]
     hover = [
-        f"<b>{_theme.esc(n)}</b><br>{received[n][0]:,.0f} calls received<br>"
+        f"<b>{_theme.esc(n)}</b><br>{plural(received[n][0], 'call')} received<br>"
         f"error rate {rate_of[n]:.2%}"
         for n in names
     ]
@@ -162,5 +168,8 @@ def service_map(
     depth = max(x for x, _ in pos.values())
     fig.update_xaxes(visible=False, range=[-0.5, depth + 0.5])
     fig.update_yaxes(visible=False)
-    fig.update_layout(height=max(320, 110 * max(len(names) // max(1, int(depth) + 1), 3)))
+    # The tallest layer sets the height: ROW_PX per service, so a name below its node
+    # (26 px node, 15 px text) never reaches the node under it.
+    tallest = max(sum(1 for x, _ in pos.values() if x == layer) for layer, _ in pos.values())
+    fig.update_layout(height=max(320, ROW_PX * tallest + 140))
     return fig

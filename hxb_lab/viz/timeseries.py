@@ -19,6 +19,47 @@ __all__ = ["MAX_POINTS", "downsample", "timeseries"]
 MAX_POINTS = 4000
 #: Above this many points in all, lines are drawn with WebGL.
 _WEBGL_FROM = 20_000
+#: A legend beside the plot takes its width from the longest name: past this many
+#: characters, or this many series, it goes below the plot, whose height it then adds to.
+LEGEND_BESIDE_CHARS = 24
+LEGEND_BESIDE_SERIES = 10
+#: Legend names are cut to this many characters (the hover shows the whole name).
+LEGEND_CHARS = 60
+#: Rough legend geometry, in pixels, for a chart about 900 px wide.
+_ROW_PX, _CHAR_PX, _ENTRY_PX, _WIDTH_PX = 20, 7, 44, 900
+
+
+def _legend_layout(names: list[str], height: float) -> dict[str, Any]:
+    """Where the legend goes so the plot keeps its room: beside it when names are short
+    and few, else in rows below it, the figure growing by those rows."""
+    if len(names) <= 1:
+        return {"showlegend": False}
+    if max(map(len, names)) <= LEGEND_BESIDE_CHARS and len(names) <= LEGEND_BESIDE_SERIES:
+        return {"showlegend": True}
+    rows, used = 1, 0.0
+    for name in names:
+        width = _ENTRY_PX + _CHAR_PX * len(name)
+        if used and used + width > _WIDTH_PX:
+            rows, used = rows + 1, 0.0
+        used += width
+    below = 64 + _ROW_PX * rows  # the time axis, its title, then the legend's rows
+    return {
+        "showlegend": True,
+        "legend": {
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+        },
+        "margin": {"b": below},
+        "height": height + below,
+    }
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= LEGEND_CHARS else name[: LEGEND_CHARS - 1] + "…"
 
 
 def downsample(
@@ -115,11 +156,12 @@ def timeseries(
 
     trace = go.Scattergl if shown > _WEBGL_FROM else go.Scatter
     suffix = _theme.esc(unit)
-    hover = (
-        f"%{{fullData.name}}<br>%{{x|%Y-%m-%d %H:%M:%S}} UTC<br>%{{y:.4~g}}{suffix}<extra></extra>"
-    )
+    hover = f"%{{meta}}<br>%{{x|%Y-%m-%d %H:%M:%S}} UTC<br>%{{y:.4~g}}{suffix}<extra></extra>"
     fig.add_traces(
-        [trace(x=xs, y=ys, name=name, mode="lines", hovertemplate=hover) for name, xs, ys in lines]
+        [
+            trace(x=xs, y=ys, name=_short(name), meta=name, mode="lines", hovertemplate=hover)
+            for name, xs, ys in lines
+        ]
     )
     downsampled = shown < len(frame)
     if downsampled:
@@ -131,7 +173,9 @@ def timeseries(
         )
     fig.update_layout(
         meta={"points": len(frame), "shown": shown, "downsampled": downsampled},
-        showlegend=len(lines) > 1,
+        **_legend_layout([_short(name) for name, _, _ in lines], float(fig.layout.height or 400)),
+    )
+    fig.update_layout(
         legend_title_text=", ".join(_theme.esc(c) for c in labels if c in varying),
         xaxis_title="time (UTC)",
         yaxis_title=suffix or None,

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab.viz import _frames, _theme
+from hxb_lab.words import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,6 +18,10 @@ __all__ = ["attribute_pairs", "critical_path", "trace_waterfall"]
 SPAN_COLUMNS = ("span_id", "parent_span_id", "service", "operation", "offset_ms", "duration_ms")
 _ATTRIBUTES_SHOWN = 12
 _ATTRIBUTE_WIDTH = 80
+#: Most characters of a span's label ("service: operation", indented by depth) beside the
+#: bars; a longer one is cut with "…" and the hover gives it whole. At 12 px that is at
+#: most about 300 px, so the bars keep most of the width.
+LABEL_CHARS = 44
 
 
 def is_error(status: object) -> bool:
@@ -86,6 +91,11 @@ def _hover_attributes(value: Any) -> str:
     if len(pairs) > _ATTRIBUTES_SHOWN:
         lines.append(f"… {len(pairs) - _ATTRIBUTES_SHOWN} more")
     return "<br>".join(lines)
+
+
+def _cut(text: str, chars: int) -> str:
+    """`text` in at most `chars` characters, a cut one ending in "…"."""
+    return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
 def _depths(spans: pd.DataFrame) -> list[int]:
@@ -213,18 +223,24 @@ def trace_waterfall(
             customdata=custom[errors],
             hovertemplate=hover,
         )
-    labels = [
-        "\u2007" * (2 * d) + f"{_theme.esc(s)}: {_theme.esc(o)}"
+    shown = [
+        _cut("\u2007" * (2 * min(d, 8)) + f"{s}: {o}", LABEL_CHARS)
         for d, s, o in zip(depth, services, operations, strict=True)
     ]
+    labels = [_theme.esc(label) for label in shown]
     total = float(np.nanmax(offset + duration))
-    heading = _theme.esc(title) if title else f"trace: {len(spans)} spans, {total:,.1f} ms"
+    heading = (
+        _theme.esc(title) if title else f"trace: {plural(len(spans), 'span')}, {total:,.1f} ms"
+    )
     fig.update_layout(
         title={"text": heading},
         barmode="overlay",
         bargap=0.2,
         height=max(240, 120 + 24 * len(spans)),
         meta={"critical_path": [str(i) for i in ids[path]], "errors": int(errors.sum())},
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
+        # Room for the longest label (about 7 px a character) and the legend above the bars.
+        margin={"l": 16 + 7 * max(map(len, shown)), "t": 84},
     )
     fig.update_yaxes(
         tickvals=rows, ticktext=labels, autorange="reversed", showgrid=False, title=None

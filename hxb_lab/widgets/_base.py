@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab.errors import HxbLabError
 from hxb_lab.widgets import _html
+from hxb_lab.widgets._lab_theme import LabTheme
+from hxb_lab.widgets._plot import PLOTLY_MIMETYPE, FigurePane
 from hxb_lab.widgets._time import TimeRange
-
-PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -138,14 +138,17 @@ class View:
         self.error = w.HTML()
         self.body = w.VBox()
         heading = w.HTML(f"<b>{_html.esc(self.title)}</b>")
+        self.lab_theme = LabTheme()
         header = w.HBox(
-            [heading, self.time.widget, self.refresh_button, self.auto, self.status],
+            [heading, self.time.widget, self.refresh_button, self.auto, self.status,
+             self.lab_theme],
             layout={"flex_flow": "row wrap", "align_items": "center"},
-        )
+        )  # fmt: skip
         self.widget = w.VBox([header, self.error, self.body])
         self.time.on_change(self.refresh)
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.auto.observe(lambda _c: self._auto_changed(), "value")
+        self.lab_theme.observe(lambda _c: self.run(self._follow_theme, what="restyling"), "dark")
         self._build()
         self.refresh()
         if refresh_every:
@@ -209,6 +212,14 @@ class View:
     def _show_error(self, message: str) -> None:
         self.error_message = message
         self.error.value = _html.error_line(message)
+
+    def panes(self) -> list[FigurePane]:
+        """The view's charts."""
+        return [v for v in vars(self).values() if isinstance(v, FigurePane)]
+
+    def _follow_theme(self) -> None:
+        for pane in self.panes():
+            pane.set_dark(self.lab_theme.dark)
 
     # ------------------------------------------------------------------ auto refresh
     def every(self, seconds: float | None) -> None:

@@ -1,60 +1,61 @@
-"""A plotly `FigureWidget` that shows one figure of `hxb_lab.viz` after another."""
+"""A pane that shows one figure of `hxb_lab.viz` after another, live in JupyterLab.
+
+The figure goes to the browser as plotly's JSON output (``application/vnd.plotly.v1+json``,
+drawn by JupyterLab's plotly renderer) inside an ipywidgets `Output`, whose state is set
+whole on every figure. Why not plotly's `FigureWidget`: it is an anywidget whose model
+loads its own copy of plotly.js (5 MB) per chart, and with several views in a notebook the
+first charts were drawn empty (the services map, the GPU heatmap: the widget's state never
+reached the chart). An `Output` is a core widget drawn by JupyterLab itself, and its JSON
+carries dates as dates (the FigureWidget sent them as nanoseconds). What it gives up:
+clicks on the chart do not reach the kernel, so views offer a list to pick from instead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import json
+from typing import TYPE_CHECKING
+
+from hxb_lab.widgets import _lab_theme
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["FigurePane"]
+__all__ = ["PLOTLY_MIMETYPE", "FigurePane"]
+
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 
 
 class FigurePane:
-    """Holds the last figure shown (`figure`, static, for reports) and its live widget."""
+    """The last figure shown: `figure` (static and light, for reports), `live` (as drawn,
+    in the Lab's light or dark look) and `widget` (the `Output` a view lays out)."""
 
     def __init__(self) -> None:
-        import plotly.graph_objects as go
+        import ipywidgets as w
 
-        self.widget = go.FigureWidget()
         self.figure: go.Figure | None = None
-        self._click: Callable[[Any, int], None] | None = None
+        self.live: go.Figure | None = None
+        self.dark = False
+        self.widget = w.Output(layout={"width": "100%"})
 
     def show(self, fig: go.Figure) -> None:
-        """Replace what the widget shows with `fig` (in one message to the browser)."""
+        """Replace what the pane shows with `fig` (one state update to the browser)."""
+        import plotly.graph_objects as go
+        import plotly.io as pio
+
         self.figure = fig
-        with self.widget.batch_update():
-            self.widget.data = []
-            self.widget.add_traces([_with_dates_as_text(trace) for trace in fig.data])
-            self.widget.layout = fig.layout
-        if self._click is not None:
-            for trace in self.widget.data:
-                trace.on_click(self._clicked)
+        self.live = go.Figure(data=fig.data, layout=_lab_theme.for_lab(fig.layout, dark=self.dark))
+        spec = json.loads(pio.to_json(self.live, validate=False))
+        self.widget.outputs = (
+            {
+                "output_type": "display_data",
+                "data": {PLOTLY_MIMETYPE: spec, "text/plain": "a plotly figure"},
+                "metadata": {},
+            },
+        )
 
-    def on_click(self, callback: Callable[[Any, int], None]) -> None:
-        """Call `callback(trace, point_index)` when a point or bar is clicked in the browser."""
-        self._click = callback
-
-    def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
-        if self._click is not None and points.point_inds:
-            self._click(trace, points.point_inds[0])
-
-
-#: The trace attributes that may hold times.
-_TIME_ATTRIBUTES = ("x", "y", "base")
-
-
-def _with_dates_as_text(trace: Any) -> Any:
-    """`trace` with its datetime arrays as ISO text. The widget sends a ``datetime64[ns]``
-    array as its integer nanoseconds (``tolist()`` cannot make datetimes of them), and the
-    browser then draws 1.79e18 on a time axis; a static figure's JSON encoder writes dates,
-    so only the live widget needs this."""
-    import numpy as np
-
-    changed: dict[str, Any] = {}
-    for name in _TIME_ATTRIBUTES:
-        values = getattr(trace, name, None)
-        if isinstance(values, np.ndarray) and values.dtype.kind == "M":
-            changed[name] = np.datetime_as_string(values, unit="ms")
-    return type(trace)(trace, **changed) if changed else trace  # the static figure keeps its own
+    def set_dark(self, dark: bool) -> None:
+        """Follow the Lab's theme: draw the shown figure again when it changed."""
+        if dark != self.dark:
+            self.dark = dark
+            if self.figure is not None:
+                self.show(self.figure)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.widgets._html import esc
+from hxb_lab.widgets._html import as_text, esc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,21 +44,8 @@ def for_display(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> pd
         elif pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
             out[name] = col
         else:  # text, lists, mixed: empty cells empty, never "nan"
-            out[name] = pd.Series(
-                ["" if _missing(v) else v if isinstance(v, str) else str(v) for v in col],
-                index=col.index,
-                dtype=object,
-            )
+            out[name] = pd.Series([as_text(v) for v in col], index=col.index, dtype=object)
     return pd.DataFrame(out, index=range(len(shown)))
-
-
-def _missing(value: object) -> bool:
-    import pandas as pd
-
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # a list or array cell
-        return False
 
 
 class Table:

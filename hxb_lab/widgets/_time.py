@@ -50,7 +50,7 @@ class TimeRange:
             options=[*PRESETS, CUSTOM],
             value=last,
             tooltips=[f"the last {p}" for p in PRESETS] + ["from start to end"],
-            style={"button_width": "58px"},
+            style={"button_width": "auto"},  # a fixed width cut "custom" to "cus…"
         )
         self.start = w.Text(placeholder="start, e.g. 2026-11-27T07:00Z", layout={"width": "210px"})
         self.end = w.Text(placeholder="end (empty: now)", layout={"width": "210px"})

@@ -8,6 +8,7 @@ from hxb_lab.cluster import IDLE_BELOW_PCT
 from hxb_lab.widgets._base import View
 from hxb_lab.widgets._plot import FigurePane
 from hxb_lab.widgets._table import Table
+from hxb_lab.words import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,6 +85,7 @@ class GpusView(View):
             step=1,
             description="idle below %",
             continuous_update=False,
+            style={"description_width": "initial"},  # the whole label, never "idle below…"
         )
         self.heatmap = FigurePane()
         self.allocation = FigurePane()
@@ -126,11 +128,13 @@ class GpusView(View):
     def _show_idle(self) -> None:
         idle = self.idle()
         gpus = int(idle["gpus_allocated"].sum()) if not idle.empty else 0
+        holders = plural(len(idle), "pod")
+        verb = "holds" if len(idle) == 1 else "hold"
         self.idle_summary.value = (
-            f"<b>{len(idle)}</b> pods hold <b>{gpus}</b> GPUs while under "
+            f"<b>{holders}</b> {verb} <b>{plural(gpus, 'GPU')}</b> while under "
             f"{int(self.threshold.value)} % busy"
         )
-        self.idle_table.show(idle, caption=f"allocated but idle: {len(idle)} pods, {gpus} GPUs")
+        self.idle_table.show(idle, caption=f"allocated but idle: {holders}, {plural(gpus, 'GPU')}")
 
     def figure(self) -> go.Figure:
         """The fleet heatmap of the current range."""

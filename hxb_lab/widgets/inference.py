@@ -83,7 +83,9 @@ class InferenceView(View):
         self.min_replicas = w.IntText(value=1, description="min", layout={"width": "140px"})
         self.max_replicas = w.IntText(value=2, description="max", layout={"width": "140px"})
         self.storage_uri = w.Text(description="storage", placeholder="s3://models/... (canary)")
-        self.percent = w.IntSlider(value=10, min=1, max=99, description="canary %")
+        self.percent = w.IntSlider(
+            value=10, min=1, max=99, description="canary %", style={"description_width": "initial"}
+        )
         self.model = w.Text(description="model", placeholder="registered model")
         self.alias = w.Text(value="champion", description="alias")
         self.preview_button = w.Button(description="Preview", icon="eye", button_style="info")
@@ -165,7 +167,12 @@ class InferenceView(View):
         pods = set(self._reads.inference.pods(name, namespace=namespace)["name"].astype(str))
         gpu = metrics.gpu_utilization(start=start, end=end)
         gpu = gpu[gpu["pod"].isin(pods)] if "pod" in gpu.columns else gpu.iloc[0:0]
-        self.gpu.show(viz.timeseries(gpu, title=f"{name}: GPU utilisation, {span}", unit=" %"))
+        # One line per GPU, named by node and index: the pod's long name and the GPU's UUID
+        # in each name would give the legend the chart's width.
+        per_gpu = [c for c in ("Hostname", "gpu") if c in gpu.columns] or None
+        self.gpu.show(
+            viz.timeseries(gpu, series=per_gpu, title=f"{name}: GPU utilisation, {span}", unit=" %")
+        )
 
     def _health_cards(self, namespace: str, name: str) -> list[tuple[str, object, str]]:
         health = self._health

@@ -9,6 +9,7 @@ from hxb_lab.errors import ParameterError
 from hxb_lab.widgets import _html
 from hxb_lab.widgets._base import View
 from hxb_lab.widgets._plot import FigurePane
+from hxb_lab.words import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,7 +86,7 @@ class MetricsView(View):
         structured = [] if self.is_promql else [self.by, self.agg, self.rate]
         for control in (self.step, self.by, self.agg):
             control.layout.width = "220px"
-            control.style.description_width = "60px"
+            control.style.description_width = "initial"
         self.summary = w.HTML()
         self.chart = FigurePane()
         self.body.children = [
@@ -132,7 +133,7 @@ class MetricsView(View):
         series = frame.groupby(labels, dropna=False).ngroups if labels and len(frame) else 0
         series = series or (1 if len(frame) else 0)
         self.summary.value = (
-            f'<span class="hxb-muted">{series} series, {len(frame):,} points'
+            f'<span class="hxb-muted">{series} series, {plural(len(frame), "point")}'
             f"{', downsampled' if fig.layout.meta['downsampled'] else ''}"
             f"{', labels: ' + _html.esc(', '.join(labels)) if labels else ''}</span>"
         )

@@ -54,7 +54,6 @@ class TracesView(View):
         self.which.observe(lambda _c: self.run(self._show_traces, what="searching"), "value")
         self.traces_table.on_select(lambda _r: self.run(self._show_trace, what="reading trace"))
         self.span.observe(lambda _c: self.run(self._show_span, what="reading span"), "value")
-        self.waterfall.on_click(self._bar_clicked)
         self.trace_box = w.VBox(
             [self.waterfall.widget, self.span, self.attributes, self.logs_table.widget]
         )
@@ -142,11 +141,6 @@ class TracesView(View):
         logs = self._reads.logs.search(trace_id=trace_id, start=start, end=end, limit=200)
         self.logs_table.show(logs, caption=f"logs of trace {trace_id}: {len(logs)}")
         self._show_span()
-
-    def _bar_clicked(self, trace: Any, index: int) -> None:
-        custom = getattr(trace, "customdata", None)
-        if custom is not None and len(custom) > index:
-            self.span.value = str(custom[index][7])
 
     def selected_span(self) -> pd.Series | None:
         if self.spans.empty or self.span.value is None:

@@ -73,7 +73,7 @@ def view_refresh_results() -> Iterator[Result]:
     view = wb.view.metrics("DCGM_FI_DEV_GPU_UTIL", last="24h", **query)
     if view.error_message:
         raise RuntimeError(view.error_message)
-    series = len(view.chart.widget.data)
+    series = len(view.chart.live.data)
     assert view.frame is not None
     points = len(view.frame)
     per_series = view.frame.groupby(query["by"]).size().min()

@@ -78,6 +78,12 @@ def lab(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
             json={"raw": '{"windowingMode": "none"}'},
             timeout=10,
         ).raise_for_status()
+        # No "get notified about Jupyter news?" toast over the screenshots.
+        httpx.put(
+            f"{url}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}",
+            json={"raw": '{"fetchNews": "false"}'},
+            timeout=10,
+        ).raise_for_status()
         yield Lab(url, token, root)
     finally:
         process.stop(grace=20)

@@ -2,7 +2,9 @@
 one; the widgets render (tables, plotly charts, cards), a hostile string planted in a copy
 of the demo's data (a pod's name, label and annotations; a service, span attribute and log
 line) shows as text, no script runs from data, and a screenshot of each view lands in
-test-output/ui/.
+test-output/ui/. With several views in the one notebook every chart is drawn (none empty),
+each plot keeps its room beside legends and labels, no control label is cut, and the
+charts follow the Lab's theme when it switches to dark and back.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from hxb_lab.viz._theme import DARK_INK, INK
 from tests.conftest import require
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.widgets.hostile_home import Hostile, hostile_home
@@ -34,6 +37,7 @@ CELLS = {
         "v.traces_table.select(0)\nv"
     ),
     "services": "wb.view.services()",
+    "services-again": "wb.view.services(last='6h')",  # several charts load at once
     # The demo profile on a copy of the demo with hostile data (see `hostile_home`).
     "hostile-pod": (
         "import os\nfrom tests.widgets.rendering import EVIL\n"
@@ -48,6 +52,19 @@ CELLS = {
     "done": "print('ALL-VIEWS-' + 'DONE')",
 }
 HOSTILE = ("hostile-pod", "hostile-trace")
+CHARTED = ("gpus", "metrics", "services", "services-again", "inference", "traces", "hostile-trace")
+#: Per drawn plotly chart: its traces, the plot area's size, the figure's width, font colour.
+PLOTS = """(cell) => [...cell.querySelectorAll('.js-plotly-plot')].map(p => {
+  const area = p.querySelector('.nsewdrag');
+  return {traces: (p.data || []).length, width: p.getBoundingClientRect().width,
+          area: area ? [+area.getAttribute('width'), +area.getAttribute('height')] : [0, 0],
+          ink: p._fullLayout.font.color, title: (p._fullLayout.title || {}).text || ''};
+})"""
+#: Labels of buttons, toggles and descriptions whose text does not fit (shown with "…").
+CUT_LABELS = """(cell) => [...cell.querySelectorAll(
+  '.widget-toggle-button, .widget-button, .widget-label, .widget-label-basic')]
+  .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.textContent.trim())"""
 
 
 KERNEL_READY = """() => {
@@ -98,7 +115,7 @@ def test_every_view_renders_in_jupyterlab(
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+            page = chromium.new_page(viewport={"width": 1400, "height": 1800})
             _open_every_view(page, lab, screenshots, hostile)
         finally:
             chromium.close()
@@ -133,12 +150,14 @@ def _open_every_view(page: Any, lab: Any, screenshots: Path, hostile: Hostile) -
         # The view's widgets rendered: its heading, and no inline error line.
         output.locator(".widget-html").first.wait_for(timeout=60_000)
         assert output.locator(".hxb-error").count() == 0, output.locator(".hxb-error").inner_text()
-        if name in ("gpus", "metrics", "services", "inference", "traces", "hostile-trace"):
+        if name in CHARTED:
             output.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         if name in ("cluster", "gpus", "inference", "traces", "services", *HOSTILE):
             output.locator("table.dataTable tbody tr").first.wait_for(timeout=60_000)
         cells.nth(index).scroll_into_view_if_needed()
         cells.nth(index).screenshot(path=str(screenshots / f"view-{name}.png"))
+
+    _check_layout(page, cells, screenshots)
 
     cluster = cells.nth(list(CELLS).index("cluster"))
     assert "nodes ready" in cluster.inner_text().lower()
@@ -163,8 +182,54 @@ def _open_every_view(page: Any, lab: Any, screenshots: Path, hostile: Hostile) -
     trace = cells.nth(list(CELLS).index("hostile-trace"))
     assert EVIL in trace.locator("table.dataTable").first.inner_text()  # the services table
     ticks = trace.locator(".js-plotly-plot .ytick text").all_text_contents()
-    assert f"{EVIL}: {EVIL}" in ticks  # the waterfall's root span: service and operation
+    # The waterfall's root span, "service: operation", cut to its label width: shown as text.
+    assert any(t.startswith(f"{EVIL}: ") for t in ticks), ticks
     assert f"request failed: {EVIL}" in trace.inner_text()  # its log line
     assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
     page.close()
+
+
+def _plots(cells: Any, name: str) -> list[dict[str, Any]]:
+    plots: list[dict[str, Any]] = cells.nth(list(CELLS).index(name)).evaluate(PLOTS)
+    return plots
+
+
+def _check_layout(page: Any, cells: Any, screenshots: Path) -> None:
+    """What issue 17 saw: empty charts with several views, plots squeezed by legends and
+    labels, cut labels, Python reprs, "1 pods", white charts in a dark Lab."""
+    for name in CHARTED:
+        for plot in _plots(cells, name):
+            assert plot["traces"] > 0, (name, plot["title"], "drawn empty")
+    gpu = next(p for p in _plots(cells, "inference") if "GPU utilisation" in p["title"])
+    assert gpu["area"][0] >= 0.6 * gpu["width"], gpu  # not 50 px beside its legend
+    assert gpu["area"][1] >= 200, gpu
+    waterfall = _plots(cells, "traces")[0]
+    assert waterfall["area"][0] >= 0.5 * waterfall["width"], waterfall  # bars, not labels
+    for index, name in enumerate(CELLS):
+        cut = cells.nth(index).evaluate(CUT_LABELS)
+        assert cut == [], (name, cut)
+    traces = cells.nth(list(CELLS).index("traces"))
+    assert "['" not in traces.locator("table.dataTable").nth(1).inner_text()  # services column
+    gpus_text = cells.nth(list(CELLS).index("gpus")).inner_text()
+    assert not re.search(r"\b1 (pods|GPUs)\b", gpus_text), gpus_text[:400]
+
+    # The Lab switches to its dark theme: every chart follows, then back to light.
+    for theme, ink in (("JupyterLab Dark", DARK_INK), ("JupyterLab Light", INK)):
+        page.evaluate(
+            "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})",
+            theme,
+        )
+        page.wait_for_function(
+            """([ink]) => {
+              const plots = [...document.querySelectorAll('.jp-Notebook .js-plotly-plot')];
+              return plots.length > 0 && plots.every(p => p._fullLayout.font.color === ink);
+            }""",
+            arg=[ink],
+            timeout=60_000,
+        )
+        if theme == "JupyterLab Dark":
+            for name in ("gpus", "services", "inference"):
+                cell = cells.nth(list(CELLS).index(name))
+                cell.scroll_into_view_if_needed()
+                cell.screenshot(path=str(screenshots / f"view-{name}-dark.png"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -247,3 +248,56 @@ def test_node_capacity_shows_requested_and_free_per_node() -> None:
 def test_a_wrong_frame_is_a_clear_error_naming_the_figure_and_column(build, message) -> None:
     with pytest.raises(ParameterError, match=message):
         build()
+
+
+def test_long_span_labels_are_cut_and_the_bars_keep_most_of_the_width() -> None:
+    """Labels of 90 characters once left the bars about 90 px of a 900 px chart."""
+    spans = F.known_trace(service="recommendation-feature-store-" * 3)
+    fig = viz.trace_waterfall(spans)
+    labels = list(fig.layout.yaxis.ticktext)
+    assert max(map(len, labels)) <= viz.traces.LABEL_CHARS
+    assert labels[0].endswith("…")
+    # The margin fits the longest label; the legend sits above the bars, not beside them.
+    assert fig.layout.margin.l <= 0.4 * 900
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.yanchor == "bottom"
+    root = next(t for t in fig.data if t.name.startswith("recommendation"))
+    assert root.customdata[0][0] == "recommendation-feature-store-" * 3  # hover: whole name
+
+
+def test_service_map_rows_leave_room_for_each_name_below_its_node() -> None:
+    """Sixteen callees of one router: each row gets ROW_PX, so no name overlaps a node."""
+    callees = [f"model-{i:02d}" for i in range(16)]
+    deps = pd.DataFrame(
+        {"parent": ["router"] * 16, "child": callees, "calls": [10.0] * 16, "errors": [0.0] * 16}
+    )
+    fig = viz.service_map(deps)
+    nodes = next(t for t in fig.data if t.name == "services")
+    ys = sorted(y for x, y in zip(nodes.x, nodes.y, strict=True) if x == 1.0)
+    assert len(ys) == 16 and all(b - a == pytest.approx(1.0) for a, b in itertools.pairwise(ys))
+    plot_height = fig.layout.height - 56 - 44  # the template's top and bottom margins
+    assert plot_height / 16 >= viz.services.ROW_PX - 10
+    # Callers left of callees; a cycle (a callee calling back) shares its caller's layer.
+    loop = pd.concat(
+        [
+            deps,
+            pd.DataFrame(
+                {"parent": ["model-00"], "child": ["router"], "calls": [1.0], "errors": [0.0]}
+            ),
+        ]
+    )
+    back = viz.services.layered_layout(list(zip(loop["parent"], loop["child"], strict=True)))
+    assert back["router"][0] == back["model-00"][0] == 0.0 and back["model-01"][0] == 1.0
+
+
+def test_gpu_memory_heatmap_has_a_scale_per_product_up_to_its_memory() -> None:
+    """30 GiB is most of a 40 GB A100 and a third of an 80 GB H100: never one scale."""
+    frame = F.gpu_metrics().assign(value=lambda f: f["value"] * 2**30)
+    frame.loc[frame["modelName"] == "NVIDIA-L4", "modelName"] = "NVIDIA-A100-SXM4-40GB"
+    fig = viz.gpu_heatmap(frame, kind="memory")
+    a100, h100 = fig.data
+    assert (a100.coloraxis, h100.coloraxis) == ("coloraxis", "coloraxis2")
+    assert (fig.layout.coloraxis.cmax, fig.layout.coloraxis2.cmax) == (40.0, 80.0)
+    # Each panel's colour bar sits beside its own panel.
+    assert fig.layout.coloraxis.colorbar.y > 0.5 > fig.layout.coloraxis2.colorbar.y
+    # Utilisation keeps one 0-100 % scale for every product.
+    assert {t.coloraxis for t in viz.gpu_heatmap(F.gpu_metrics()).data} == {"coloraxis"}

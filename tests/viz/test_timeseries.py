@@ -25,7 +25,7 @@ def _frame(n: int, series: int = 1, freq: str = "s") -> pd.DataFrame:
 def test_one_line_per_series_named_by_the_labels_that_differ() -> None:
     fig = viz.timeseries(F.gpu_metrics(), unit="%")
     assert len(fig.data) == 12  # 3 hosts x 4 GPUs
-    names = {t.name for t in fig.data}
+    names = {t.meta for t in fig.data}  # whole names; the legend's are cut at 60 characters
     # modelName follows the host, namespace and pod the GPU: all differ somewhere, so all named;
     # empty labels are left out.
     assert "gpu=1, modelName=NVIDIA-L4, Hostname=l4-0" in names
@@ -33,7 +33,8 @@ def test_one_line_per_series_named_by_the_labels_that_differ() -> None:
         "gpu=0, modelName=NVIDIA-H100-80GB-HBM3, Hostname=h100-0, namespace=assistant, "
         "pod=llm-chat-1" in names
     )
-    assert all(t.hovertemplate.startswith("%{fullData.name}<br>") for t in fig.data)
+    assert all(t.hovertemplate.startswith("%{meta}<br>") for t in fig.data)
+    assert all(len(t.name) <= 60 and t.meta.startswith(t.name.rstrip("…")) for t in fig.data)
     assert fig.layout.showlegend is True
     assert fig.layout.meta == {"points": 36, "shown": 36, "downsampled": False}
     assert "downsampled" not in fig.layout.title.text
@@ -105,3 +106,15 @@ def test_evenly_spaced_shortcut_picks_the_same_points_and_uneven_series_use_time
     fig = viz.timeseries(uneven, max_points=1000)
     shown = pd.to_datetime(pd.Series(fig.data[0].x))
     assert len(shown) == 1000 and shown.is_monotonic_increasing
+
+
+def test_a_legend_of_long_names_goes_below_and_the_plot_keeps_its_height() -> None:
+    """The inference view's GPU chart was 50 px wide beside a legend of long names."""
+    fig = viz.timeseries(F.gpu_metrics(), unit="%")  # 12 series, names up to 90 characters
+    legend = fig.layout.legend
+    assert (legend.orientation, legend.yref, legend.yanchor) == ("h", "container", "bottom")
+    # The figure grows by what the legend and the axis take below the plot.
+    plot_height = fig.layout.height - fig.layout.margin.b - fig.layout.template.layout.margin.t
+    assert plot_height >= 300
+    few = viz.timeseries(_frame(10, series=3), unit="%")  # three short names: beside the plot
+    assert few.layout.legend.orientation is None and few.layout.height == 400

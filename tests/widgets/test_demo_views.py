@@ -31,10 +31,10 @@ def test_gpus_view_on_the_demo(wb) -> None:
     assert view.error_message == ""
     start, end = view.range()
     util = wb.metrics.gpu_utilization(start=start, end=end)
-    cells = sum(t.z.size for t in view.heatmap.widget.data if t.type == "heatmap")
+    cells = sum(t.z.size for t in view.heatmap.live.data if t.type == "heatmap")
     assert cells >= util.groupby(["Hostname", "gpu"]).ngroups  # every GPU has a cell
     total = int(wb.cluster.gpus()["allocatable"].sum())
-    assert f"of {total}" in view.allocation.widget.layout.title.text
+    assert f"of {total}" in view.allocation.live.layout.title.text
     view.threshold.value = 30
     idle = view.idle_table.frame
     assert len(idle) > 0
@@ -74,8 +74,8 @@ def test_inference_view_on_the_demo(wb) -> None:
     start, end = view.range()
     health = wb.inference.health(start=start, end=end).set_index("name").loc["llm-chat"]
     assert f"requests/s {health['request_rate']:,.2f}" in _text(view.health_cards.value)
-    assert len(view.latency.widget.data) >= 1
-    assert len(view.gpu.widget.data) >= 1
+    assert len(view.latency.live.data) >= 1
+    assert len(view.gpu.live.data) >= 1
     view.action.value = "scale"
     view.min_replicas.value, view.max_replicas.value = 2, 6
     view.preview_button.click()
@@ -89,7 +89,7 @@ def test_metrics_view_on_the_demo(wb) -> None:
     assert view.error_message == ""
     assert view.frame is not None
     series = view.frame.groupby(["Hostname", "gpu"]).ngroups
-    assert len(view.chart.widget.data) == series > 40
+    assert len(view.chart.live.data) == series > 40
     assert view.last_refresh_seconds < 5
 
 
@@ -103,7 +103,7 @@ def test_traces_view_on_the_demo(wb) -> None:
     view.traces_table.select(0)
     trace_id = view.selected_trace()
     spans = wb.traces.get(trace_id)
-    bars = [t for t in view.waterfall.widget.data if t.type == "bar" and t.name != "critical path"]
+    bars = [t for t in view.waterfall.live.data if t.type == "bar" and t.name != "critical path"]
     assert sum(len(t.y) for t in bars) == len(spans)
     assert len(view.span.options) == len(spans)
     logs = wb.logs.search(trace_id=trace_id, start=view.range()[0], end=view.range()[1])
@@ -115,15 +115,16 @@ def test_services_view_on_the_demo(wb) -> None:
     assert view.error_message == ""
     start, end = view.range()
     deps = wb.traces.dependencies(start=start, end=end)
-    nodes = next(t for t in view.map.widget.data if t.name == "services")
+    nodes = next(t for t in view.map.live.data if t.name == "services")
     assert set(nodes.text) == set(deps["parent"]) | set(deps["child"])
 
 
 def _sent_x(pane) -> list:
-    """The x values of every trace as the widget sends them to the browser."""
-    from plotly.serializers import _py_to_js
+    """The x values of every trace as the pane sends them to the browser."""
+    from hxb_lab.widgets._plot import PLOTLY_MIMETYPE
 
-    return [value for trace in _py_to_js(pane.widget._data, None) for value in trace["x"]]
+    spec = pane.widget.outputs[0]["data"][PLOTLY_MIMETYPE]
+    return [value for trace in spec["data"] for value in trace["x"]]
 
 
 def test_live_time_axes_are_sent_as_dates_not_nanoseconds(wb) -> None:

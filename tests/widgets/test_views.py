@@ -23,10 +23,10 @@ def test_gpus_view_shows_the_fleet_the_holders_and_the_idle_ones() -> None:
     view = Views(bench).gpus()
     assert view.error_message == ""
     view.threshold.value = 10
-    heat = view.heatmap.widget
+    heat = view.heatmap.live
     assert [t.type for t in heat.data] == ["heatmap", "heatmap"]
     assert heat.layout.title.text == "GPU utilisation (%), mean per GPU, last 1h"
-    tree = view.allocation.widget.data[0]
+    tree = view.allocation.live.data[0]
     assert dict(zip(tree.ids, tree.values, strict=True))["all"] == 12
     # DCGM names llm-chat-1 on GPU 0 of both H100 nodes (0 % and 5 % busy on average) and
     # text-embed-1 on GPU 0 of the L4 (10 %); llm-chat-2 is in no sample at all.
@@ -38,7 +38,7 @@ def test_gpus_view_shows_the_fleet_the_holders_and_the_idle_ones() -> None:
     view.threshold.value = 11
     assert list(view.idle_table.frame["pod"]) == ["llm-chat-2", "llm-chat-1", "text-embed-1"]
     view.kind.value = "memory"
-    assert view.heatmap.widget.layout.title.text.startswith("GPU memory (GiB)")
+    assert view.heatmap.live.layout.title.text.startswith("GPU memory (GiB)")
     assert view.figure() is view.heatmap.figure
 
 
@@ -68,8 +68,8 @@ def test_metrics_view_passes_range_step_group_by_and_aggregation_to_the_query() 
     assert first["by"] == ["Hostname"]
     assert first["step"] is None
     assert (first["start"], first["end"]) == (NOW - timedelta(hours=6), NOW)
-    assert len(view.chart.widget.data) == 3
-    assert {t.name for t in view.chart.widget.data} == {"Hostname-0", "Hostname-1", "Hostname-2"}
+    assert len(view.chart.live.data) == 3
+    assert {t.name for t in view.chart.live.data} == {"Hostname-0", "Hostname-1", "Hostname-2"}
     assert "3 series, 180 points" in _text(view.summary.value)
     view.step.value = "5m"
     view.by.value = "gpu, Hostname"
@@ -78,7 +78,7 @@ def test_metrics_view_passes_range_step_group_by_and_aggregation_to_the_query() 
     assert last["step"] == "5m"
     assert last["by"] == ["gpu", "Hostname"]
     assert last["rate"] is True
-    assert view.chart.widget.data[0].name == "gpu=gpu-0, Hostname=Hostname-0"
+    assert view.chart.live.data[0].name == "gpu=gpu-0, Hostname=Hostname-0"
     assert view.figure().layout.title.text == "DCGM_FI_DEV_GPU_UTIL, last 6h"
 
 
@@ -87,7 +87,7 @@ def test_metrics_view_runs_promql_and_refuses_bad_arguments() -> None:
     view = Views(bench).metrics(promql="sum(rate(nv_inference_count[5m]))", step="1m")
     assert bench.queries[-1] == {"promql": "sum(rate(nv_inference_count[5m]))", "step": "1m"}
     assert view.query.description == "PromQL"
-    assert len(view.chart.widget.data) == 1
+    assert len(view.chart.live.data) == 1
     view.query.value = "  "
     assert view.error_message == "invalid metric query: the query is empty"
     with pytest.raises(ParameterError, match="either a metric name or promql"):
@@ -111,20 +111,16 @@ def test_traces_view_drills_from_services_to_a_span_and_its_logs() -> None:
     assert set(view.traces_table.frame["trace_id"]) == {"t0e", "t1e", "t2e"}
     view.traces_table.select(0)
     assert view.trace_box.layout.display == ""
-    bars = [t for t in view.waterfall.widget.data if t.type == "bar" and t.name != "critical path"]
+    bars = [t for t in view.waterfall.live.data if t.type == "bar" and t.name != "critical path"]
     assert sum(len(t.y) for t in bars) == 5
-    path = next(t for t in view.waterfall.widget.data if t.name == "critical path")
+    path = next(t for t in view.waterfall.live.data if t.name == "critical path")
     assert sorted(path.y) == [0, 2, 4]  # as the critical_path read says
     assert view.span.value == "a"
     assert "http.route GET /v1/chat" in _text(view.attributes.value)
     view.span.value = "e"
     assert "operation infer" in _text(view.attributes.value)
     assert "status STATUS_CODE_ERROR" in _text(view.attributes.value)
-    # A click on a bar in the browser selects its span.
-    view.span.value = "a"
-    llm = next(t for t in bars if t.name == "llm-chat")
-    view._bar_clicked(llm, 0)
-    assert view.span.value == "e"
+    view.span.value = "e"
     assert list(view.logs_table.frame["body"]) == ["inference failed: CUDA out of memory"]
     assert view.figure().layout.title.text == "trace t2e"  # failing: most recent first
 
@@ -139,9 +135,9 @@ def test_traces_view_can_open_on_a_service() -> None:
 
 def test_services_view_draws_the_map_of_the_range() -> None:
     view = Views(StaticBench()).services(last="24h")
-    nodes = next(t for t in view.map.widget.data if t.name == "services")
+    nodes = next(t for t in view.map.live.data if t.name == "services")
     assert set(nodes.text) == {"api-gateway", "auth", "router", "llm-chat", "feature-store"}
-    assert view.map.widget.layout.title.text == "service map, last 24h"
+    assert view.map.live.layout.title.text == "service map, last 24h"
     assert view.figure() is view.map.figure
     assert len(view.services_table) == 5
 
@@ -160,9 +156,9 @@ def test_inference_view_shows_the_selected_deployment() -> None:
     assert "GPU busy 77 %" in cards
     assert "storage_uri s3://models/llm-chat/7" in _text(view.details.value)
     assert "stable 80 % · canary 20 % (llm-chat-predictor-00008)" in _text(view.traffic.value)
-    assert len(view.latency.widget.data) == 1  # only llm-chat's series
-    assert np.asarray(view.latency.widget.data[0].y).min() == 180
-    gpu = view.gpu.widget.data  # only the GPUs of the deployment's pods, one line per GPU
+    assert len(view.latency.live.data) == 1  # only llm-chat's series
+    assert np.asarray(view.latency.live.data[0].y).min() == 180
+    gpu = view.gpu.live.data  # only the GPUs of the deployment's pods, one line per GPU
     assert sorted(t.name for t in gpu) == ["h100-0", "h100-1"]
     view.deployments_table.select_where("name", "text-embed")
     assert "health n/a no traffic in this range" in _text(view.health_cards.value)
