@@ -61,7 +61,7 @@ def test_the_gpus_view_finds_the_forgotten_notebook(wb) -> None:
     assert row.samples > 0 and row.utilization_pct < 3 and row.peak_pct <= 3
     pods = wb.cluster.pods(workspace="risk").set_index("name")
     assert row.node == pods.loc["notebook-kim-0", "node"]
-    assert _text(view.idle_summary.value) == "1 pods hold 1 GPUs while under 10 % busy"
+    assert _text(view.idle_summary.value) == "1 pod holds 1 GPU while under 10 % busy"
 
 
 def test_inference_view_on_the_demo(wb) -> None:
