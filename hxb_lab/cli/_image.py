@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 VENV = "opt/hxb-lab"
+LAYOUT = 2  # of the dependency layer: a change here rebuilds cached ones
 HOME = "var/lib/hxb-lab"  # the Jobs' HXB_LAB_HOME (an emptyDir is mounted there)
 USER_ID = 10001
 USER = "hxb"
@@ -165,6 +166,13 @@ def _install(site: Path, python: str, requirements: list[str], deps: bool) -> No
         tail = "; ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
         raise ImageError(f"installing {requirements[0]} for Python {python} failed: {tail}")
     shutil.rmtree(site / "bin", ignore_errors=True)  # scripts for this machine's Python
+    # Data files (nbconvert's templates, kernel specs, the Lab extension) belong under the
+    # environment's prefix, where Jupyter looks for them.
+    prefix = site.parents[2]
+    for data in ("share", "etc"):
+        if (site / data).is_dir():
+            shutil.copytree(site / data, prefix / data, dirs_exist_ok=True)
+            shutil.rmtree(site / data)
 
 
 def _scripts(root: Path, site: Path, package: str) -> None:
@@ -207,6 +215,8 @@ def move_distribution(root: Path, into: Path, python: str) -> None:
     for line in (info / "RECORD").read_text().splitlines():
         name = line.rsplit(",", 2)[0]
         source = (site / name).resolve()
+        if name.startswith(("share/", "etc/")):  # data files went to the prefix (`_install`)
+            source = (site.parents[2] / name).resolve()
         if not name or not source.is_file() or not source.is_relative_to(root.resolve()):
             continue
         target = into / source.relative_to(root.resolve())
@@ -232,7 +242,7 @@ def dependencies_key(wheel: Path, python: str) -> str:
             for line in whl.read(meta).decode().splitlines()
             if line.startswith("Requires-Dist:")
         )
-    text = "\n".join([*requires, *EXTRA, python, platform.machine()])
+    text = "\n".join([*requires, *EXTRA, python, platform.machine(), f"layout {LAYOUT}"])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -395,9 +395,13 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                 "--bind-address=127.0.0.1",
                 f"--secure-port={cm_port}",
                 f"--cert-dir={self.workdir / 'controller-manager-certs'}",
-                # No cloud, no pod CIDRs to hand out, no load balancers or routes.
+                # No cloud, no pod CIDRs to hand out, no load balancers or routes; no
+                # controllers of long-running workloads (the tests' simulated platform is
+                # written as it is, pods included, and its images exist nowhere here).
                 "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,"
-                "-node-route-controller",
+                "-node-route-controller,-resourcequota-controller,-deployment-controller,"
+                "-replicaset-controller,-statefulset-controller,-daemonset-controller,"
+                "-replicationcontroller-controller",
                 "--concurrent-job-syncs=10",
             ],
             self.workdir / "kube-controller-manager.log",
@@ -441,9 +445,15 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             'effect: "NoSchedule"}'
         )
         tolerate = (
-            "has(object.spec.tolerations) ? "
+            "(has(object.spec.tolerations) ? "
             f'[JSONPatch{{op: "add", path: "/spec/tolerations/-", value: {toleration}}}] : '
-            f'[JSONPatch{{op: "add", path: "/spec/tolerations", value: [{toleration}]}}]'
+            f'[JSONPatch{{op: "add", path: "/spec/tolerations", value: [{toleration}]}}]) + '
+            # and only this node (the simulated platform's nodes have no kubelet)
+            "(has(object.spec.nodeSelector) ? "
+            '[JSONPatch{op: "add", path: "/spec/nodeSelector/kubernetes.io~1hostname", '
+            f'value: "{NODE_NAME}"}}] : '
+            '[JSONPatch{op: "add", path: "/spec/nodeSelector", '
+            f'value: {{"kubernetes.io/hostname": "{NODE_NAME}"}}}}])'
         )
         if volumes:
             spec += f", volumes: [{', '.join(volumes)}]"
