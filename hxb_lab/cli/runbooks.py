@@ -12,6 +12,7 @@ import ast
 import json
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,6 +22,7 @@ from typer.core import TyperCommand
 from hxb_lab.cli._tables import echo_json_lines, print_table, records, text
 from hxb_lab.config import load_profile, require_live_cluster
 from hxb_lab.errors import ParameterError
+from hxb_lab.warn import PartialReadWarning
 
 if TYPE_CHECKING:
     from hxb_lab.runbooks import Run, Runbook
@@ -337,7 +339,11 @@ def runs(
     OOM-killed, past their deadline, deleted)."""
     from hxb_lab.runbooks import runs as read
 
-    frame = read(name, status, since, profile)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PartialReadWarning)
+        frame = read(name, status, since, profile)
+    for warning in caught:  # e.g. the cluster's Jobs could not be read: MLflow's runs still are
+        typer.echo(f"hxb-lab: warning: {warning.message}", err=True)
     if as_json:
         echo_json_lines(records(frame))
         return

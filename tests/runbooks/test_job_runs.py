@@ -21,7 +21,7 @@ from hxb_lab.errors import NotFoundError, RunbookError
 from hxb_lab.runbooks import _manifests as M
 from hxb_lab.runbooks._jobs import pod_log
 from hxb_lab.server._runs import list_runs
-from tests.runbooks.conftest import BIN, FIXTURES
+from tests.runbooks.conftest import BIN, FIXTURES, free_port
 from tests.runbooks.pod import pod_of_job
 from tests.support.controlplane import ControlPlane
 
@@ -201,3 +201,30 @@ def test_runs_shows_what_happened_to_jobs_that_never_recorded(
     )
     with pytest.raises(NotFoundError, match="no runbook Job for run 'nope'"):
         pod_log(load_profile(profile), "nope")
+
+
+def test_a_cluster_that_does_not_answer_leaves_the_history_and_says_so(
+    profiles_file: Path, tmp_path: Path
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+        f"clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:{free_port()}'}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+    )
+    profiles_file.write_text(
+        f'[profiles.down]\nkube = {{ kubeconfig = "{kubeconfig}", contexts = ["x"], '
+        "request_timeout_s = 2 }\n"
+    )
+    done = subprocess.run(
+        [BIN / "hxb-lab", "runbook", "runs", "--profile", "down", "--json"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(
+        "hxb-lab: warning: runs: the runbook Jobs of namespace 'hxb-runbooks' are left out: "
+        "cannot reach the Kubernetes API server"
+    )
+    assert done.stdout == ""  # no run recorded, none invented
