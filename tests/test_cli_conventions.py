@@ -96,6 +96,10 @@ def test_schedules_of_a_live_cluster_as_json(
         f'kube = {{ kubeconfig = "{control_plane.kubeconfig_path}", contexts = ["admin"] }}\n'
         f'runbooks = {{ namespace = "{kube_namespace}" }}\n'
     )
+    control_plane.apply(  # the service account runbook pods run as (`hxb-lab runbook rbac`)
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": "hxb-runbook-runner", "namespace": kube_namespace}}
+    )  # fmt: skip
     created = run("runbook", "schedule", "platform-smoke", "--cron", "0 6 * * *")
     assert created.returncode == 0, created.stderr
 
