@@ -60,6 +60,16 @@ PLOTS = """(cell) => [...cell.querySelectorAll('.js-plotly-plot')].map(p => {
           area: area ? [+area.getAttribute('width'), +area.getAttribute('height')] : [0, 0],
           ink: p._fullLayout.font.color, title: (p._fullLayout.title || {}).text || ''};
 })"""
+#: Service-map names whose box overlaps a node other than their own.
+LABELS_ON_NODES = """(cell) => {
+  const nodes = [...cell.querySelectorAll('.js-plotly-plot g.trace')]
+    .find(t => t.querySelector('.textpoint'));
+  const dots = [...nodes.querySelectorAll('path.point')].map(e => e.getBoundingClientRect());
+  const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 &&
+                        a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  return [...nodes.querySelectorAll('.textpoint text')].filter((t, i) =>
+    dots.some((d, j) => j !== i && hit(t.getBoundingClientRect(), d))).map(t => t.textContent);
+}"""
 #: Labels of buttons, toggles and descriptions whose text does not fit (shown with "…").
 CUT_LABELS = """(cell) => [...cell.querySelectorAll(
   '.widget-toggle-button, .widget-button, .widget-label, .widget-label-basic')]
@@ -209,6 +219,8 @@ def _check_layout(page: Any, cells: Any, screenshots: Path) -> None:
     for index, name in enumerate(CELLS):
         cut = cells.nth(index).evaluate(CUT_LABELS)
         assert cut == [], (name, cut)
+    overlaps = cells.nth(list(CELLS).index("services")).evaluate(LABELS_ON_NODES)
+    assert overlaps == [], overlaps  # the service map's names sit clear of every node
     traces = cells.nth(list(CELLS).index("traces"))
     assert "['" not in traces.locator("table.dataTable").nth(1).inner_text()  # services column
     gpus_text = cells.nth(list(CELLS).index("gpus")).inner_text()
