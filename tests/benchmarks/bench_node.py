@@ -89,8 +89,8 @@ def _ours(runbook: Any) -> float:
     def recorded() -> bool:
         frame = hx.runbooks.runs(runbook.name)
         rows = frame[frame["run_id"] == submission.run_id]
-        if rows.empty or rows.iloc[0]["status"] == "running":
-            return False
+        if rows.empty or rows.iloc[0]["status"] in ("submitted", "queued", "pending", "running"):
+            return False  # not finished yet (from the Job's status, or MLflow's record)
         if rows.iloc[0]["status"] != "succeeded":
             raise RuntimeError(f"run {submission.run_id}: {rows.iloc[0]['error']}")
         return True

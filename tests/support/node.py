@@ -182,7 +182,15 @@ class Node:
             fields = line.split()
             if fields[:1] == [name] and digest in fields:
                 return False
-        self.ctr("images", "import", str(archive))
+        try:
+            self.ctr("images", "import", str(archive))
+        except NodeError as exc:
+            # A new image under an old name leaves the old layers' snapshots to containerd's
+            # garbage collector, which may take a parent the unpacking was about to reuse:
+            # once more, the unpacking makes what is missing.
+            if "does not exist" not in str(exc):
+                raise
+            self.ctr("images", "import", str(archive))
         return True
 
     def images(self) -> set[str]:
