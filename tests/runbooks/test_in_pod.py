@@ -198,10 +198,10 @@ def _row(runbook: str, run_id: str) -> Any:
 def test_every_shipped_runbook_runs_in_its_pod_and_records_its_run(node_env: Platform) -> None:
     assert SHIPPED and set(node_env.jobs) == set(SHIPPED)
     for name, submission in node_env.jobs.items():
-        job = node_env.finished[submission.name]
-        assert job["status"].get("succeeded") == 1, (name, job["status"])
         row = _row(name, submission.run_id)
         assert row["status"] == "succeeded", (name, row["error"])
+        job = node_env.finished[submission.name]
+        assert job["status"].get("succeeded") == 1, (name, job["status"])
         assert row["executor"] == "kubernetes" and row["kubernetes_job"] == submission.name
         defaults = {p.name: p.default for p in hx.runbooks.get(name).parameters}
         assert row["parameters"] == defaults, name
