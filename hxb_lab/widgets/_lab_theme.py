@@ -8,13 +8,11 @@ user switches the theme. Static figures (reports, ``.figure()``) keep the light 
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import anywidget
-import plotly.graph_objects as go
-import traitlets
-
-from hxb_lab.viz import _theme
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["LabTheme", "for_lab"]
 
@@ -38,15 +36,33 @@ export default {
 """
 
 
-class LabTheme(anywidget.AnyWidget):
-    """`dark` is True while JupyterLab shows a dark theme (set by the browser)."""
+@cache
+def _probe_class() -> type[Any]:
+    # Built on first use: `import hxb_lab.runbooks` (which reaches this package through the
+    # run form) must not load anywidget, ipywidgets and plotly (seconds in a pod).
+    import anywidget
+    import traitlets
 
-    _esm = _PROBE
-    dark = traitlets.Bool(False).tag(sync=True)
+    class Probe(anywidget.AnyWidget):
+        """`dark` is True while JupyterLab shows a dark theme (set by the browser)."""
+
+        _esm = _PROBE
+        dark = traitlets.Bool(False).tag(sync=True)
+
+    return Probe
+
+
+def LabTheme() -> Any:  # a widget, named as its class would be
+    """The probe widget: its `dark` trait is True while JupyterLab shows a dark theme."""
+    return _probe_class()()
 
 
 def for_lab(layout: Any, *, dark: bool) -> go.Layout:
     """`layout` in the project's light look, or its dark variant for a dark Lab."""
+    import plotly.graph_objects as go
+
+    from hxb_lab.viz import _theme
+
     live = go.Layout(layout)
     if dark:
         live.template = _theme.template(dark=True)
