@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hxb_lab.errors import ParameterError
+from hxb_lab.errors import LimitError, ParameterError
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_TEXT",
+    "body_within",
     "depth",
     "flag",
     "json_depth",
@@ -166,3 +167,18 @@ def _bounds(minimum: float | None, maximum: float | None) -> str:
     if maximum is not None:
         return f" <= {maximum:g}"
     return ""
+
+
+def body_within(
+    raw: bytes, *, max_bytes: int, max_depth: int, subject: str, too_big: str, too_deep: str
+) -> None:
+    """`LimitError` (a 413) when a request body is larger than `max_bytes` or nests deeper
+    than `max_depth`, checked before any parser sees it. `too_big` and `too_deep` end the
+    message: what the sender should do."""
+    if len(raw) > max_bytes:
+        raise LimitError(
+            [f"body: {len(raw):,} bytes is more than the {max_bytes:,} {too_big}"],
+            subject=subject,
+        )
+    if json_depth(raw, max_depth) > max_depth:
+        raise LimitError([f"body: nested more than {max_depth} deep{too_deep}"], subject=subject)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
-from hxb_lab.checks import MAX_DEPTH, json_depth
+from hxb_lab.checks import MAX_DEPTH, body_within
 from hxb_lab.errors import (
     BackendUnavailableError,
     ConfigError,
@@ -133,17 +133,11 @@ class HxbHandler(APIHandler):
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object (an empty body is ``{}``)."""
         raw = self.request.body or b"{}"
-        if len(raw) > MAX_BODY_BYTES:
-            raise LimitError(
-                [f"body: {len(raw):,} bytes is more than the {MAX_BODY_BYTES:,} a request may "
-                 "carry: pass names or paths to the data instead"],
-                subject="request",
-            )  # fmt: skip
-        if json_depth(raw, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
-            raise LimitError(
-                [f"body: nested more than {MAX_BODY_DEPTH} deep: flatten the values"],
-                subject="request",
-            )
+        body_within(
+            raw, max_bytes=MAX_BODY_BYTES, max_depth=MAX_BODY_DEPTH, subject="request",
+            too_big="a request may carry: pass names or paths to the data instead",
+            too_deep=": flatten the values",
+        )  # fmt: skip
         try:
             data = json.loads(raw)
         except ValueError as exc:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from hxb_lab.checks import json_depth
+from hxb_lab.checks import body_within
 from hxb_lab.errors import LimitError, ParameterError
 
 __all__ = ["MAX_BODY_BYTES", "MAX_BODY_DEPTH", "Alert", "Notification", "parse"]
@@ -110,17 +110,11 @@ def _alert(data: Any, i: int) -> Alert:
 def parse(raw: bytes) -> Notification:
     """The notification in `raw`; `LimitError` (a 413) for a body too large or too deep,
     `ParameterError` naming the field for anything else that is not a v4 webhook body."""
-    if len(raw) > MAX_BODY_BYTES:
-        raise LimitError(
-            [f"body: {len(raw):,} bytes is more than the {MAX_BODY_BYTES:,} a notification "
-             "may carry: lower max_alerts in the Alertmanager receiver"],
-            subject="alert notification",
-        )  # fmt: skip
-    if json_depth(raw, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
-        raise LimitError(
-            [f"body: nested more than {MAX_BODY_DEPTH} deep, which no Alertmanager body is"],
-            subject="alert notification",
-        )
+    body_within(
+        raw, max_bytes=MAX_BODY_BYTES, max_depth=MAX_BODY_DEPTH, subject="alert notification",
+        too_big="a notification may carry: lower max_alerts in the Alertmanager receiver",
+        too_deep=", which no Alertmanager body is",
+    )  # fmt: skip
     try:
         data = json.loads(raw or b"null")
     except ValueError as exc:
