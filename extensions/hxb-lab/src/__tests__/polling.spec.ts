@@ -4,7 +4,10 @@ import { createPoll, MAX_POLL_MS, pollNow, setPollInterval } from '../polling';
 
 describe('createPoll', () => {
   beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
 
   it('backs off while the server fails and stands by when the page is hidden', () => {
     const poll = createPoll('test', async () => undefined, 2000);
@@ -18,6 +21,10 @@ describe('createPoll', () => {
   });
 
   it('waits longer after each failure, and its interval again once it answers', async () => {
+    // A poll that backs off draws each wait at random between its interval and
+    // three times the last wait (jitter, so that many pages do not retry at once).
+    // Drawing the top of that range makes the growth visible in every run.
+    jest.spyOn(Math, 'random').mockReturnValue(0.999999);
     let failures = 3;
     const reads: number[] = [];
     const poll = createPoll(
@@ -42,8 +49,33 @@ describe('createPoll', () => {
     // Each wait after a failure is longer than the one before (the poll backs off).
     expect(rejected[1].interval).toBeGreaterThan(rejected[0].interval);
     expect(rejected[2].interval).toBeGreaterThan(rejected[1].interval);
+    expect(rejected[2].interval).toBeLessThanOrEqual(MAX_POLL_MS);
     const back = states.find(s => s.phase === 'reconnected');
     expect(back?.interval).toBe(1000);
+    poll.dispose();
+  });
+
+  it('never waits less than its interval after a failure, whatever the jitter draws', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0);
+    const poll = createPoll(
+      'test',
+      async () => {
+        throw new Error('server down');
+      },
+      1000
+    );
+    const waits: number[] = [];
+    poll.ticked.connect((_, state) => {
+      if (state.phase === 'rejected') {
+        waits.push(state.interval);
+      }
+    });
+    await poll.start();
+    for (let i = 0; i < 4; i++) {
+      await jest.advanceTimersByTimeAsync(5_000);
+    }
+    expect(waits.length).toBeGreaterThan(2);
+    waits.forEach(wait => expect(wait).toBeGreaterThanOrEqual(1000));
     poll.dispose();
   });
 
