@@ -44,6 +44,8 @@ __all__ = [
     "ArtifactsConfig",
     "ClickHouseConfig",
     "ClickHouseTables",
+    "ElasticsearchConfig",
+    "GrafanaConfig",
     "JaegerConfig",
     "KubeConfig",
     "MlflowConfig",
@@ -191,6 +193,34 @@ class JaegerConfig:
 
 
 @dataclass(frozen=True)
+class ElasticsearchConfig:
+    """Logs in Elasticsearch or OpenSearch: the indices Fluent Bit (ECS fields) or the
+    OpenTelemetry Collector's Elasticsearch exporter (raw or ECS mode) write. `kibana_url`
+    gives log searches a link into Kibana's Discover (`kibana_data_view`: the data view
+    it opens, else Kibana's default one)."""
+
+    url: str
+    index: str = "logs-*"  # an index, alias, data stream or pattern; commas for several
+    username: str | None = None
+    password: SecretRef | None = None
+    api_key: SecretRef | None = None
+    verify_tls: bool = True
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    kibana_url: str | None = None
+    kibana_data_view: str | None = None
+
+
+@dataclass(frozen=True)
+class GrafanaConfig:
+    """Grafana, for links into Explore: `datasources` maps a backend (``prometheus``,
+    ``elasticsearch``, ``jaeger``, ``clickhouse``) to the uid of its Grafana datasource."""
+
+    url: str
+    datasources: Pairs = ()
+    org_id: int = 1
+
+
+@dataclass(frozen=True)
 class MlflowConfig:
     tracking_uri: str
     registry_uri: str | None = None
@@ -269,6 +299,8 @@ class Profile:
     prometheus: PrometheusConfig | None = None
     alertmanager: AlertmanagerConfig | None = None
     jaeger: JaegerConfig | None = None
+    elasticsearch: ElasticsearchConfig | None = None
+    grafana: GrafanaConfig | None = None
     mlflow: MlflowConfig | None = None
     artifacts: ArtifactsConfig | None = None
     runbooks: RunbooksConfig = field(default_factory=RunbooksConfig)
@@ -315,7 +347,7 @@ class Profile:
             parts.append(f"kube={','.join(self.kube.contexts)}")
         if self.clickhouse:
             parts.append(f"clickhouse={redact_url(self.clickhouse.dsn)}")
-        for name in ("prometheus", "alertmanager"):
+        for name in ("prometheus", "alertmanager", "elasticsearch"):
             section = getattr(self, name)
             if section:
                 parts.append(f"{name}={redact_url(section.url)}")
@@ -487,6 +519,11 @@ def _check_urls(profile: Profile, where: _Where) -> None:
         "clickhouse.dsn": profile.clickhouse.dsn if profile.clickhouse else None,
         "prometheus.url": profile.prometheus.url if profile.prometheus else None,
         "alertmanager.url": profile.alertmanager.url if profile.alertmanager else None,
+        "elasticsearch.url": profile.elasticsearch.url if profile.elasticsearch else None,
+        "elasticsearch.kibana_url": profile.elasticsearch.kibana_url
+        if profile.elasticsearch
+        else None,
+        "grafana.url": profile.grafana.url if profile.grafana else None,
         "mlflow.tracking_uri": profile.mlflow.tracking_uri if profile.mlflow else None,
         "artifacts.endpoint_url": profile.artifacts.endpoint_url if profile.artifacts else None,
     }
@@ -498,6 +535,16 @@ def _check_urls(profile: Profile, where: _Where) -> None:
                 f"the URL {redact_url(url)} carries a password inline",
                 hint=f'remove it and set {section}.password/token = {{ env = "NAME" }}',
             )
+
+
+def _check_elasticsearch(profile: Profile, where: _Where) -> None:
+    es = profile.elasticsearch
+    if es is not None and es.password is not None and not es.username:
+        raise where.error(
+            "elasticsearch.password",
+            "basic auth needs elasticsearch.username too",
+            hint="add username, or use api_key instead",
+        )
 
 
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
@@ -607,6 +654,7 @@ def _load() -> tuple[dict[str, Profile], str | None, Path]:
             raise where.error(f"profiles.{name}", "expected a table")
         profile = _build(Profile, table, "", where, name=name, source=str(path))
         _check_urls(profile, where)
+        _check_elasticsearch(profile, where)
         _check_alerts(profile, where)
         found[name] = profile
     if default is not None and default not in found:

@@ -166,3 +166,47 @@ def test_unknown_profile_lists_the_known_ones(
     monkeypatch.setenv("HXB_LAB_PROFILE", "qa")
     with pytest.raises(ConfigError, match=r"unknown profile 'qa' \(from HXB_LAB_PROFILE\)"):
         load_profile()
+
+
+LOGS_AND_LINKS = """
+[profiles.efk]
+elasticsearch = { url = "https://es.example:9200", index = "logs-*,fluent-bit", username = "reader", password = { env = "HXB_TEST_ES_PASSWORD" }, kibana_url = "https://kibana.example" }
+grafana = { url = "https://grafana.example", datasources = { prometheus = "prom", elasticsearch = "es" } }
+"""
+
+
+def test_elasticsearch_and_grafana_sections(profiles_file: Path) -> None:
+    profiles_file.write_text(LOGS_AND_LINKS)
+    profile = load_profile("efk")
+    assert profile.elasticsearch is not None and profile.grafana is not None
+    assert profile.elasticsearch.index == "logs-*,fluent-bit"
+    assert profile.elasticsearch.password == SecretRef(env="HXB_TEST_ES_PASSWORD")
+    assert dict(profile.grafana.datasources) == {"prometheus": "prom", "elasticsearch": "es"}
+    assert "elasticsearch=https://es.example:9200" in profile.summary()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[profiles.x]\nelasticsearch = { url = "http://es", password = { env = "P" } }\n',
+            r"key 'elasticsearch\.password': basic auth needs elasticsearch\.username too",
+        ),
+        (
+            '[profiles.x]\nelasticsearch = { url = "http://es", kibana_url = "http://u:hunter22@k" }\n',
+            r"key 'elasticsearch\.kibana_url': the URL http://u:\*\*\*@k carries a password",
+        ),
+        (
+            '[profiles.x]\ngrafana = { url = "http://g", datasources = { prometheus = 1 } }\n',
+            r"key 'grafana\.datasources': expected a table of strings",
+        ),
+    ],
+    ids=["password-without-username", "inline-kibana-password", "datasource-not-a-uid"],
+)
+def test_bad_elasticsearch_or_grafana_sections_are_named(
+    profiles_file: Path, text: str, expected: str
+) -> None:
+    profiles_file.write_text(text)
+    with pytest.raises(ConfigError, match=expected) as info:
+        load_profile("x")
+    assert "hunter22" not in str(info.value)
