@@ -157,6 +157,7 @@ class ClickHouseTables:
     metrics_gauge: str = "otel_metrics_gauge"
     metrics_sum: str = "otel_metrics_sum"
     metrics_histogram: str = "otel_metrics_histogram"
+    cluster_changes: str = "hxb_cluster_changes"  # ours: `hxb-lab record`'s cluster history
 
 
 @dataclass(frozen=True)

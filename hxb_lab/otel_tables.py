@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ALERTS_FILE",
+    "CLUSTER_CHANGES",
     "DURATION_BUCKET",
     "KINDS",
     "PARQUET_LAYOUT",
@@ -17,6 +18,7 @@ __all__ = [
     "ROLLUP_SELECT",
     "STATUS_ERROR",
     "STRUCTURES",
+    "create_table",
     "create_tables",
     "kind_name",
 ]
@@ -138,6 +140,28 @@ SELECT toStartOfMinute(Timestamp) AS Minute, ServiceName, SpanName, SpanKind,
 FROM {{source}}
 GROUP BY Minute, ServiceName, SpanName, SpanKind"""
 
+#: Our second addition: the cluster's history, one row per change of a Kubernetes object
+#: as `hxb-lab record` saw it (or the demo's seeder wrote it). `Object` is the object's
+#: state after the change (without managedFields; a ConfigMap's values as digests), so a
+#: past moment is the last row of each object up to it; `Diff` is JSON
+#: ``{"path": [before, after]}``. Documented in docs/architecture.md ("Cluster history").
+CLUSTER_CHANGES = "cluster_changes"
+STRUCTURES[CLUSTER_CHANGES] = {
+    "Time": "DateTime64(9, 'UTC')",
+    "Cluster": "LowCardinality(String)",
+    "Kind": "LowCardinality(String)",
+    "Namespace": "String",
+    "Name": "String",
+    "Uid": "String",
+    "Change": "LowCardinality(String)",
+    "What": "LowCardinality(String)",
+    "Who": "String",
+    "Summary": "String",
+    "Diff": "String",
+    "ResourceVersion": "String",
+    "Object": "String",
+}
+
 #: Table key (as in `ClickHouseTables`, plus `ROLLUP`) -> subdirectory of a Parquet directory.
 PARQUET_LAYOUT: dict[str, str] = {
     "traces": "traces",
@@ -147,6 +171,7 @@ PARQUET_LAYOUT: dict[str, str] = {
     "metrics_sum": "metrics_sum",
     "metrics_histogram": "metrics_histogram",
     ROLLUP: ROLLUP,
+    CLUSTER_CHANGES: CLUSTER_CHANGES,
 }
 
 #: The demo's firing alerts (what Alertmanager would list), beside the table directories.
@@ -188,6 +213,9 @@ _ENGINES = {
 _ENGINES[ROLLUP] = (
     "MergeTree PARTITION BY toDate(Minute) ORDER BY (ServiceName, SpanName, SpanKind, Minute)"
 )
+_ENGINES[CLUSTER_CHANGES] = (
+    "MergeTree PARTITION BY toDate(Time) ORDER BY (Cluster, Kind, Namespace, Name, Time)"
+)
 _ENGINES["metrics_sum"] = _ENGINES["metrics_gauge"]
 _ENGINES["metrics_histogram"] = _ENGINES["metrics_gauge"]
 _INDEXES = {
@@ -195,6 +223,16 @@ _INDEXES = {
     "traces_trace_id_ts": ", INDEX idx_trace_id TraceId TYPE bloom_filter(0.01) GRANULARITY 1",
     "logs": ", INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1",
 }
+
+
+def create_table(client: object, database: str, key: str, name: str) -> None:
+    """Create one table (`key` of `STRUCTURES`) as `name` in `database`, if missing."""
+    command = client.command  # type: ignore[attr-defined]
+    command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    command(
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{name}` ({structure(key)}"
+        f"{_INDEXES.get(key, '')}) ENGINE = {_ENGINES[key]}"
+    )
 
 
 def create_tables(client: object, database: str, tables: dict[str, str]) -> None:

@@ -86,6 +86,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "Errors",
         "Durations",
     ),
+    "cluster_changes": ("Time", "Cluster", "Kind", "Uid", "Change", "Diff", "Object"),
     "metrics_histogram": (
         "MetricName",
         "ServiceName",

@@ -22,8 +22,10 @@ from hxb_lab import checks as _checks
 from hxb_lab import frames as _frame
 from hxb_lab import times as _times
 from hxb_lab.clients import kube as _kube
+from hxb_lab.clients.clickhouse import open_clickhouse as _open_clickhouse
 from hxb_lab.cluster import events as _events
 from hxb_lab.cluster import gpus as _gpus
+from hxb_lab.cluster import history as _history
 from hxb_lab.cluster import live as _live
 from hxb_lab.cluster import nodes as _nodes
 from hxb_lab.cluster import pods as _pods
@@ -34,6 +36,7 @@ from hxb_lab.cluster import workspaces as _workspaces
 from hxb_lab.cluster._resources import KINDS as _KINDS
 from hxb_lab.cluster._resources import Resource, resource
 from hxb_lab.cluster._selectors import Selector, parse_selector
+from hxb_lab.cluster._store import ChangeStore as _ChangeStore
 from hxb_lab.cluster.gpus import IDLE_BELOW_PCT
 from hxb_lab.cluster.watch import ChangeEvent
 from hxb_lab.errors import ForbiddenError as _ForbiddenError
@@ -96,11 +99,17 @@ def _selector(selector: str | None) -> Selector | None:
 
 
 class Cluster:
-    """Reads of the profile's clusters (live API or snapshot) as pandas frames."""
+    """Reads of the profile's clusters (live API or snapshot) as pandas frames.
 
-    def __init__(self, ctx: Context) -> None:
+    `Cluster.at(time)` is a `Cluster` too, whose sources are the recorded history and
+    whose present is that moment."""
+
+    def __init__(
+        self, ctx: Context, *, sources: Sequence[Source] | None = None, at: datetime | None = None
+    ) -> None:
         self._ctx = ctx
-        self._cached: list[Source] | None = None
+        self._cached: list[Source] | None = None if sources is None else list(sources)
+        self._at = at
 
     @property
     def profile_name(self) -> str:
@@ -108,6 +117,8 @@ class Cluster:
         return self._ctx.profile.name
 
     def __repr__(self) -> str:
+        if self._at is not None:
+            return f"<Cluster of profile {self._ctx.profile.name!r} at {self._at.isoformat()}>"
         kube = self._ctx.profile.kube
         where = f"snapshot {kube.snapshot}" if kube.snapshot else "kubeconfig contexts"
         return f"<Cluster of profile {self._ctx.profile.name!r}: {where}>"
@@ -203,7 +214,7 @@ class Cluster:
             yield source.name, item
 
     def _now(self) -> datetime:
-        return self._ctx.now()
+        return self._ctx.now() if self._at is None else self._at
 
     # ------------------------------------------------------------------ frames
     def contexts(self) -> pd.DataFrame:
@@ -419,6 +430,54 @@ class Cluster:
             )
         ns = [namespace] if namespace else None
         return _watch.watch_snapshot(chosen.name, res, chosen.items(res, ns, parsed), initial)
+
+    # ------------------------------------------------------------------ history
+    def _changes(self) -> _ChangeStore:
+        store = _ChangeStore(self._ctx.clients.get("clickhouse", _open_clickhouse))
+        store.require()
+        return store
+
+    def history(
+        self,
+        kind: str | None = None,
+        name: str | None = None,
+        start: Any = None,
+        end: Any = None,
+        *,
+        namespace: str | None = None,
+        cluster: str | None = None,
+    ) -> pd.DataFrame:
+        """What changed in the clusters between `start` (default: a day before `end`) and
+        `end` (default: now), oldest first, as `hxb-lab record` saw it (see `hxb_lab.times`
+        for the times). `kind` is a kind, plural or short name ("deploy", "nodes").
+
+        Columns: time, cluster, kind, namespace, name, change (LISTED: present when
+        recording began; ADDED, MODIFIED, DELETED), what (rollout, scale, cordon, uncordon,
+        taint, config, created, deleted, metadata, status, event, listed), who (the field
+        manager of the write, e.g. kubectl-scale; "" when unknown), summary (one line),
+        diff (dict "path" -> [before, after]; paths like
+        ``spec.template.spec.containers[main].image``), resource_version.
+        """
+
+        resolved = None if kind is None else resource(_checks.text(kind, "kind")).kind
+        for value, field in ((name, "name"), (namespace, "namespace"), (cluster, "cluster")):
+            if value is not None:
+                _checks.text(value, field)
+        start_ns, end_ns = _times.time_range(self._now(), start, end, timedelta(days=1))
+        rows = self._changes().history(start_ns, end_ns, resolved, name, namespace, cluster)
+        return _history.history_frame(rows)
+
+    def at(self, time: Any) -> Cluster:
+        """The clusters as they were at `time` (see `hxb_lab.times`: "-2h", ISO, a
+        datetime), from the recorded history: ``wb.cluster.at("-2h").pods()`` has the
+        columns of ``pods()`` and the pods of then; nodes(), workloads(), gpus(),
+        workspaces(), events() ... likewise."""
+
+        moment = _times.to_instant(time, self._now(), "time")
+        at_ns = _times.to_ns(moment, self._now(), "time")
+        store = self._changes()
+        sources = [_history.HistorySource(store, name, at_ns) for name in store.clusters(at_ns)]
+        return Cluster(self._ctx, sources=sources, at=moment)
 
     # ------------------------------------------------------------------ snapshots
     def snapshot(self, directory: str | Path, kinds: Sequence[str] | None = None) -> dict[str, int]:

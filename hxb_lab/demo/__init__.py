@@ -48,6 +48,8 @@ _BUILTIN: list[tuple[str, str]] = [
     ("telemetry", "hxb_lab.demo.telemetry.generate:seed_demo"),
     # after "cluster": registry versions match the snapshot's InferenceServices
     ("models", "hxb_lab.demo.models:seed_demo"),
+    # after "cluster" and "telemetry": the snapshot's history, beside the telemetry tables
+    ("history", "hxb_lab.demo.history:seed_demo"),
 ]
 _registered: dict[str, Callable[[SeedContext], str]] = {}
 

@@ -309,8 +309,8 @@ def load_into(
     root = Path(directory).resolve()
     copied: dict[str, int] = {}
     for key, sub in schema.PARQUET_LAYOUT.items():
-        if key in ("traces_trace_id_ts", schema.ROLLUP):
-            continue  # filled by their materialized views from the traces
+        if key in ("traces_trace_id_ts", schema.ROLLUP) or key not in tables:
+            continue  # filled by their materialized views from the traces, or not wanted
         files = sorted((root / sub).glob("*.parquet"))
         if not files:
             copied[key] = 0
