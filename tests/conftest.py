@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tests.support.controlplane import ControlPlane
     from tests.support.mlflow_server import MlflowServer
     from tests.support.node import Node
+    from tests.support.opensearch import OpenSearch
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -153,6 +154,22 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         yield server
     finally:
         stop(server.process)
+
+
+@pytest.fixture(scope="session")
+def opensearch() -> Iterator[OpenSearch]:
+    """The session's real OpenSearch 2.19 on loopback (single node, empty at the start):
+    assembled from Maven Central by ``tools/build-opensearch.sh`` and run on Java 17, as
+    ``nobody`` when the tests run as root. Tests keep to indices of their own names."""
+    from tests.support.opensearch import start_opensearch
+
+    require_tool("java")
+    require_tool("mvn")
+    server = start_opensearch()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

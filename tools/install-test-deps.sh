@@ -27,3 +27,5 @@ bash tests/runbooks/build_s3.sh >/dev/null  # versitygw: the S3 server of the ru
 # from the checkout's wheel and cached by its hash.
 bash tests/controlplane/build.sh node >/dev/null
 bash tools/build-base-rootfs.sh >/dev/null
+# OpenSearch from Maven Central on Debian's Java 17, the log search tests' Elasticsearch API.
+bash tools/build-opensearch.sh >/dev/null

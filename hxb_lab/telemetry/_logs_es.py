@@ -1,0 +1,386 @@
+"""Log search on Elasticsearch or OpenSearch, as the same frame as the ClickHouse path.
+
+Three document shapes are read, side by side in one index pattern:
+
+- ``ecs``: Fluent Bit's ECS records and the Collector exporter's ``ecs`` mode
+  (``message``, ``log.level``, ``service.name``, ``trace.id``, ``span.id``);
+- ``raw``: the Collector exporter's ``raw`` and ``none`` modes (``Body``,
+  ``SeverityText``, ``SeverityNumber``, ``Resource.service.name``, ``TraceId``,
+  attributes at the root or under ``Attributes``);
+- ``otel``: its ``otel`` mode (``body.text``, ``severity_number``, ``attributes``,
+  ``resource.attributes``).
+
+Each filter is a ``bool`` of the fields of those shapes that the indices have (asked once
+per minute through ``_field_caps``), exact matches on their keyword field. Values go into
+the query DSL as JSON values: ``term``/``terms``/``range`` for exact values and
+``match_phrase`` for text, so Lucene's special characters are plain characters; nothing is
+written in a query-string language. Results come newest first in pages of at most
+`PAGE` through ``search_after``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hxb_lab.telemetry.links import kql_phrase, lucene_phrase
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hxb_lab.clients.elasticsearch import Elasticsearch
+
+__all__ = ["PAGE", "SHAPES", "Filters", "LogIndex", "search"]
+
+#: Hits per request: Elasticsearch's default ``index.max_result_window``.
+PAGE = 10_000
+TIME = "@timestamp"
+#: How long the indices' field list is reused before it is asked again.
+FIELDS_TTL_S = 60.0
+_EXACT = {
+    "keyword", "constant_keyword", "wildcard", "date", "date_nanos", "long", "integer",
+    "short", "byte", "unsigned_long", "boolean", "ip",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Where one document shape keeps each part of a log record."""
+
+    name: str
+    body: str
+    severity_text: str
+    severity_number: str | None
+    service: str
+    trace_id: str
+    span_id: str
+    attributes: tuple[str, ...]  # prefixes of log attributes ("" is the document's root)
+    resource: tuple[str, ...]  # prefixes of resource attributes
+
+
+SHAPES = (
+    Shape("ecs", "message", "log.level", None, "service.name", "trace.id", "span.id",
+          ("",), ()),
+    Shape("raw", "Body", "SeverityText", "SeverityNumber", "Resource.service.name",
+          "TraceId", "SpanId", ("Attributes.", ""), ("Resource.",)),
+    Shape("otel", "body.text", "severity_text", "severity_number",
+          "resource.attributes.service.name", "trace_id", "span_id", ("attributes.",),
+          ("resource.attributes.",)),
+)  # fmt: skip
+#: ECS fields that describe where a record came from: its resource.
+ECS_RESOURCE = (
+    "service", "host", "cloud", "container", "kubernetes", "k8s", "orchestrator", "agent",
+    "os", "deployment", "telemetry", "process",
+)  # fmt: skip
+#: Fields that are neither an attribute nor the resource (bookkeeping of the writers).
+_META = {"@timestamp", "ecs", "data_stream", "ObservedTimestamp", "observed_timestamp",
+         "TraceFlags", "trace_flags", "Scope", "scope", "dropped_attributes_count",
+         "event.dataset"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search asks for (already checked): nanosecond bounds and exact values."""
+
+    start_ns: int
+    end_ns: int
+    service: str | None = None
+    level: int | None = None  # the lowest SeverityNumber
+    levels: tuple[str, ...] = ()  # the severity texts of that level and above
+    text: str | None = None
+    trace_id: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+class LogIndex:
+    """The fields an index pattern has (from ``_field_caps``), and the DSL over them."""
+
+    def __init__(self, caps: Mapping[str, Any]) -> None:
+        fields = caps.get("fields") or {}
+        self.types: dict[str, set[str]] = {name: set(kinds) for name, kinds in fields.items()}
+        self.indices: list[str] = list(caps.get("indices") or [])
+
+    def exact(self, name: str) -> str | None:
+        """The field that matches `name`'s whole value: itself when it is a keyword (or a
+        number, a date), its ``.keyword`` sub-field when it is text; None when absent."""
+        kinds = self.types.get(name, set())
+        if kinds & _EXACT:
+            return name
+        if f"{name}.keyword" in self.types and self.types[f"{name}.keyword"] & _EXACT:
+            return f"{name}.keyword"
+        return None
+
+    def present(self, *names: str | None) -> list[str]:
+        return [n for n in dict.fromkeys(names) if n and n in self.types]
+
+    def shapes(self) -> list[Shape]:
+        """The shapes whose body or severity the indices have."""
+        return [s for s in SHAPES if self.present(s.body, s.severity_text, s.trace_id)]
+
+    def attribute_fields(self, key: str) -> list[str]:
+        """The exact-match fields where the shapes present keep the attribute `key`."""
+        names = dict.fromkeys(prefix + key for s in self.shapes() for prefix in s.attributes)
+        return [e for e in (self.exact(n) for n in names) if e]
+
+    # ---------------------------------------------------------------- the query DSL
+    def query(self, f: Filters) -> dict[str, Any] | None:
+        """The ``bool`` query of `f`; None when some filter names a field no index has
+        (nothing can match, so nothing is asked)."""
+        span = {"gte": _iso_ns(f.start_ns), "lt": _iso_ns(f.end_ns)}
+        clauses: list[dict[str, Any]] = [
+            {"range": {TIME: {**span, "format": "strict_date_optional_time_nanos"}}}
+        ]
+        shapes = self.shapes()
+        wanted: list[dict[str, Any] | None] = []
+        if f.service is not None:
+            wanted.append(self._equal([s.service for s in shapes], f.service))
+        if f.trace_id is not None:
+            wanted.append(self._equal([s.trace_id for s in shapes], f.trace_id))
+        if f.level is not None:
+            wanted.append(self._severity(shapes, f.level, f.levels))
+        if f.text is not None:
+            bodies = self.present(*(s.body for s in shapes))
+            phrases = [{"match_phrase": {b: {"query": f.text}}} for b in bodies]
+            wanted.append(_any(phrases))
+        for key, value in f.attributes:
+            wanted.append(_any([{"term": {fd: value}} for fd in self.attribute_fields(key)]))
+        if any(w is None for w in wanted):
+            return None
+        clauses += [w for w in wanted if w is not None]
+        return {"bool": {"filter": clauses}}
+
+    def _equal(self, names: list[str], value: str) -> dict[str, Any] | None:
+        exact = [e for e in (self.exact(n) for n in names) if e]
+        return _any([{"term": {e: value}} for e in dict.fromkeys(exact)])
+
+    def _severity(self, shapes: list[Shape], level: int, levels: tuple[str, ...]) -> Any:
+        numbers = self.present(*(s.severity_number for s in shapes))
+        texts = [e for e in (self.exact(s.severity_text) for s in shapes) if e]
+        spellings = sorted({v for t in levels for v in (t, t.lower(), t.capitalize())})
+        options: list[dict[str, Any]] = [{"range": {n: {"gte": level}}} for n in numbers]
+        unnumbered = [{"range": {n: {"gt": 0}}} for n in numbers]
+        for text in texts:
+            options.append(
+                {"bool": {"filter": [{"terms": {text: spellings}}], "must_not": unnumbered}}
+            )
+        return _any(options)
+
+    # ---------------------------------------------------------------- links
+    def link_query(self, f: Filters, dialect: str) -> str:
+        """The same search in Kibana's KQL (``"kql"``) or Lucene syntax (``"lucene"``),
+        values inside quoted phrases, for the links into Kibana and Grafana."""
+        phrase = kql_phrase if dialect == "kql" else lucene_phrase
+        word_or, word_and = (" or ", " and ") if dialect == "kql" else (" OR ", " AND ")
+        shapes = self.shapes()
+        parts: list[str] = []
+
+        def either(fields: list[str], values: list[str]) -> None:
+            terms = [phrase(fd, v) for fd in fields for v in values]
+            if terms:
+                parts.append(terms[0] if len(terms) == 1 else "(" + word_or.join(terms) + ")")
+
+        if f.service is not None:
+            either(self.present(*(s.service for s in shapes)), [f.service])
+        if f.trace_id is not None:
+            either(self.present(*(s.trace_id for s in shapes)), [f.trace_id])
+        if f.level is not None:
+            numbers = self.present(*(s.severity_number for s in shapes))
+            terms = [
+                f"{n} >= {f.level}" if dialect == "kql" else f"{n}:>={f.level}" for n in numbers
+            ]
+            texts = self.present(*(s.severity_text for s in shapes))
+            terms += [phrase(t, v) for t in texts for v in f.levels]
+            if terms:
+                parts.append("(" + word_or.join(terms) + ")")
+        if f.text is not None:
+            either(self.present(*(s.body for s in shapes)), [f.text])
+        for key, value in f.attributes:
+            fields = [fd.removesuffix(".keyword") for fd in self.attribute_fields(key)]
+            either(fields, [value])
+        return word_and.join(parts)
+
+
+def _any(options: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not options:
+        return None
+    if len(options) == 1:
+        return options[0]
+    return {"bool": {"should": options, "minimum_should_match": 1}}
+
+
+def _iso_ns(ns: int) -> str:
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest:09d}Z"
+
+
+# -------------------------------------------------------------------- reading hits
+
+
+def hits(
+    client: Elasticsearch, index: str, query: dict[str, Any], limit: int
+) -> Iterator[dict[str, Any]]:
+    """The hits of `query`, newest first, at most `limit`, a page at a time.
+
+    The next page starts at the last hit's timestamp again (``search_after`` one tick
+    later) with the hits already seen at that timestamp excluded, so records that share a
+    timestamp across a page boundary are neither lost nor repeated.
+    """
+    sort = [{TIME: {"order": "desc", "unmapped_type": "date"}}]
+    after: list[Any] | None = None
+    edge: list[str] = []
+    left = limit
+    while left > 0:
+        size = min(left, PAGE)
+        body: dict[str, Any] = {"size": size, "sort": sort, "track_total_hits": False}
+        body["query"] = (
+            {"bool": {"filter": [query], "must_not": [{"ids": {"values": edge}}]}}
+            if edge
+            else query
+        )
+        if after is not None:
+            body["search_after"] = after
+        page = (client.search(index, body).get("hits") or {}).get("hits") or []
+        yield from page
+        left -= len(page)
+        if len(page) < size or not isinstance(page[-1].get("sort"), list):
+            return
+        last = page[-1]["sort"][0]
+        if not isinstance(last, int):
+            return
+        same = [h["_id"] for h in page if h.get("sort", [None])[0] == last]
+        edge = (edge if after == [last + 1] else []) + same
+        after = [last + 1]
+
+
+def _get(doc: Mapping[str, Any], dotted: str) -> Any:
+    """The value at `dotted` in `doc`, whether the writer nested objects or dotted keys."""
+    if dotted in doc:
+        return doc[dotted]
+    parts = dotted.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:i])
+        inner = doc.get(head)
+        if isinstance(inner, Mapping):
+            value = _get(inner, ".".join(parts[i:]))
+            if value is not None:
+                return value
+    return None
+
+
+def _text(value: Any) -> str:
+    """An attribute value as the OpenTelemetry exporters write it into a string map."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, str]:
+    """Nested objects as one dict of dotted keys to string values."""
+    out: dict[str, str] = {}
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            out.update(_flat(inner, f"{prefix}{key}."))
+    elif prefix:
+        out[prefix[:-1]] = _text(value)
+    return out
+
+
+def _shape_of(doc: Mapping[str, Any]) -> Shape:
+    if "Body" in doc or "SeverityText" in doc or "Resource" in doc or "TraceId" in doc:
+        return SHAPES[1]
+    if "severity_text" in doc or "severity_number" in doc or "resource" in doc:
+        return SHAPES[2]
+    return SHAPES[0]
+
+
+def record(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """One document as a row of the logs frame (timestamp still as the writer gave it)."""
+    shape = _shape_of(doc)
+    flat = _flat(doc)
+    own = {shape.body, shape.severity_text, shape.service, shape.trace_id, shape.span_id,
+           shape.severity_number, *_META}  # fmt: skip
+    if shape.name == "ecs":
+        resource = {k: v for k, v in flat.items() if k.split(".")[0] in ECS_RESOURCE}
+        attributes = {k: v for k, v in flat.items() if k not in own and k not in resource}
+    else:
+        res_prefix, attr_prefixes = shape.resource[0], shape.attributes
+        resource = {k[len(res_prefix) :]: v for k, v in flat.items() if k.startswith(res_prefix)}
+        nested = attr_prefixes[0]
+        if any(k.startswith(nested) for k in flat):
+            attributes = {k[len(nested) :]: v for k, v in flat.items() if k.startswith(nested)}
+        else:  # raw mode: the attributes are the root's other fields
+            roots = {p.split(".")[0] for p in (res_prefix, nested)}
+            attributes = {
+                k: v for k, v in flat.items() if k not in own and k.split(".")[0] not in roots
+            }
+    number = _get(doc, shape.severity_number) if shape.severity_number else None
+    severity = _text(_get(doc, shape.severity_text)).upper() or _severity_name(number)
+    return {
+        "timestamp": doc.get(TIME),
+        "service": _text(_get(doc, shape.service)),
+        "severity": severity,
+        "body": _text(_get(doc, shape.body)),
+        "trace_id": _text(_get(doc, shape.trace_id)),
+        "span_id": _text(_get(doc, shape.span_id)),
+        "attributes": attributes,
+        "resource": resource,
+    }
+
+
+def _severity_name(number: Any) -> str:
+    if not isinstance(number, int | float) or isinstance(number, bool):
+        return "TRACE"
+    for floor, name in ((21, "FATAL"), (17, "ERROR"), (13, "WARN"), (9, "INFO"), (5, "DEBUG")):
+        if number >= floor:
+            return name
+    return "TRACE"
+
+
+def nanoseconds(values: list[Any]) -> Any:
+    """Writers' timestamps (ISO text with up to nanoseconds, or epoch milliseconds) as
+    int64 nanoseconds since the epoch."""
+    import numpy as np
+    import pandas as pd
+
+    if not values:
+        return np.array([], dtype="int64")
+    if all(isinstance(v, str) for v in values):
+        parsed = pd.to_datetime(pd.Series(values), utc=True, format="ISO8601")
+        return parsed.astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+    return np.array(
+        [
+            int(v) * 1_000_000
+            if isinstance(v, int | float)
+            else pd.Timestamp(v).tz_convert("UTC").value
+            for v in values
+        ],
+        dtype="int64",
+    )
+
+
+def search(
+    client: Elasticsearch, index: str, fields: LogIndex, filters: Filters, limit: int
+) -> pd.DataFrame:
+    """The log lines `filters` selects, newest first, as an untyped frame of the logs
+    columns (the caller types it)."""
+    import pandas as pd
+
+    query = fields.query(filters)
+    if query is None:
+        return pd.DataFrame()
+    rows = [record(h.get("_source") or {}) for h in hits(client, index, query, limit)]
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        # The server orders by its own precision (milliseconds for a `date` field).
+        frame["timestamp"] = nanoseconds(list(frame["timestamp"]))
+        frame = frame.sort_values("timestamp", ascending=False, kind="stable")
+    return frame
