@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from hxb_lab.clients.alertmanager import open_alertmanager
 from hxb_lab.errors import ConfigError
 from hxb_lab.otel_tables import ALERTS_FILE
 from hxb_lab.telemetry import _sql
 from hxb_lab.telemetry._facade import Facade
+from hxb_lab.telemetry.links import grafana_explore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +34,10 @@ ALERTS = {
     "labels": "object",
     "annotations": "object",
     "runbook": "str",
+    "link": "str",
 }
+#: A link opens the hour before an alert started, up to now.
+LINK_LEAD_NS = 3_600_000_000_000
 
 
 def runbook(labels: dict[str, str], annotations: dict[str, str]) -> str:
@@ -56,7 +60,9 @@ class Alerts(Facade):
         """Alerts firing now (not silenced, not inhibited), most recent first.
 
         Columns: alertname, severity, state, starts_at, labels (dict), annotations (dict),
-        runbook (the name or URL the alert's ``runbook`` label or annotation gives).
+        runbook (the name or URL the alert's ``runbook`` label or annotation gives), link
+        (the alert's expression in Grafana Explore when the profile has a ``grafana``
+        section with a ``prometheus`` datasource, else "").
         """
         import pandas as pd
 
@@ -78,9 +84,28 @@ class Alerts(Facade):
                     "labels": labels,
                     "annotations": annotations,
                     "runbook": runbook(labels, annotations),
+                    "generator": alert.get("generatorURL") or "",
                 }
             )
+        now_ns = pd.Timestamp(self._ctx.now()).value
+        for row in rows:
+            row["link"] = self._link(str(row.pop("generator")), int(row["starts_at"]), now_ns)
         return _sorted(_sql.typed(pd.DataFrame(rows), ALERTS))
+
+    def _link(self, generator: str, starts_at: int, now_ns: int) -> str:
+        """Grafana Explore on the expression of the alert's Prometheus ``generatorURL``
+        (``/graph?g0.expr=...``); the generator itself when Grafana made the alert."""
+        grafana = self._ctx.profile.grafana
+        if grafana is None or not generator:
+            return ""
+        expr = parse_qs(urlsplit(generator).query).get("g0.expr")
+        if expr:
+            start = min(starts_at, now_ns) - LINK_LEAD_NS
+            query = {"expr": expr[0], "range": True}
+            return grafana_explore(grafana, "prometheus", query, start, now_ns) or ""
+        if generator.startswith(grafana.url.rstrip("/") + "/"):
+            return generator
+        return ""
 
     def _from_parquet(self) -> pd.DataFrame:
         import pandas as pd
@@ -108,6 +133,7 @@ class Alerts(Facade):
                 "labels": labels,
                 "annotations": annotations,
                 "runbook": [runbook(a, b) for a, b in zip(labels, annotations, strict=True)],
+                "link": [""] * len(raw),
             }
         )
         return _sorted(_sql.typed(frame, ALERTS))

@@ -19,6 +19,7 @@ from hxb_lab.telemetry._facade import Facade
 from hxb_lab.telemetry._metric_query import auto_step, check_step, plan
 from hxb_lab.telemetry._promql import to_promql
 from hxb_lab.telemetry._sql import store
+from hxb_lab.telemetry.links import attach, grafana_explore
 from hxb_lab.times import time_range
 
 if TYPE_CHECKING:
@@ -71,7 +72,9 @@ class Metrics(Facade):
         ``"p95"`` of a histogram. `rate` turns a counter into a per-second rate. `step`
         (seconds or ``"1m"``) defaults to about 300 points; each point looks back over
         ``max(step, 2m)``. Columns: timestamp, value, one column per label.
-        An unknown metric gives an empty frame.
+        An unknown metric gives an empty frame. With a profile's ``grafana`` section
+        naming a ``prometheus`` datasource, ``frame.attrs["links"]["grafana"]`` opens the
+        same query in Grafana Explore.
         """
 
         start_ns, end_ns = time_range(self._ctx.now(), start, end)
@@ -85,11 +88,19 @@ class Metrics(Facade):
             start_ns=start_ns,
             end_ns=end_ns,
         )
+        expr = to_promql(q)
         if self.source(source) == "prometheus":
-            frame = self._prometheus().range_frame(to_promql(q), q.start_s, q.end_s, q.step_s)
-            return _ordered(frame, q.by)
+            frame = self._prometheus().range_frame(expr, q.start_s, q.end_s, q.step_s)
+            return self._linked(_ordered(frame, q.by), expr, start_ns, end_ns)
 
-        return _metrics_sql.run(store(self._ctx), q)
+        return self._linked(_metrics_sql.run(store(self._ctx), q), expr, start_ns, end_ns)
+
+    def _linked(self, frame: pd.DataFrame, expr: str, start_ns: int, end_ns: int) -> pd.DataFrame:
+        """`frame` with a link to the same query in Grafana Explore, on the profile's
+        Prometheus datasource (``frame.attrs["links"]``)."""
+        query = {"expr": expr, "range": True}
+        grafana = grafana_explore(self._ctx.profile.grafana, "prometheus", query, start_ns, end_ns)
+        return attach(frame, grafana=grafana)
 
     def promql(
         self, expr: str, start: Any = None, end: Any = None, step: Any = None
@@ -105,7 +116,8 @@ class Metrics(Facade):
         start_ns, end_ns = time_range(self._ctx.now(), start, end)
         first, last = start_ns / 1e9, end_ns / 1e9
         seconds = auto_step(first, last) if step is None else check_step(step, first, last)
-        return self._prometheus().range_frame(expr, first, last, seconds)
+        frame = self._prometheus().range_frame(expr, first, last, seconds)
+        return self._linked(frame, expr, start_ns, end_ns)
 
     def gpu_utilization(
         self, node: str | Sequence[str] | None = None, start: Any = None, end: Any = None,

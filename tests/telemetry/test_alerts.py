@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
 
 from hxb_lab.clients.alertmanager import Alertmanager
-from hxb_lab.config import AlertmanagerConfig, Profile
+from hxb_lab.config import AlertmanagerConfig, GrafanaConfig, Profile
 from hxb_lab.errors import BackendUnavailableError, ConfigError
 from hxb_lab.workbench import Workbench
 from tests.telemetry.conftest import Generated, free_port, workbench
 
-COLUMNS = ["alertname", "severity", "state", "starts_at", "labels", "annotations", "runbook"]
+COLUMNS = [
+    "alertname", "severity", "state", "starts_at", "labels", "annotations", "runbook", "link",
+]  # fmt: skip
+GENERATOR = (
+    "http://prometheus.example:9090/graph?g0.expr=histogram_quantile%280.95%2C+sum+by+%28le%29"
+    "%28rate%28nv_inference_request_duration_us_bucket%5B5m%5D%29%29%29+%3E+2e5&g0.tab=1"
+)
 
 
 def test_the_demo_shows_the_alerts_of_its_incidents(wb: Workbench, generated: Generated) -> None:
@@ -57,6 +65,7 @@ def posted(alertmanager: str) -> Iterator[Alertmanager]:
                 "labels": {"alertname": "InferenceLatencyHigh", "severity": "warning", "model": "llm-chat"},
                 "annotations": {"runbook_url": "https://runbooks.example/inference-latency"},
                 "startsAt": (now - timedelta(minutes=10)).isoformat(),
+                "generatorURL": GENERATOR,
             },
             {
                 "labels": {"alertname": "Resolved", "severity": "info"},
@@ -82,7 +91,29 @@ def test_active_alerts_from_alertmanager(posted: Alertmanager, alertmanager: str
         "summary": "GPU 1 is at 88 C"
     }
     assert gpu.starts_at < frame.starts_at.iloc[0] and gpu.severity == "critical"
+    assert list(frame.link) == ["", ""]  # no grafana section
     wb.close()
+
+
+@pytest.mark.alertmanager
+def test_an_alert_links_to_its_expression_in_grafana_explore(
+    posted: Alertmanager, alertmanager: str
+) -> None:
+    grafana = GrafanaConfig(url="https://grafana.example", datasources=(("prometheus", "p1"),))
+    profile = Profile(name="am", alertmanager=AlertmanagerConfig(url=alertmanager), grafana=grafana)
+    with Workbench(profile) as wb:
+        frame = wb.alerts.active()
+    latency, gpu = frame.link
+    assert gpu == ""  # its alert names no generator
+    assert latency.startswith("https://grafana.example/explore?")
+    (pane,) = json.loads(parse_qs(urlsplit(latency).query)["panes"][0]).values()
+    assert pane["datasource"] == "p1"
+    assert pane["queries"][0]["expr"] == (
+        "histogram_quantile(0.95, sum by (le)(rate(nv_inference_request_duration_us_bucket[5m])))"
+        " > 2e5"
+    )
+    started = int(frame.starts_at.iloc[0].value // 1_000_000)
+    assert int(pane["range"]["from"]) == started - 3_600_000 < int(pane["range"]["to"])
 
 
 def test_an_unreachable_alertmanager_is_named(generated: Generated) -> None:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pandas as pd
+
 from hxb_lab.config import ElasticsearchConfig, GrafanaConfig
+from hxb_lab.telemetry._metric_query import plan
+from hxb_lab.telemetry._promql import to_promql
 from hxb_lab.telemetry.links import (
     grafana_explore,
     iso,
@@ -15,6 +19,7 @@ from hxb_lab.telemetry.links import (
     lucene_phrase,
     rison,
 )
+from tests.telemetry.conftest import Generated, workbench
 
 START = 1_795_766_400_000_000_000  # 2026-11-27T08:00:00Z
 END = START + 3_600_000_000_000
@@ -82,3 +87,25 @@ def test_rison_and_lucene_spellings() -> None:
     assert rison({"a": [1, True, None, "x y"], "b c": False}) == "(a:!(1,!t,!n,'x y'),'b c':!f)"
     assert lucene_phrase("Body", 'say "hi" \\o/') == 'Body:"say \\"hi\\" \\\\o/"'
     assert iso(START + 1_234_567) == "2026-11-27T08:00:00.001Z"
+
+
+def test_a_metric_query_links_to_the_same_promql_in_grafana(generated: Generated) -> None:
+    start, end = generated.at(60), generated.now
+    with workbench(generated.directory, grafana=GRAFANA) as wb:
+        frame = wb.metrics.query(
+            "DCGM_FI_DEV_GPU_UTIL", by=["Hostname"], start=start, end=end, source="clickhouse"
+        )
+        assert (
+            workbench(generated.directory)
+            .metrics.query("DCGM_FI_DEV_GPU_UTIL", start=start, end=end, source="clickhouse")
+            .attrs["links"]
+            == {}
+        )
+    (pane,) = json.loads(
+        parse_qs(urlsplit(frame.attrs["links"]["grafana"]).query)["panes"][0]
+    ).values()
+    start_ns, end_ns = pd.Timestamp(start).value, pd.Timestamp(end).value
+    q = plan("DCGM_FI_DEV_GPU_UTIL", where=None, by=["Hostname"], agg="avg", rate=False,
+             step=None, start_ns=start_ns, end_ns=end_ns)  # fmt: skip
+    assert pane["queries"][0]["expr"] == to_promql(q) and "Hostname" in to_promql(q)
+    assert pane["range"] == {"from": str(start_ns // 10**6), "to": str(end_ns // 10**6)}
