@@ -190,7 +190,19 @@ class AlertmanagerConfig:
 
 @dataclass(frozen=True)
 class JaegerConfig:
+    """Traces from Jaeger's query service (its JSON HTTP API) instead of ClickHouse.
+
+    `ui_url` is where trace links open (default: `url`, where the query service serves
+    its UI). Service, operation and dependency figures are computed from at most
+    `sample_traces` traces per service and time range (the frame's ``attrs`` say so).
+    """
+
     url: str
+    ui_url: str | None = None
+    token: SecretRef | None = None
+    verify_tls: bool = True
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    sample_traces: int = 2000
 
 
 @dataclass(frozen=True)
@@ -348,7 +360,7 @@ class Profile:
             parts.append(f"kube={','.join(self.kube.contexts)}")
         if self.clickhouse:
             parts.append(f"clickhouse={redact_url(self.clickhouse.dsn)}")
-        for name in ("prometheus", "alertmanager", "elasticsearch"):
+        for name in ("prometheus", "alertmanager", "elasticsearch", "jaeger"):
             section = getattr(self, name)
             if section:
                 parts.append(f"{name}={redact_url(section.url)}")
@@ -524,6 +536,7 @@ def _check_urls(profile: Profile, where: _Where) -> None:
         "elasticsearch.kibana_url": profile.elasticsearch.kibana_url
         if profile.elasticsearch
         else None,
+        "jaeger.url": profile.jaeger.url if profile.jaeger else None,
         "grafana.url": profile.grafana.url if profile.grafana else None,
         "mlflow.tracking_uri": profile.mlflow.tracking_uri if profile.mlflow else None,
         "artifacts.endpoint_url": profile.artifacts.endpoint_url if profile.artifacts else None,

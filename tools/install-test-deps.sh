@@ -22,6 +22,7 @@ if [[ -x tests/controlplane/build.sh ]]; then
   bash tests/controlplane/build.sh >/dev/null
 fi
 bash tests/runbooks/build_s3.sh >/dev/null  # versitygw: the S3 server of the runbook tests
+bash tests/telemetry/jaeger/build.sh >/dev/null  # Jaeger v2: the trace backend of its tests
 # The test node: kubelet, kube-scheduler, kube-controller-manager, pause; the base root
 # filesystem of the runbook image (debootstrap). The image itself is built by the tests
 # from the checkout's wheel and cached by its hash.

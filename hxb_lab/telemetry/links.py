@@ -17,17 +17,23 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from hxb_lab.config import ElasticsearchConfig, GrafanaConfig
+from hxb_lab.config import ElasticsearchConfig, GrafanaConfig, JaegerConfig, Profile
 
 __all__ = [
     "attach",
     "grafana_explore",
     "iso",
+    "jaeger_trace",
     "kibana_discover",
     "kql_phrase",
     "lucene_phrase",
     "rison",
+    "trace_link",
+    "trace_links",
 ]
+
+#: Nanoseconds added before and after a trace's own time in a Grafana Explore range.
+TRACE_MARGIN_NS = 60 * 10**9
 
 _RISON_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -126,3 +132,36 @@ def attach(frame: Any, **links: str | None) -> Any:
     """`frame` with ``attrs["links"]`` holding the links given (those that are not None)."""
     frame.attrs["links"] = {tool: url for tool, url in links.items() if url}
     return frame
+
+
+def jaeger_trace(jaeger: JaegerConfig | None, trace_id: str) -> str | None:
+    """The trace's page in the Jaeger UI (``jaeger.ui_url``, else the query service's
+    ``jaeger.url``, which serves the UI too); None without a jaeger section."""
+    if jaeger is None:
+        return None
+    base = (jaeger.ui_url or jaeger.url).rstrip("/")
+    return f"{base}/trace/{quote(trace_id, safe='')}"
+
+
+def trace_links(profile: Profile, trace_id: str, start_ns: int, end_ns: int) -> dict[str, str]:
+    """The links the profile allows for one trace: ``jaeger`` (its UI) and ``grafana``
+    (Explore on the profile's ``jaeger`` datasource, over the trace's time and a minute
+    either side)."""
+    found = {
+        "jaeger": jaeger_trace(profile.jaeger, trace_id),
+        "grafana": grafana_explore(
+            profile.grafana,
+            "jaeger",
+            {"query": trace_id},
+            start_ns - TRACE_MARGIN_NS,
+            end_ns + TRACE_MARGIN_NS,
+        ),
+    }
+    return {tool: url for tool, url in found.items() if url}
+
+
+def trace_link(profile: Profile, trace_id: str, start_ns: int, end_ns: int) -> str:
+    """The one link a row of a trace frame carries: the Jaeger UI, else Grafana Explore,
+    else ``""``."""
+    links = trace_links(profile, trace_id, start_ns, end_ns)
+    return links.get("jaeger") or links.get("grafana") or ""

@@ -1,4 +1,6 @@
-"""`wb.traces`: OpenTelemetry traces from the exporter's ``otel_traces`` table.
+"""`wb.traces`: OpenTelemetry traces from the exporter's ``otel_traces`` table, or from
+Jaeger's query service when the profile has a ``jaeger`` section (the same frames either
+way; see `hxb_lab.telemetry._jaeger` for how figures are computed from Jaeger's traces).
 
 RED figures per service and operation, trace search, one trace as a waterfall with its
 critical path, and the service dependency graph from client->server span pairs. Times
@@ -13,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab import checks
 from hxb_lab.errors import ParameterError
-from hxb_lab.telemetry import _sql
+from hxb_lab.telemetry import _jaeger, _sql
 from hxb_lab.telemetry._facade import Facade
 from hxb_lab.telemetry._red import red
 from hxb_lab.telemetry._waterfall import critical_path, layout
+from hxb_lab.telemetry.links import trace_link
 from hxb_lab.times import time_range
 
 if TYPE_CHECKING:
@@ -43,6 +46,7 @@ SEARCH = {
     "spans": "int",
     "errors": "int",
     "services": "object",
+    "link": "str",
 }
 SPANS = {
     "span_id": "str",
@@ -86,9 +90,11 @@ class Traces(Facade):
         """
 
         start_ns, end_ns = time_range(self._ctx.now(), start, end)
+        if self._ctx.profile.jaeger is not None:
+            return self._jaeger_red(None, ("server", "consumer"), start_ns, end_ns)
         store = _sql.store(self._ctx)
         frame = red(store, "service", ("server", "consumer"), "1", {}, start_ns, end_ns)
-        return _sql.typed(frame, SERVICES)
+        return _described(_sql.typed(frame, SERVICES))
 
     def operations(
         self,
@@ -112,9 +118,36 @@ class Traces(Facade):
             if kinds == "all"
             else _sql.names(kinds, "kinds")
         )
+        if self._ctx.profile.jaeger is not None:
+            _sql.kind_filter(wanted)  # the same refusal of an unknown kind
+            return self._jaeger_red(service, tuple(wanted), start_ns, end_ns)
         where, params = "ServiceName = {service:String}", {"service": service}
         frame = red(_sql.store(self._ctx), "operation", wanted, where, params, start_ns, end_ns)
-        return _sql.typed(frame, OPERATIONS)
+        return _described(_sql.typed(frame, OPERATIONS))
+
+    def _jaeger_red(
+        self, service: str | None, kinds: tuple[str, ...], start_ns: int, end_ns: int
+    ) -> pd.DataFrame:
+        """Services (`service` None) or one service's operations from a sample of traces."""
+        config = self._ctx.profile.jaeger
+        assert config is not None
+        jaeger = _jaeger.client(self._ctx)
+        names = jaeger.services() if service is None else [service]
+        taken = _jaeger.sample(jaeger, names, start_ns, end_ns, config.sample_traces)
+        wanted = {k.lower().removeprefix("span_kind_") for k in kinds}
+
+        def key(s: _jaeger.Span) -> tuple[str, ...] | None:
+            if s.kind not in wanted or not start_ns <= s.start_ns < end_ns:
+                return None
+            if service is None:
+                return (s.service,)
+            return (s.operation, s.kind) if s.service == service else None
+
+        by = ("service",) if service is None else ("operation", "kind")
+        rows = _jaeger.red(taken.spans(), key, by)
+        frame = _sql.typed(_frame(rows), SERVICES if service is None else OPERATIONS)
+        frame.attrs.update(taken.describe(config.sample_traces))
+        return frame
 
     def search(
         self,
@@ -136,7 +169,8 @@ class Traces(Facade):
         A span matches when its service, operation, status (``"error"``, ``"ok"``,
         ``"unset"``), duration and span or resource attributes all match, as in Jaeger.
         Columns: trace_id, root_service, root_operation, start, duration_ms, spans, errors,
-        services (the sorted list of services in the trace).
+        services (the sorted list of services in the trace), link (the trace in the Jaeger
+        UI, else in Grafana Explore, when the profile names them; else "").
         """
         start_ns, end_ns = time_range(self._ctx.now(), start, end)
         _sql.check_limit(limit, maximum=10_000)
@@ -182,6 +216,10 @@ class Traces(Facade):
                     f"attributes: expected a mapping of name to value, got {type(attributes).__name__}"
                 ]
             )
+        if self._ctx.profile.jaeger is not None:
+            return self._jaeger_search(
+                params, service, operation, low, high, status, attributes, order
+            )
         for i, (key, value) in enumerate((attributes or {}).items()):
             where.append(
                 f"(SpanAttributes[{{ak{i}:String}}] = {{av{i}:String}} "
@@ -212,12 +250,64 @@ class Traces(Facade):
             GROUP BY TraceId
             ORDER BY {shown}, trace_id"""
         span = (params["wide_start"], params["wide_end"])
-        return _sql.typed(_sql.store(self._ctx).frame(sql, params, span=span), SEARCH)
+        return self._linked(_sql.store(self._ctx).frame(sql, params, span=span))
+
+    def _linked(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The search frame with each trace's link (Jaeger UI, else Grafana Explore)."""
+        starts = [int(s) for s in frame["start"]] if len(frame) else []
+        ends = [s + int(d * 1e6) for s, d in zip(starts, frame.get("duration_ms", []), strict=True)]
+        frame = frame.assign(
+            link=[
+                trace_link(self._ctx.profile, str(t), s, e)
+                for t, s, e in zip(frame.get("trace_id", []), starts, ends, strict=True)
+            ]
+        )
+        return _sql.typed(frame, SEARCH)
+
+    def _jaeger_search(
+        self,
+        params: Mapping[str, Any],
+        service: str | None,
+        operation: str | None,
+        low: int | None,
+        high: int | None,
+        status: str | None,
+        attributes: Mapping[str, str] | None,
+        order: str,
+    ) -> pd.DataFrame:
+        config = self._ctx.profile.jaeger
+        assert config is not None
+        wanted = _jaeger.Filter(
+            service=service,
+            operation=operation,
+            low_ns=low,
+            high_ns=high,
+            status=None if status is None else _sql.status_values(status)[0].lower(),
+            attributes=tuple(
+                (_sql.text(k, "attributes"), _sql.text(v, "attributes"))
+                for k, v in (attributes or {}).items()
+            ),
+            start_ns=params["start"],
+            end_ns=params["end"],
+        )
+        found = _jaeger.find(
+            _jaeger.client(self._ctx), wanted, params["limit"], order, config.sample_traces
+        )
+        frame = _frame([_jaeger.summary(spans) for spans in found])
+        if not frame.empty:
+            frame = frame.sort_values(
+                [SEARCH_ORDERS[order][1].split()[0], "trace_id"],
+                ascending=[False, True],
+            )
+        return self._linked(frame)
 
     def _spans(self, trace_id: str) -> pd.DataFrame:
         """The raw rows of one trace, bounded in time by the trace-id lookup table."""
-        store = _sql.store(self._ctx)
         trace_id = _sql.text(trace_id, "trace_id").strip().lower()
+        if self._ctx.profile.jaeger is not None:
+            found = _jaeger.client(self._ctx).trace(trace_id) if trace_id else None
+            return _jaeger.raw_frame(_jaeger.spans(found) if found else [])
+        store = _sql.store(self._ctx)
         first, last, found = store.rows(
             "SELECT toUnixTimestamp(min(Start)), toUnixTimestamp(max(End)), count() "
             "FROM ${traces_trace_id_ts} WHERE TraceId = {id:String}",
@@ -280,6 +370,16 @@ class Traces(Facade):
         Columns: parent, child, calls, errors, p95_ms (of the caller's span).
         """
         start_ns, end_ns = time_range(self._ctx.now(), start, end)
+        config = self._ctx.profile.jaeger
+        if config is not None:
+            jaeger = _jaeger.client(self._ctx)
+            taken = _jaeger.sample(
+                jaeger, jaeger.services(), start_ns, end_ns, config.sample_traces
+            )
+            rows = _jaeger.dependencies(taken.spans(), start_ns, end_ns)
+            deps = _sql.typed(_frame(rows), DEPENDENCIES)
+            deps.attrs.update(taken.describe(config.sample_traces))
+            return deps
         caller = _sql.kind_filter(("client", "producer"))
         callee = _sql.kind_filter(("server", "consumer"))
         sql = f"""
@@ -306,6 +406,18 @@ class Traces(Facade):
         params = {"start": start_ns, "end": end_ns, "wide_end": end_ns + SEARCH_MARGIN_NS}
         frame = _sql.store(self._ctx).frame(sql, params, span=(start_ns, params["wide_end"]))
         return _sql.typed(frame, DEPENDENCIES)
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def _described(frame: pd.DataFrame) -> pd.DataFrame:
+    """A figures frame that says where its percentiles come from (as the Jaeger path does)."""
+    frame.attrs["percentiles"] = "from every span in the range (histogram, within 6 %)"
+    return frame
 
 
 def _duration(value: float | None, field: str) -> int | None:

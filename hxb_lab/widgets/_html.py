@@ -55,6 +55,16 @@ def _missing(value: object) -> bool:
         return False
 
 
+def links(named: dict[str, str]) -> str:
+    """Links out (``{label: url}``) as escaped anchors opening in a new tab; only http(s)."""
+    shown = [
+        f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(label)}</a>'
+        for label, url in named.items()
+        if url.startswith(("https://", "http://"))
+    ]
+    return '<span class="hxb-links">open in: ' + " · ".join(shown) + "</span>" if shown else ""
+
+
 def one_line(message: str) -> str:
     """A message as one line: a multi-problem error joins its problems with "; "."""
     text = ""

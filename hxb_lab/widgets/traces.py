@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.telemetry.links import trace_links
 from hxb_lab.widgets import _html
 from hxb_lab.widgets._base import View
 from hxb_lab.widgets._plot import FigurePane
@@ -47,6 +48,7 @@ class TracesView(View):
         self.waterfall = FigurePane()
         self.span = w.Dropdown(options=[], description="span", layout={"width": "520px"})
         self.attributes = w.HTML()
+        self.links = w.HTML()  # the trace in the Jaeger UI / Grafana Explore
         self.logs_table = Table("logs", LOG_COLUMNS, page_length=8)
         self.spans = pd.DataFrame()
         self.traces = pd.DataFrame()
@@ -55,7 +57,7 @@ class TracesView(View):
         self.traces_table.on_select(lambda _r: self.run(self._show_trace, what="reading trace"))
         self.span.observe(lambda _c: self.run(self._show_span, what="reading span"), "value")
         self.trace_box = w.VBox(
-            [self.waterfall.widget, self.span, self.attributes, self.logs_table.widget]
+            [self.links, self.waterfall.widget, self.span, self.attributes, self.logs_table.widget]
         )
         self.body.children = [
             self.services_table.widget,
@@ -122,10 +124,12 @@ class TracesView(View):
             self.spans = pd.DataFrame()
             self.trace_box.layout.display = "none"
             self.span.options = []
+            self.links.value = ""
             self.logs_table.show(pd.DataFrame(columns=list(LOG_COLUMNS)))
             return
         traces = self._reads.traces
         self.spans = traces.get(trace_id)
+        self.links.value = _html.links(self._trace_links(trace_id))
         critical = traces.critical_path(trace_id)
         self.waterfall.show(
             viz.trace_waterfall(self.spans, critical=critical, title=f"trace {trace_id}")
@@ -141,6 +145,16 @@ class TracesView(View):
         logs = self._reads.logs.search(trace_id=trace_id, start=start, end=end, limit=200)
         self.logs_table.show(logs, caption=f"logs of trace {trace_id}: {len(logs)}")
         self._show_span()
+
+    def _trace_links(self, trace_id: str) -> dict[str, str]:
+        """The trace's links out, labelled, over the trace's own time."""
+        labels = {"jaeger": "Jaeger UI", "grafana": "Grafana Explore"}
+        if self.spans.empty:
+            return {}
+        start_ns = int(self.spans["start"].min().value)
+        took = float((self.spans["offset_ms"] + self.spans["duration_ms"]).max())
+        found = trace_links(self._reads.profile, trace_id, start_ns, start_ns + int(took * 1e6))
+        return {labels[k]: url for k, url in found.items()}
 
     def selected_span(self) -> pd.Series | None:
         if self.spans.empty or self.span.value is None:

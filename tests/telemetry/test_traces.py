@@ -25,6 +25,7 @@ SEARCH = [
     "spans",
     "errors",
     "services",
+    "link",
 ]
 SPANS = [
     "span_id", "parent_span_id", "service", "operation", "kind", "start", "offset_ms",

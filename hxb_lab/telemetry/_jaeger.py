@@ -1,0 +1,327 @@
+"""Traces read from Jaeger's query service, as the rows the ClickHouse path reads.
+
+Jaeger's JSON traces become the same raw span rows as ``otel_traces`` gives (span_id,
+parent_span_id, service, operation, kind, start_ns, duration_ns, status, status_message,
+attributes, resource), so the waterfall, critical path, search summaries and figures are
+computed by the same code on either backend. Jaeger has no aggregate API for latency
+percentiles (SPM needs a separate metrics store), so service, operation and dependency
+figures come from a bounded sample of whole traces: at most ``jaeger.sample_traces`` per
+service and range. When the sample holds every trace of the range the figures equal the
+ClickHouse path's (the same histogram buckets, within 6 % of the exact quantiles); the
+frame's ``attrs`` say how many traces were read and whether the sample was cut.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from math import floor, log10
+from typing import TYPE_CHECKING, Any
+
+from hxb_lab.clients.jaeger import Jaeger, open_jaeger
+from hxb_lab.otel_tables import BUCKETS_PER_DECADE
+from hxb_lab.telemetry._red import percentile
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hxb_lab.context import Context
+
+#: Tags Jaeger derives from OpenTelemetry fields; they are columns here, not attributes.
+DERIVED_TAGS = frozenset(
+    {
+        "span.kind",
+        "otel.status_code",
+        "otel.status_description",
+        "error",
+        "otel.scope.name",
+        "otel.scope.version",
+        "internal.span.format",
+        "w3c.tracestate",
+    }
+)
+RAW_COLUMNS = (
+    "span_id", "parent_span_id", "service", "operation", "kind", "start_ns", "duration_ns",
+    "status", "status_message", "attributes", "resource",
+)  # fmt: skip
+
+
+def client(ctx: Context) -> Jaeger:
+    """The profile's Jaeger, opened on first use."""
+    found: Jaeger = ctx.clients.get("jaeger", open_jaeger)
+    return found
+
+
+def _text(tag: Mapping[str, Any]) -> str:
+    """A tag's value as the ClickHouse exporter writes attributes: as text."""
+    value = tag.get("value")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+@dataclass
+class Span:
+    """One span of a Jaeger trace, in the ClickHouse path's terms."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    service: str
+    operation: str
+    kind: str
+    start_ns: int
+    duration_ns: int
+    status: str
+    status_message: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    resource: dict[str, str] = field(default_factory=dict)
+
+    def row(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, c) for c in RAW_COLUMNS)
+
+
+def spans(trace: Mapping[str, Any]) -> list[Span]:
+    """The spans of one trace of Jaeger's JSON API."""
+    processes = trace.get("processes") or {}
+    out = []
+    for raw in trace.get("spans") or []:
+        tags = {t.get("key", ""): t for t in raw.get("tags") or []}
+        process = processes.get(raw.get("processID"), {})
+        service = str(process.get("serviceName", ""))
+        resource = {str(t.get("key", "")): _text(t) for t in process.get("tags") or []}
+        resource["service.name"] = service
+        trace_id = str(raw.get("traceID", "")).rjust(32, "0")
+        parent = next(
+            (
+                r.get("spanID", "")
+                for r in raw.get("references") or []
+                if r.get("refType") == "CHILD_OF"
+                and str(r.get("traceID", "")).rjust(32, "0") == trace_id
+            ),
+            "",
+        )
+        code = _text(tags["otel.status_code"]).lower() if "otel.status_code" in tags else ""
+        if code not in ("ok", "error"):
+            code = "error" if _text(tags.get("error", {})) == "true" else "unset"
+        out.append(
+            Span(
+                trace_id=trace_id,
+                span_id=str(raw.get("spanID", "")),
+                parent_span_id=str(parent),
+                service=service,
+                operation=str(raw.get("operationName", "")),
+                kind=_text(tags["span.kind"]).lower() if "span.kind" in tags else "internal",
+                start_ns=int(raw.get("startTime", 0)) * 1000,
+                duration_ns=int(raw.get("duration", 0)) * 1000,
+                status=code,
+                status_message=_text(tags.get("otel.status_description", {})),
+                attributes={str(k): _text(t) for k, t in tags.items() if k not in DERIVED_TAGS},
+                resource=resource,
+            )
+        )
+    return out
+
+
+def raw_frame(found: Sequence[Span]) -> pd.DataFrame:
+    """The raw span rows of one trace (the columns `Traces._spans` reads from ClickHouse)."""
+    import pandas as pd
+
+    return pd.DataFrame([s.row() for s in found], columns=list(RAW_COLUMNS))
+
+
+# ---------------------------------------------------------------------------- search
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What a span must match for its trace to be found (all given fields)."""
+
+    service: str | None = None
+    operation: str | None = None
+    low_ns: int | None = None
+    high_ns: int | None = None
+    status: str | None = None  # "error", "ok", "unset"
+    attributes: tuple[tuple[str, str], ...] = ()
+    start_ns: int = 0
+    end_ns: int = 0
+
+    def matches(self, s: Span) -> bool:
+        return (
+            self.start_ns <= s.start_ns < self.end_ns
+            and (self.service is None or s.service == self.service)
+            and (self.operation is None or s.operation == self.operation)
+            and (self.low_ns is None or s.duration_ns >= self.low_ns)
+            and (self.high_ns is None or s.duration_ns <= self.high_ns)
+            and (self.status is None or s.status == self.status)
+            and all(s.attributes.get(k) == v or s.resource.get(k) == v for k, v in self.attributes)
+        )
+
+
+def find(jaeger: Jaeger, wanted: Filter, limit: int, order: str, sample: int) -> list[list[Span]]:
+    """The traces with a span matching `wanted`: the `limit` with the latest (``recent``)
+    or longest (``slowest``) matching span, as the ClickHouse path ranks them.
+
+    Jaeger filters what it can (service, operation, durations, attributes as tags); the
+    match is then checked here on every span, so both backends mean the same. When Jaeger
+    cannot rank as asked (slowest, or a status filter) up to `sample` traces are read.
+    """
+    ranked_here = order == "slowest" or wanted.status is not None
+    traces = jaeger.find(
+        start_us=wanted.start_ns // 1000,
+        end_us=max(wanted.end_ns - 1, 0) // 1000,
+        limit=max(limit, sample) if ranked_here else limit,
+        service=wanted.service,
+        operation=wanted.operation,
+        tags=dict(wanted.attributes) or None,
+        min_duration_us=None if wanted.low_ns is None else -(-wanted.low_ns // 1000),
+        max_duration_us=None if wanted.high_ns is None else wanted.high_ns // 1000,
+    )
+    keyed = []
+    for trace in traces:
+        found = spans(trace)
+        matching = [s for s in found if wanted.matches(s)]
+        if not matching:
+            continue
+        if order == "slowest":
+            key = max(s.duration_ns for s in matching)
+        else:
+            key = max(s.start_ns for s in matching)
+        keyed.append((-key, found[0].trace_id if found else "", found))
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    return [found for _, _, found in keyed[:limit]]
+
+
+def summary(found: Sequence[Span]) -> dict[str, Any]:
+    """One row of the search frame, as the ClickHouse path computes it."""
+    roots = [s for s in found if not s.parent_span_id] or list(found)
+    root = min(roots, key=lambda s: s.start_ns)
+    start = min(s.start_ns for s in found)
+    return {
+        "trace_id": found[0].trace_id,
+        "root_service": root.service,
+        "root_operation": root.operation,
+        "start": start,
+        "duration_ms": (max(s.start_ns + s.duration_ns for s in found) - start) / 1e6,
+        "spans": len(found),
+        "errors": sum(s.status == "error" for s in found),
+        "services": sorted({s.service for s in found}),
+    }
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def bucket(duration_ns: int) -> int:
+    """The log-spaced histogram bucket of a duration (`otel_tables.DURATION_BUCKET`)."""
+    if duration_ns <= 1000:
+        return 0
+    return min(1 + floor(log10(duration_ns / 1000) * BUCKETS_PER_DECADE), 480)
+
+
+@dataclass
+class Sample:
+    """Whole traces read from Jaeger for figures, and whether a service's traces were cut."""
+
+    traces: dict[str, list[Span]] = field(default_factory=dict)
+    cut: list[str] = field(default_factory=list)  # services with more traces than read
+
+    def spans(self) -> Iterable[Span]:
+        for found in self.traces.values():
+            yield from found
+
+    def describe(self, limit: int) -> dict[str, Any]:
+        return {
+            "percentiles": f"from a sample of {len(self.traces)} Jaeger traces "
+            f"(at most {limit} per service)",
+            "sampled_traces": len(self.traces),
+            "sample_complete": not self.cut,
+            "sample_cut_services": sorted(self.cut),
+        }
+
+
+def sample(
+    jaeger: Jaeger, services: Iterable[str], start_ns: int, end_ns: int, limit: int
+) -> Sample:
+    """Up to `limit` whole traces of each service with a span in [start_ns, end_ns)."""
+    taken = Sample()
+    for service in services:
+        traces = jaeger.find(
+            start_us=start_ns // 1000,
+            end_us=max(end_ns - 1, 0) // 1000,
+            limit=limit,
+            service=service,
+        )
+        if len(traces) >= limit:
+            taken.cut.append(service)
+        for trace in traces:
+            found = spans(trace)
+            if found:
+                taken.traces.setdefault(found[0].trace_id, found)
+    return taken
+
+
+def red(
+    spans_: Iterable[Span], keys: Callable[[Span], tuple[str, ...] | None], names: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Calls, errors, error_rate and percentiles per key (spans whose key is None skipped)."""
+    merged: dict[tuple[str, ...], list[Any]] = {}
+    for s in spans_:
+        key = keys(s)
+        if key is None:
+            continue
+        entry = merged.setdefault(key, [0, 0, Counter()])
+        entry[0] += 1
+        entry[1] += s.status == "error"
+        entry[2][bucket(s.duration_ns)] += 1
+    rows = []
+    for key in sorted(merged):
+        calls, errors, histogram = merged[key]
+        rows.append(
+            {
+                **dict(zip(names, key, strict=True)),
+                "calls": calls,
+                "errors": errors,
+                "error_rate": errors / calls,
+                "p50_ms": percentile(histogram, 0.5),
+                "p95_ms": percentile(histogram, 0.95),
+                "p99_ms": percentile(histogram, 0.99),
+            }
+        )
+    return rows
+
+
+def dependencies(spans_: Iterable[Span], start_ns: int, end_ns: int) -> list[dict[str, Any]]:
+    """Caller -> callee pairs as the ClickHouse path joins them (see `Traces.dependencies`)."""
+    import numpy as np
+
+    by_parent: dict[tuple[str, str], list[Span]] = {}
+    callers: list[Span] = []
+    for s in spans_:
+        if s.kind in ("server", "consumer") and s.start_ns >= start_ns:
+            by_parent.setdefault((s.trace_id, s.parent_span_id), []).append(s)
+        elif s.kind in ("client", "producer") and start_ns <= s.start_ns < end_ns:
+            callers.append(s)
+    pairs: dict[tuple[str, str], list[Any]] = {}
+    for c in callers:
+        callees: list[Span | None] = list(by_parent.get((c.trace_id, c.span_id), [])) or [None]
+        for callee in callees:
+            child = callee.service if callee is not None else c.attributes.get("peer.service", "")
+            if not child:
+                continue
+            failed = c.status == "error" or (callee is not None and callee.status == "error")
+            entry = pairs.setdefault((c.service, child), [0, 0, []])
+            entry[0] += 1
+            entry[1] += failed
+            entry[2].append(c.duration_ns)
+    return [
+        {
+            "parent": parent,
+            "child": child,
+            "calls": calls,
+            "errors": errors,
+            "p95_ms": float(np.quantile(np.array(durations, dtype=float), 0.95)) / 1e6,
+        }
+        for (parent, child), (calls, errors, durations) in sorted(pairs.items())
+    ]

@@ -1,0 +1,147 @@
+"""A real Jaeger (v2, in-memory storage) on loopback, fed by the OpenTelemetry SDK over OTLP.
+
+The binary is built from Go modules by ``tests/telemetry/jaeger/build.sh`` (cached under
+``~/.cache/hxb-lab/jaeger``). Jaeger v2 is an OpenTelemetry Collector distribution: the
+configuration written here has one OTLP/HTTP receiver, the memory store, the query service
+(HTTP only) and no other listener, every endpoint on 127.0.0.1 at a free port.
+
+    with start_jaeger(tmp) as jaeger:
+        feed(jaeger, spans)            # OTLP/HTTP through the SDK's exporter
+        jaeger.url                     # the query service: /api/..., /api/v3/...
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tests.support.processes import Process, free_port, http_probe, start
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+__all__ = ["BUILD", "Jaeger", "build_jaeger", "feed", "start_jaeger"]
+
+BUILD = Path(__file__).resolve().parents[1] / "telemetry" / "jaeger" / "build.sh"
+#: Traces the memory store keeps (the oldest are dropped beyond it).
+MAX_TRACES = 50_000
+
+CONFIG = """\
+service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    resource:
+      service.name: jaeger
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 127.0.0.1:{health}
+  jaeger_storage:
+    backends:
+      memory_store:
+        memory:
+          max_traces: {max_traces}
+  jaeger_query:
+    storage:
+      traces: memory_store
+    enable_tracing: false
+    max_clock_skew_adjust: 0s
+    http:
+      endpoint: 127.0.0.1:{query}
+    grpc:
+      endpoint: 127.0.0.1:{query_grpc}
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{otlp}
+processors:
+  batch:
+    timeout: 50ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memory_store
+"""
+
+
+@dataclass
+class Jaeger:
+    url: str  # the query service (HTTP API and UI)
+    otlp_url: str  # OTLP/HTTP traces endpoint
+    process: Process = field(repr=False)
+
+    def __enter__(self) -> Jaeger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.stop()
+
+
+def build_jaeger() -> Path:
+    """The cached Jaeger binary (built on first use: minutes, once per machine)."""
+    out = subprocess.run(
+        ["bash", str(BUILD)], check=True, capture_output=True, text=True, timeout=1800
+    )
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def start_jaeger(home: Path, timeout: float = 60.0) -> Jaeger:
+    """Jaeger on free loopback ports, its configuration and log under `home`."""
+    binary = build_jaeger()
+    ports = {
+        "health": free_port(),
+        "query": free_port(),
+        "query_grpc": free_port(),
+        "otlp": free_port(),
+    }
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "jaeger.yaml"
+    config.write_text(CONFIG.format(max_traces=MAX_TRACES, **ports))
+    health = f"http://127.0.0.1:{ports['health']}/status"
+    process = start(
+        [str(binary), "--config", str(config)], home / "jaeger.log", http_probe(health),
+        timeout=timeout, name="jaeger",
+    )  # fmt: skip
+    return Jaeger(
+        f"http://127.0.0.1:{ports['query']}",
+        f"http://127.0.0.1:{ports['otlp']}/v1/traces",
+        process,
+    )
+
+
+def feed(jaeger: Jaeger, spans: Sequence[ReadableSpan]) -> None:
+    """Send finished SDK spans to Jaeger through the SDK's OTLP/HTTP exporter."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    exporter = OTLPSpanExporter(endpoint=jaeger.otlp_url, timeout=30)
+    try:
+        for i in range(0, len(spans), 2000):
+            result = exporter.export(list(spans[i : i + 2000]))
+            if result is not SpanExportResult.SUCCESS:
+                raise RuntimeError(f"Jaeger at {jaeger.otlp_url} refused {len(spans)} spans")
+    finally:
+        exporter.shutdown()
+
+
+@contextmanager
+def running_jaeger(home: Path) -> Iterator[Jaeger]:
+    jaeger = start_jaeger(home)
+    try:
+        yield jaeger
+    finally:
+        jaeger.process.stop()
