@@ -20,13 +20,16 @@ if TYPE_CHECKING:
     from hxb_lab.cluster import Cluster
     from hxb_lab.inference import Inference
     from hxb_lab.models import Models
+    from hxb_lab.platform import Platform
     from hxb_lab.telemetry import Alerts, Logs, Metrics, Traces
     from hxb_lab.widgets import Views
 
 __all__ = ["FACADES", "Workbench", "connect"]
 
 #: The facades of a workbench, by attribute.
-FACADES = ("cluster", "inference", "traces", "metrics", "logs", "alerts", "models", "view")
+FACADES = (
+    "cluster", "inference", "platform", "traces", "metrics", "logs", "alerts", "models", "view",
+)  # fmt: skip
 
 
 class Workbench:
@@ -100,6 +103,12 @@ class Workbench:
         )
 
     @cached_property
+    def platform(self) -> Platform:
+        from hxb_lab.platform import Platform
+
+        return Platform(self.context, cluster=self.cluster, metrics=self.metrics)
+
+    @cached_property
     def view(self) -> Views:
         from hxb_lab.widgets import Reads, Views
 
@@ -109,6 +118,7 @@ class Workbench:
                 now=self.context.now,
                 cluster=self.cluster,
                 inference=self.inference,
+                platform=self.platform,
                 traces=self.traces,
                 metrics=self.metrics,
                 logs=self.logs,

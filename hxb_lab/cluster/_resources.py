@@ -71,6 +71,31 @@ KINDS: tuple[Resource, ...] = (
     ),
     Resource("Model", "models", "mlops.seldon.io", "v1alpha1", short=("mlsm",)),
     Resource("Application", "applications", "argoproj.io", "v1alpha1", short=("app",)),
+    # The platform's stack: traffic, storage, scaling, notebooks, secrets operators.
+    Resource("Ingress", "ingresses", "networking.k8s.io", short=("ing",)),
+    Resource("VirtualService", "virtualservices", "networking.istio.io", "v1", short=("vs",)),
+    Resource("DestinationRule", "destinationrules", "networking.istio.io", "v1", short=("dr",)),
+    Resource("IngressRoute", "ingressroutes", "traefik.io", "v1alpha1"),
+    Resource("PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",)),
+    Resource("PersistentVolume", "persistentvolumes", namespaced=False, short=("pv",)),
+    Resource("StorageClass", "storageclasses", "storage.k8s.io", namespaced=False, short=("sc",)),
+    Resource("CephCluster", "cephclusters", "ceph.rook.io"),
+    Resource(
+        "HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling", "v2", short=("hpa",)
+    ),
+    Resource(
+        "PodAutoscaler",
+        "podautoscalers",
+        "autoscaling.internal.knative.dev",
+        "v1alpha1",
+        short=("kpa",),
+    ),
+    Resource("PodDisruptionBudget", "poddisruptionbudgets", "policy", short=("pdb",)),
+    Resource("Notebook", "notebooks", "kubeflow.org"),
+    Resource("ExternalSecret", "externalsecrets", "external-secrets.io", short=("es",)),
+    Resource("SealedSecret", "sealedsecrets", "bitnami.com", "v1alpha1"),
+    # Secrets are read one by one, for a TLS certificate's dates only, and never snapshotted.
+    Resource("Secret", "secrets", snapshot=False),
 )
 
 _BY_NAME: dict[str, Resource] = {}

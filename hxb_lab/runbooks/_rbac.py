@@ -3,7 +3,8 @@ where a user opted in.
 
 The runner's service account gets a ClusterRole that reads, cluster-wide, every kind HXB
 Lab reads (`hxb_lab.cluster._resources.KINDS`: nodes, pods, events, workloads, quotas,
-InferenceServices, Seldon Models, Argo CD Applications), never Secrets or ConfigMaps. A
+InferenceServices, Seldon Models, Argo CD Applications, the platform's stack), never Secrets
+or ConfigMaps. A
 runbook run with ``dry_run=False`` that applies a `Change` to an inference deployment also
 needs the namespaced write Role, printed only for the namespaces named with ``--write``.
 
@@ -43,7 +44,7 @@ READER_ROLE = "hxb-lab-runbook-reader"
 WRITER_ROLE = "hxb-lab-runbook-writer"
 _RBAC = "rbac.authorization.k8s.io"
 #: Kinds the runner never reads through the API (a pod gets its own ConfigMaps as volumes).
-_NOT_READ = {"configmaps"}
+_NOT_READ = {"configmaps", "secrets"}
 
 _SERVING = ("inferenceservices.serving.kserve.io", "models.mlops.seldon.io")
 _WORKLOADS = ("deployments.apps", "statefulsets.apps", "daemonsets.apps", "jobs.batch",
@@ -60,6 +61,21 @@ READS: dict[str, tuple[str, ...]] = {
     "inference.deployments": (*_SERVING, "deployments.apps"),
     "inference.pods": (*_SERVING, "pods", "nodes", "namespaces"),
     "inference.health": (*_SERVING, "pods"),
+    "platform.routes": ("virtualservices.networking.istio.io",
+                        "destinationrules.networking.istio.io", *_SERVING[:1]),
+    "platform.ingresses": ("ingresses.networking.k8s.io", "ingressroutes.traefik.io", "services",
+                           "deployments.apps"),
+    "platform.volumes": ("persistentvolumeclaims", "persistentvolumes",
+                         "storageclasses.storage.k8s.io", "pods"),
+    "platform.storage_classes": ("storageclasses.storage.k8s.io", "persistentvolumeclaims"),
+    "platform.ceph": ("cephclusters.ceph.rook.io",),
+    "platform.autoscalers": ("horizontalpodautoscalers.autoscaling",
+                             "podautoscalers.autoscaling.internal.knative.dev", *_SERVING[:1]),
+    "platform.disruption_budgets": ("poddisruptionbudgets.policy",),
+    "platform.evictions": ("pods", "poddisruptionbudgets.policy"),
+    "platform.notebooks": ("notebooks.kubeflow.org", "pods", "nodes", "namespaces"),
+    "platform.idle_notebooks": ("notebooks.kubeflow.org", "pods", "nodes", "namespaces"),
+    "platform.secret_syncs": ("externalsecrets.external-secrets.io", "sealedsecrets.bitnami.com"),
     **{f"inference.{a}": _SERVING for a in
        ("scale", "canary", "promote", "rollback", "promote_from_registry")},
 }  # fmt: skip

@@ -15,6 +15,13 @@ from hxb_lab.viz._theme import TEMPLATE, template
 from hxb_lab.viz.cluster import node_capacity
 from hxb_lab.viz.gpus import gpu_allocation, gpu_heatmap
 from hxb_lab.viz.latency import compare, latency_distribution
+from hxb_lab.viz.platform import (
+    autoscaler_headroom,
+    certificate_expiry,
+    claim_status,
+    notebook_utilization,
+    traffic_split,
+)
 from hxb_lab.viz.services import service_map
 from hxb_lab.viz.timeseries import MAX_POINTS, timeseries
 from hxb_lab.viz.traces import critical_path, trace_waterfall
@@ -22,14 +29,19 @@ from hxb_lab.viz.traces import critical_path, trace_waterfall
 __all__ = [
     "MAX_POINTS",
     "TEMPLATE",
+    "autoscaler_headroom",
+    "certificate_expiry",
+    "claim_status",
     "compare",
     "critical_path",
     "gpu_allocation",
     "gpu_heatmap",
     "latency_distribution",
     "node_capacity",
+    "notebook_utilization",
     "service_map",
     "template",
     "timeseries",
     "trace_waterfall",
+    "traffic_split",
 ]

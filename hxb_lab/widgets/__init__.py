@@ -12,6 +12,7 @@ from hxb_lab.widgets.cluster import ClusterView
 from hxb_lab.widgets.gpus import GpusView
 from hxb_lab.widgets.inference import InferenceView
 from hxb_lab.widgets.metrics import MetricsView
+from hxb_lab.widgets.platform import PlatformView
 from hxb_lab.widgets.reads import Reads
 from hxb_lab.widgets.services import ServicesView
 from hxb_lab.widgets.traces import TracesView
@@ -24,6 +25,7 @@ __all__ = [
     "GpusView",
     "InferenceView",
     "MetricsView",
+    "PlatformView",
     "Reads",
     "ServicesView",
     "TracesView",
@@ -88,6 +90,12 @@ class Views:
         """
 
         return TracesView(self._reads, service=service, **options)
+
+    def platform(self, area: str = "traffic", **options: Any) -> PlatformView:
+        """The platform's stack by area (traffic, storage, scaling, notebooks, secrets):
+        a figure over the area's tables, and notes on what could not be read."""
+
+        return PlatformView(self._reads, area=area, **options)
 
     def services(self, **options: Any) -> ServicesView:
         """The service map of a time range."""

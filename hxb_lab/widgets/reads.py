@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hxb_lab.cluster import Cluster
     from hxb_lab.config import Profile
     from hxb_lab.inference import Inference
+    from hxb_lab.platform import Platform
     from hxb_lab.telemetry import Logs, Metrics, Traces
 
 __all__ = ["Reads"]
@@ -28,6 +29,7 @@ class Reads:
     now: Callable[[], datetime]
     cluster: Cluster
     inference: Inference
+    platform: Platform
     traces: Traces
     metrics: Metrics
     logs: Logs

@@ -1,13 +1,14 @@
 """Vendor an upstream CRD YAML into tests/controlplane/crds/ (maintainer tool, not a test).
 
     python tests/controlplane/update_crds.py SRC.yaml OUT.yaml \
-        --source "kserve/kserve v0.20.0 ..." [--enable-status-subresource]
+        --source "kserve/kserve v0.20.0 ..." [--enable-status-subresource] [--only NAME ...]
     python tests/controlplane/update_crds.py --refresh tests/controlplane/crds/*.yaml
 
 Every ``description`` goes: the schema's (never a property that happens to be called
 ``description``) and the printer columns'. The project keeps the schema facts (types,
 validation, defaults, printer columns), not upstream's prose. --enable-status-subresource
-adds ``subresources.status`` to every version that lacks it. The header records the source
+adds ``subresources.status`` to every version that lacks it; --only keeps the named CRDs of
+a file that bundles many (Istio's, Traefik's, Rook's). The header records the source
 and what was changed. --refresh applies these rules again to files already vendored,
 keeping their headers' source and changes. Needs PyYAML.
 """
@@ -61,8 +62,14 @@ def render(header: list[str], docs: list[Any]) -> str:
 def vendor(args: argparse.Namespace) -> None:
     text = args.src.read_text()
     docs = [d for d in yaml.safe_load_all(text) if d]
-    json_size = sum(len(json.dumps(d, separators=(",", ":"))) for d in docs)
     notes: list[str] = []
+    if args.only:
+        bundled = len(docs)
+        docs = [d for d in docs if d.get("metadata", {}).get("name") in args.only]
+        missing = set(args.only) - {d["metadata"]["name"] for d in docs}
+        assert not missing, f"not in {args.src}: {sorted(missing)}"
+        notes.append(f"kept {', '.join(args.only)} of the file's {bundled} documents")
+    json_size = sum(len(json.dumps(d, separators=(",", ":"))) for d in docs)
     removed = 0
     for crd in docs:
         assert crd["kind"] == "CustomResourceDefinition", crd["kind"]
@@ -77,7 +84,7 @@ def vendor(args: argparse.Namespace) -> None:
                         f"status subresource ENABLED for {version['name']} (upstream has none)"
                     )
     if removed:
-        notes.insert(0, STRIPPED)
+        notes.insert(1 if args.only else 0, STRIPPED)
 
     header = [
         f"# Source: {args.source}",
@@ -118,6 +125,7 @@ def main() -> None:
     ap.add_argument("out", type=Path, nargs="?")
     ap.add_argument("--source", help="where it comes from: repo, tag, commit, path")
     ap.add_argument("--enable-status-subresource", action="store_true")
+    ap.add_argument("--only", nargs="+", metavar="CRD", help="keep only these CRDs (by name)")
     args = ap.parse_args()
     if args.refresh:
         for path in args.refresh:

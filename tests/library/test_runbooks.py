@@ -31,7 +31,8 @@ VERDICTS = {
     r"the GPU's memory \(CUDA out of memory\)\); embedding-cache \(killed for exceeding its "
     r"memory limit \(OOMKilled\)\)",
     "node-drain-readiness": r"not ready to drain h100-0: 1 of 4 evicted pods has nowhere to go "
-    r"\(2 GPUs wanted, 6 NVIDIA-H100-80GB-HBM3 free elsewhere\);.* the fleet loses 8 of its 16 "
+    r"\(2 GPUs wanted, 6 NVIDIA-H100-80GB-HBM3 free elsewhere\); 4 evictions would be refused by "
+    r"PodDisruptionBudget llm-chat;.* the fleet loses 8 of its 16 "
     r"NVIDIA-H100-80GB-HBM3 GPUs \(50%\)",
     "gpu-capacity-report": r"all products: 52 GPUs, 26 allocated \(3 idle under 25 %\), 18 free on "
     r"schedulable nodes, 8 on cordoned or not-ready nodes; 1 pod waiting for 8 GPUs",

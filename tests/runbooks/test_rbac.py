@@ -90,7 +90,10 @@ def test_the_printed_rbac_lets_the_runner_read_everything_and_write_only_where_a
             "RoleBinding",
         ]
         # It says which runbook needs what, in the words of its resources.
-        assert "#   node-drain-readiness: reads namespaces, nodes, pods" in printed
+        assert (
+            "#   node-drain-readiness: reads namespaces, nodes, poddisruptionbudgets.policy, pods"
+            in printed
+        )
         assert "model-promotion: reads" in printed and "when run with dry_run=False" in printed
 
         ns = kube_namespace

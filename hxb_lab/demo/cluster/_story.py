@@ -13,6 +13,7 @@ from hxb_lab.demo.cluster._builder import condition, resources, ts
 from hxb_lab.demo.cluster._events import tell_events
 from hxb_lab.demo.cluster._inference import inference_service, seldon_model
 from hxb_lab.demo.cluster._pods import Container, PodState, pod_ready
+from hxb_lab.demo.cluster._stack import tell_stack
 
 if TYPE_CHECKING:
     from hxb_lab.demo.cluster.simulate import _Simulation
@@ -81,6 +82,7 @@ def tell(sim: _Simulation) -> None:
     _quotas(sim)
     _applications(sim)
     tell_events(sim)
+    tell_stack(sim)
 
 
 def _daemonsets(sim: _Simulation) -> None:

@@ -30,11 +30,25 @@ MERGE = "application/merge-patch+json"
 #: Creation order: owners before what they own, pods before their events.
 PHASES: tuple[tuple[str, ...], ...] = (
     ("namespaces",),
-    ("nodes", "resourcequotas"),
+    ("nodes", "resourcequotas", "storageclasses.storage.k8s.io", "persistentvolumes"),
     (
         "inferenceservices.serving.kserve.io",
         "models.mlops.seldon.io",
         "applications.argoproj.io",
+        "cephclusters.ceph.rook.io",
+        "notebooks.kubeflow.org",
+        "externalsecrets.external-secrets.io",
+        "sealedsecrets.bitnami.com",
+        "virtualservices.networking.istio.io",
+        "destinationrules.networking.istio.io",
+        "ingressroutes.traefik.io",
+        "podautoscalers.autoscaling.internal.knative.dev",
+        "ingresses.networking.k8s.io",
+        "services",
+        "secrets",
+        "persistentvolumeclaims",
+        "horizontalpodautoscalers.autoscaling",
+        "poddisruptionbudgets.policy",
     ),
     ("deployments.apps", "statefulsets.apps", "daemonsets.apps", "jobs.batch"),
     ("replicasets.apps",),
@@ -128,7 +142,7 @@ def apply_platform(platform: Platform, context: KubeContext, workers: int = 8) -
                 status = obj.get("status")
                 if kind == "resourcequotas":
                     status = _zero_usage(obj)
-                elif kind in ("namespaces", "events"):
+                elif kind in ("namespaces", "events", "storageclasses.storage.k8s.io"):
                     status = None
                 jobs.append(functools.partial(writer.create, kind, obj, status))
             counts[kind] = len(platform[kind])
