@@ -102,7 +102,8 @@ def _digest(value: Any) -> str:
 
 def trim(obj: Mapping[str, Any]) -> Obj:
     """The state kept of an object: all of it but managedFields, and for a ConfigMap its
-    values as digests (a diff still shows which key changed; the values are not kept)."""
+    values as digests (a diff still shows which key changed; the values are not kept), and for
+    a Secret its keys only (not even a digest of a value is kept)."""
     kept = dict(obj)
     meta = dict(kept.get("metadata") or {})
     meta.pop("managedFields", None)
@@ -111,6 +112,10 @@ def trim(obj: Mapping[str, Any]) -> Obj:
         for key in ("data", "binaryData"):
             if isinstance(kept.get(key), dict):
                 kept[key] = {k: _digest(v) for k, v in kept[key].items()}
+    if kept.get("kind") == "Secret":
+        for key in ("data", "stringData"):
+            if isinstance(kept.get(key), dict):
+                kept[key] = dict.fromkeys(kept[key], "")
     return kept
 
 

@@ -109,6 +109,8 @@ def write_history(snapshot: Path, telemetry: Path, now: datetime) -> int:
     cluster = snapshot.name
     objects: dict[str, list[Obj]] = {}
     for res in KINDS:
+        if res.kind == "Secret":  # the history keeps no Secrets
+            continue
         path = snapshot / res.file_name
         if path.is_file():
             objects[res.kind] = orjson.loads(path.read_bytes())["items"]
