@@ -32,6 +32,7 @@ def test_the_library_is_complete() -> None:
         "notebooks/03-inference-latency-investigation.ipynb",
         "notebooks/04-trace-deep-dive.ipynb",
         "notebooks/05-capacity-planning.ipynb",
+        "notebooks/06-platform-health.ipynb",
         "runbooks/canary-analysis.ipynb",
         "runbooks/crashloop-triage.ipynb",
         "runbooks/gpu-capacity-report.ipynb",
