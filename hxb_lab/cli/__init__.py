@@ -1,7 +1,7 @@
 """The `hxb-lab` command line. Errors print as one line with exit code 2, never a traceback.
 
 One module per group of commands: `profiles`, `cluster`, `demo`, `runbooks`, `alerts`,
-`serve`, `approvals`. Libraries
+`serve`, `record`, `approvals`. Libraries
 are imported inside the commands, so ``hxb-lab --help`` stays fast.
 """
 
@@ -12,7 +12,17 @@ from typing import Annotated
 import typer
 
 from hxb_lab._version import __version__
-from hxb_lab.cli import alerts, approvals, cluster, demo, profiles, runbook_image, runbooks, serve
+from hxb_lab.cli import (
+    alerts,
+    approvals,
+    cluster,
+    demo,
+    profiles,
+    record,
+    runbook_image,
+    runbooks,
+    serve,
+)
 from hxb_lab.errors import HxbLabError
 
 __all__ = ["app", "main"]
@@ -30,6 +40,7 @@ app.add_typer(cluster.cluster_app, name="cluster")
 app.add_typer(runbooks.runbook_app, name="runbook")
 app.add_typer(alerts.alerts_app, name="alerts")
 app.command("serve")(serve.serve)
+app.command("record")(record.record)
 app.command("approve")(approvals.approve)
 app.command("reject")(approvals.reject)
 runbooks.runbook_app.command("audit")(approvals.audit)

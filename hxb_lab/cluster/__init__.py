@@ -29,6 +29,7 @@ from hxb_lab.cluster import history as _history
 from hxb_lab.cluster import live as _live
 from hxb_lab.cluster import nodes as _nodes
 from hxb_lab.cluster import pods as _pods
+from hxb_lab.cluster import record as _record
 from hxb_lab.cluster import snapshot as _snapshot
 from hxb_lab.cluster import watch as _watch
 from hxb_lab.cluster import workloads as _workloads
@@ -467,14 +468,31 @@ class Cluster:
         rows = self._changes().history(start_ns, end_ns, resolved, name, namespace, cluster)
         return _history.history_frame(rows)
 
+    def recorder(self, kinds: Sequence[str] | None = None, **options: Any) -> _record.Recorder:
+        """The recorder of these clusters' changes into the profile's telemetry store
+        (`hxb-lab record`); `kinds` (default: every kind HXB Lab reads) and the options of
+        `hxb_lab.cluster.record.Recorder` (flush_s, batch, reconnect_timeout, progress)."""
+
+        wanted = _checks.names(kinds, "kinds")
+        chosen = [resource(k) for k in wanted] if wanted else list(_record.RECORDED)
+        sources = self.sources()
+        live = [s.context for s in sources if isinstance(s, _live.LiveSource)]
+        if not live:
+            raise _ParameterError(
+                [f"profile {self._ctx.profile.name!r} reads no live cluster (a snapshot does "
+                 "not change): name kubeconfig contexts in kube.contexts to record them"]
+            )  # fmt: skip
+        store = _ChangeStore(self._ctx.clients.get("clickhouse", _open_clickhouse))
+        return _record.Recorder(live, store, chosen, **options)
+
     def at(self, time: Any) -> Cluster:
         """The clusters as they were at `time` (see `hxb_lab.times`: "-2h", ISO, a
         datetime), from the recorded history: ``wb.cluster.at("-2h").pods()`` has the
         columns of ``pods()`` and the pods of then; nodes(), workloads(), gpus(),
         workspaces(), events() ... likewise."""
 
+        at_ns = _times.to_ns(time, self._now(), "time")  # to the nanosecond, as rows are
         moment = _times.to_instant(time, self._now(), "time")
-        at_ns = _times.to_ns(moment, self._now(), "time")
         store = self._changes()
         sources = [_history.HistorySource(store, name, at_ns) for name in store.clusters(at_ns)]
         return Cluster(self._ctx, sources=sources, at=moment)

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["CHANGES", "WHATS", "Change", "change", "diff", "trim", "who"]
+__all__ = ["CHANGES", "WHATS", "Change", "change", "diff", "trim", "who", "writers"]
 
 Obj = dict[str, Any]
 
@@ -119,16 +119,24 @@ def trim(obj: Mapping[str, Any]) -> Obj:
     return kept
 
 
-def who(obj: Mapping[str, Any]) -> str:
-    """The field manager of the object's latest write (``kubectl-scale``,
-    ``kube-controller-manager`` ...), or "" when the object does not say."""
+def writers(obj: Mapping[str, Any]) -> frozenset[tuple[str, ...]]:
+    """The object's managedFields entries as (manager, operation, subresource, time)."""
     entries = (obj.get("metadata") or {}).get("managedFields") or ()
-    best, when = "", ""
-    for entry in entries:
-        stamp = str(entry.get("time") or "")
-        if entry.get("manager") and stamp >= when:
-            best, when = str(entry["manager"]), stamp
-    return best
+    return frozenset(
+        tuple(str(e.get(k) or "") for k in ("manager", "operation", "subresource", "time"))
+        for e in entries
+        if e.get("manager")
+    )
+
+
+def who(obj: Mapping[str, Any], before: frozenset[tuple[str, ...]] = frozenset()) -> str:
+    """The field manager of the object's latest write (``kubectl``, ``kube-controller-manager``
+    ...): of the managedFields entries not in `before` (the writers of the previous state,
+    since entries' times are to the second), the latest; "" when the object does not say."""
+    entries = writers(obj)
+    fresh = (entries - before) or entries
+    best = max(fresh, key=lambda e: e[3], default=None)
+    return best[0] if best else ""
 
 
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
@@ -209,8 +217,10 @@ def change(
     kind_of_change: str,
     obj: Mapping[str, Any],
     before: Mapping[str, Any] | None = None,
+    writers_before: frozenset[tuple[str, ...]] = frozenset(),
 ) -> Change:
-    """The history row of `obj` after a change (`before`: its kept state until then)."""
+    """The history row of `obj` after a change (`before`: its kept state until then;
+    `writers_before`: its managedFields entries then, see `who`)."""
     kept = trim(obj)
     meta = kept.get("metadata") or {}
     changed = diff(before, kept) if kind_of_change == "MODIFIED" else {}
@@ -224,7 +234,7 @@ def change(
         str(meta.get("uid") or ""),
         kind_of_change,
         what,
-        "" if kind_of_change == "DELETED" else who(obj),
+        "" if kind_of_change == "DELETED" else who(obj, writers_before),
         _summary(kept, what, changed),
         changed,
         str(meta.get("resourceVersion") or ""),

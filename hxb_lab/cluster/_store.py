@@ -74,8 +74,12 @@ class ChangeStore:
         )
 
     def require(self) -> None:
-        """Fail with what to do when the store holds no cluster history at all."""
-        if not self.ch.has(CLUSTER_CHANGES):
+        """Fail with what to do when the store holds no cluster history at all (a folder
+        the recorder made, still without files, is an empty history)."""
+        recorded = (
+            self.directory.is_dir() if self.directory is not None else self.ch.has(CLUSTER_CHANGES)
+        )
+        if not recorded:
             raise HxbLabError(
                 f"the telemetry store {self.ch.server} holds no cluster history "
                 f"(table {self.ch.tables[CLUSTER_CHANGES]!r})",
@@ -103,8 +107,14 @@ class ChangeStore:
         return len(rows)
 
     # ------------------------------------------------------------------ reads
+    def _nothing_yet(self) -> bool:
+        """A Parquet folder without files yet (ClickHouse cannot read an empty glob)."""
+        return self.directory is not None and not any(self.directory.glob("*.parquet"))
+
     def clusters(self, at_ns: int) -> list[str]:
         """The clusters with history up to `at_ns`."""
+        if self._nothing_yet():
+            return []
         rows = self.ch.rows(
             f"SELECT DISTINCT Cluster FROM ${{{CLUSTER_CHANGES}}} WHERE {_AT} ORDER BY Cluster",
             {"at": at_ns},
@@ -115,6 +125,8 @@ class ChangeStore:
         """The objects of `kind` on `cluster` as they were at `at_ns` (each one's last row
         up to then, unless that row is its deletion), by namespace and name as an API
         server lists them."""
+        if self._nothing_yet():
+            return []
         rows = self.ch.rows(
             f"""SELECT argMax(Object, Time) AS object, argMax(Change, Time) AS last
             FROM ${{{CLUSTER_CHANGES}}}
@@ -126,6 +138,8 @@ class ChangeStore:
 
     def resume_point(self, cluster: str, kind: str) -> str | None:
         """The newest resourceVersion recorded of `kind` on `cluster` (None: never recorded)."""
+        if self._nothing_yet():
+            return None
         rows = self.ch.rows(
             f"""SELECT max(toUInt64OrZero(ResourceVersion)), count()
             FROM ${{{CLUSTER_CHANGES}}}
@@ -145,6 +159,8 @@ class ChangeStore:
         cluster: str | None,
     ) -> list[tuple[Any, ...]]:
         """Rows in [start, end), oldest first (the history frame's columns)."""
+        if self._nothing_yet():
+            return []
         where = [
             "Time >= fromUnixTimestamp64Nano({start:Int64}, 'UTC')",
             "Time < fromUnixTimestamp64Nano({end:Int64}, 'UTC')",

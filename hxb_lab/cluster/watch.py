@@ -20,7 +20,7 @@ from hxb_lab.cluster._resources import Resource
 from hxb_lab.cluster._selectors import Selector
 from hxb_lab.errors import ClusterError, ClusterUnavailableError
 
-__all__ = ["ChangeEvent", "watch_live", "watch_snapshot"]
+__all__ = ["ChangeEvent", "listing", "watch_live", "watch_snapshot"]
 
 SERVER_TIMEOUT_S = 60  # each watch request ends after this; the generator opens the next
 
@@ -124,6 +124,13 @@ def _rv(obj: dict[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
+def listing(ctx: KubeContext, res: Resource) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Every object of `res` (uid -> object) and the list's resourceVersion, to watch from."""
+    watcher = _Watcher(ctx, res, None, None)
+    version, _ = watcher.relist(report=False)
+    return version, watcher.known
+
+
 def watch_live(
     ctx: KubeContext,
     res: Resource,
@@ -135,11 +142,18 @@ def watch_live(
     bookmarks: bool = False,
     initial: bool = True,
     reconnect_timeout: float = 300.0,
+    known: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[ChangeEvent]:
-    """Change events of `res` until `timeout` seconds have passed (None: forever)."""
+    """Change events of `res` until `timeout` seconds have passed (None: forever).
+
+    `known` (uid -> object, with its resourceVersion) is what the caller already saw when
+    it resumes from `resource_version`: a relist after 410 Gone reports only what differs
+    from it."""
     import urllib3
 
     watcher = _Watcher(ctx, res, namespace, selector)
+    if known is not None:
+        watcher.known = dict(known)
     deadline = None if timeout is None else time.monotonic() + timeout
     if resource_version is None:
         version, events = watcher.relist(report=False)
