@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hxb_lab.cluster._resources import KINDS
+from hxb_lab.cluster.record import RECORDED
 from hxb_lab.config import Profile, load_profile
 from hxb_lab.runbooks._manifests import profile_toml
 from hxb_lab.workbench import Workbench
@@ -27,7 +27,7 @@ def recorder_objects(profile: Profile) -> list[dict[str, Any]]:
     meta = {"name": NAME, "labels": dict(_LABELS)}
     here = {**meta, "namespace": namespace}
     groups: dict[str, list[str]] = {}
-    for res in KINDS:
+    for res in RECORDED:
         groups.setdefault(res.group, []).append(res.plural)
     rules = [
         {"apiGroups": [group], "resources": sorted(plurals), "verbs": ["get", "list", "watch"]}

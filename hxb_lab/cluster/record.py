@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RECORDED", "Recorder", "Recording"]
 
-#: What is recorded: every kind HXB Lab reads (Secrets are not among them).
-RECORDED: tuple[Resource, ...] = KINDS
+#: What is recorded: every kind HXB Lab reads, but Secrets (not even their keys).
+RECORDED: tuple[Resource, ...] = tuple(r for r in KINDS if r.kind != "Secret")
 _FOREVER_NS = 2**62
 _WATCH_S = 2.0
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 
+from hxb_lab.cli.record import recorder_objects
 from hxb_lab.cluster.record import Recording
 from hxb_lab.config import ClickHouseConfig, KubeConfig, Profile
 from hxb_lab.workbench import Workbench
@@ -181,3 +182,14 @@ def test_a_stop_a_restart_and_410_gone_lose_and_repeat_nothing(
     now = wb.cluster.at(changes["time"].iloc[4]).pods(namespace=ns)
     assert sorted(now["name"]) == ["b", "c"]
     assert now.set_index("name").loc["b", "labels"]["tier"] == "gold"
+
+
+def test_the_manifests_may_read_and_watch_but_never_secrets() -> None:
+    objects = {o["kind"]: o for o in recorder_objects(Profile(name="prod"))}
+    rules = objects["ClusterRole"]["rules"]
+    assert {verb for rule in rules for verb in rule["verbs"]} == {"get", "list", "watch"}
+    core = next(rule for rule in rules if rule["apiGroups"] == [""])
+    assert "pods" in core["resources"] and "secrets" not in core["resources"]
+    container = objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["hxb-lab", "record"]
+    assert objects["Deployment"]["spec"]["replicas"] == 1
