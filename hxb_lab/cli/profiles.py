@@ -9,6 +9,8 @@ import typer
 
 from hxb_lab.cli._tables import echo_json_lines, print_table
 from hxb_lab.config import active_profile_name, load_profile, profiles
+from hxb_lab.context import Context
+from hxb_lab.telemetry.backends import check
 
 __all__ = ["profile_app"]
 
@@ -47,3 +49,36 @@ def profile_show(
 ) -> None:
     """Show one profile as JSON, with secrets and URL passwords redacted."""
     typer.echo(json.dumps(load_profile(name).to_dict(), indent=2))
+
+
+@profile_app.command("check")
+def profile_check(
+    name: Annotated[
+        str | None, typer.Argument(help="Profile name (default: the active one)")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per backend instead of lines")
+    ] = False,
+) -> None:
+    """Ask each telemetry backend of a profile whether it answers and what it holds.
+
+    One line per backend: ok or FAILED, its server (passwords redacted), and the tables,
+    indices, jobs or alerts it found, or why it failed. Exits 1 when any backend fails.
+    """
+    context = Context.of(load_profile(name))
+    try:
+        results = check(context)
+    finally:
+        context.clients.close()
+    if as_json:
+        echo_json_lines([r.to_dict() for r in results])
+    else:
+        if not results:
+            typer.echo(f"profile {context.profile.name!r} names no telemetry backend")
+        for r in results:
+            state = "ok" if r.answers else "FAILED"
+            said = ", ".join(r.found) if r.found else ""
+            tail = "; ".join(part for part in (r.detail, said and f"found {said}") if part)
+            typer.echo(f"{r.backend:<13} {state:<6} {r.server}  {tail}".rstrip())
+    if any(not r.answers for r in results):
+        raise typer.Exit(1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from hxb_lab._redact import redact
 from hxb_lab.clients._http import HttpApi
@@ -51,6 +52,33 @@ class Prometheus(HttpApi):
         """The raw JSON of a range query (`start`, `end` in seconds since the epoch)."""
         form = {"query": expr, "start": _num(start), "end": _num(end), "step": _num(step)}
         return self._post("/api/v1/query_range", form)
+
+    def _get_data(self, path: str, params: dict[str, str] | None = None) -> Any:
+        response = self._send("GET", path, params=params)
+        if response.status_code >= 300:
+            raise BackendUnavailableError(
+                f"Prometheus at {self.server} answered HTTP {response.status_code}: "
+                f"{redact(_error(response.content))}",
+                server=self.server,
+            )
+        try:
+            return response.json().get("data")
+        except (ValueError, AttributeError):
+            raise BackendUnavailableError(
+                f"{self.server} does not answer as Prometheus (no JSON data at {path})",
+                server=self.server,
+                hint="check the profile's prometheus.url",
+            ) from None
+
+    def build_info(self) -> dict[str, Any]:
+        """The server's version and build (``/api/v1/status/buildinfo``)."""
+        data = self._get_data("/api/v1/status/buildinfo")
+        return dict(data) if isinstance(data, dict) else {}
+
+    def label_values(self, label: str) -> list[str]:
+        """Every value of `label` in the server's series (``/api/v1/label/<label>/values``)."""
+        data = self._get_data(f"/api/v1/label/{quote(label, safe='')}/values")
+        return [str(v) for v in data] if isinstance(data, list) else []
 
     def range_frame(self, expr: str, start: float, end: float, step: float) -> pd.DataFrame:
         """A range query as a tidy frame: timestamp, value, one column per label."""

@@ -11,21 +11,32 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from hxb_lab.config import ClickHouseConfig, ElasticsearchConfig, GrafanaConfig, Profile
+from hxb_lab.cli import app
+from hxb_lab.config import (
+    ClickHouseConfig,
+    ElasticsearchConfig,
+    GrafanaConfig,
+    Profile,
+    load_profile,
+)
 from hxb_lab.errors import BackendUnavailableError
 from hxb_lab.telemetry import _logs_es
 from hxb_lab.workbench import Workbench
 from tests.badinput.silent import silent_server
+from tests.conftest import ROOT
 from tests.support.opensearch import OpenSearch
 from tests.telemetry.conftest import Generated
 
@@ -75,7 +86,7 @@ class Indexed:
     url: str
 
     def workbench(self, shape: str, **extra: Any) -> Workbench:
-        section = ElasticsearchConfig(url=self.url, index=f"hxb-logs-{shape}", **extra)
+        section = ElasticsearchConfig(url=self.url, index=f"logs-{shape}", **extra)
         return Workbench(Profile(name=f"es-{shape}", elasticsearch=section))
 
 
@@ -90,7 +101,7 @@ def indexed(generated: Generated, opensearch: OpenSearch) -> Iterator[Indexed]:
     assert len(records) > 300
     rows = records.to_dict(orient="records")
     for shape, write in SHAPES.items():
-        opensearch.bulk(f"hxb-logs-{shape}", [write(r) for r in rows])
+        opensearch.bulk(f"logs-{shape}", [write(r) for r in rows])
     yield Indexed(clickhouse, start, end, records, opensearch.url)
     clickhouse.close()
 
@@ -235,3 +246,65 @@ def test_an_old_version_is_refused_by_name() -> None:
         f"Elasticsearch at {url} answered version 6.8.23, which HXB Lab cannot search "
         "(point elasticsearch.url at Elasticsearch 7.10 or newer, or OpenSearch 1.0 or newer)"
     )
+
+
+def readme_profile(name: str) -> str:
+    """The TOML block of the README that defines profile `name`."""
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    (block,) = [b for b in blocks if f"[profiles.{name}]" in b]
+    return block
+
+
+def test_the_readme_profile_searches_opensearch_and_checks_its_backends(
+    indexed: Indexed, generated: Generated, profiles_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = readme_profile("efk")
+    text = text.replace("https://opensearch.example:9200", indexed.url)
+    text = re.sub(
+        r"clickhouse = \{[^\n]*\}",
+        f'clickhouse = {{ dsn = "parquet://{generated.directory}" }}',
+        text,
+    )
+    profiles_file.write_text(text)
+    monkeypatch.setenv("OPENSEARCH_PASSWORD", "s3cret-for-tests")  # no security plugin: unused
+    profile = load_profile("efk")
+    assert profile.elasticsearch is not None and profile.elasticsearch.index == "logs-*"
+    window = {"start": indexed.start, "end": indexed.end, "limit": 100_000}
+    with Workbench(profile) as wb:
+        failed = wb.logs.search(service="api-gateway", severity="error", **window)
+    expected = indexed.clickhouse.logs.search(service="api-gateway", severity="error", **window)
+    # logs-* holds the records three times, once per writer's shape: each is read alike
+    assert len(failed) == 3 * len(expected) > 0
+    tripled = pd.concat([expected.drop(columns="resource")] * 3)
+    pd.testing.assert_frame_equal(canonical(failed.drop(columns="resource")), canonical(tripled))
+    assert set(failed.attrs["links"]) == {"kibana", "grafana"}
+
+    checked = CliRunner().invoke(app, ["profile", "check", "efk", "--json"])
+    assert checked.exit_code == 0, checked.output
+    by_backend = {r["backend"]: r for r in map(json.loads, checked.stdout.splitlines())}
+    assert set(by_backend) == {"clickhouse", "elasticsearch"}
+    es = by_backend["elasticsearch"]
+    assert es["answers"] and es["detail"] == "OpenSearch 2.19.6"
+    count = len(indexed.records)
+    assert es["found"] == [f"logs-{s} ({count} docs)" for s in ("ecs", "otel", "raw")]
+    assert "otel_logs" in by_backend["clickhouse"]["found"]
+    lines = CliRunner().invoke(app, ["profile", "check", "efk"]).stdout
+    assert re.search(
+        rf"^elasticsearch +ok +{re.escape(indexed.url)}  OpenSearch 2\.19\.6; found logs-ecs",
+        lines,
+        re.M,
+    )
+
+
+def test_profile_check_names_a_backend_that_does_not_answer(profiles_file: Path) -> None:
+    with silent_server() as address:
+        profiles_file.write_text(
+            f'[profiles.x]\nelasticsearch = {{ url = "http://u@{address}", timeout_s = 0.5 }}\n'
+        )
+        checked = CliRunner().invoke(app, ["profile", "check", "x"])
+    assert checked.exit_code == 1
+    assert checked.stdout.splitlines() == [
+        f"elasticsearch FAILED http://u@{address}  no answer from Elasticsearch at "
+        f"http://u@{address} within 0.5 s (check that it is up, or raise the profile's "
+        "elasticsearch.timeout_s)"
+    ]
