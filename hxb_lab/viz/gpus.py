@@ -21,6 +21,8 @@ GPU = ("gpu", "gpu_index", "GPU_I_ID", "device")
 PRODUCT = ("product", "gpu_product", "modelName")
 KINDS = {"utilization": ("GPU utilisation", "%"), "memory": ("GPU memory used", "GiB")}
 GIB = 2**30
+#: How `gpu_allocation` draws the holders of the GPUs.
+HOLDERS = ("treemap", "bars")
 
 
 def gpu_heatmap(
@@ -154,7 +156,11 @@ def _label(value: object, empty: str) -> str:
 
 
 def gpu_allocation(
-    allocation: pd.DataFrame, gpus: pd.DataFrame | None = None, *, title: str | None = None
+    allocation: pd.DataFrame,
+    gpus: pd.DataFrame | None = None,
+    *,
+    title: str | None = None,
+    holders: str = "treemap",
 ) -> go.Figure:
     """Who holds the GPUs: a treemap workspace → namespace → workload of allocated GPUs and,
     with the inventory `gpus`, allocated against free GPUs per product beside it.
@@ -162,11 +168,17 @@ def gpu_allocation(
     `allocation` is ``wb.cluster.gpu_allocation(by="workload")`` (columns workspace,
     namespace, workload_name, gpu_product, gpus_allocated; coarser ``by=`` frames work
     too); `gpus` is ``wb.cluster.gpus()`` (product, allocatable, requested, free).
+    ``holders="bars"``: the holders as a bar each (its GPUs, coloured by workspace) instead
+    of the treemap, which reports use: bars are drawn by plotly.js's smallest bundle
+    (about 1 MB), a treemap only by the whole of it (about 4.7 MB).
     """
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     _frames.require(allocation, ["gpus_allocated"], "gpu_allocation")
+    if holders not in HOLDERS:
+        raise ParameterError(
+            [f"holders: {holders!r} is not one of {', '.join(HOLDERS)}"], subject="gpu_allocation"
+        )
     levels = [c for c in ("workspace", "namespace", "workload_name", "pod") if c in allocation]
     if gpus is not None:
         _frames.require(gpus, ["product", "allocatable", "free"], "gpu_allocation inventory")
@@ -180,13 +192,26 @@ def gpu_allocation(
     fig = make_subplots(
         rows=1,
         cols=2 if gpus is not None else 1,
-        specs=[[{"type": "domain"}] + ([{"type": "xy"}] if gpus is not None else [])],
+        specs=[
+            [{"type": "domain" if holders == "treemap" else "xy"}]
+            + ([{"type": "xy"}] if gpus is not None else [])
+        ],
         column_widths=[0.55, 0.45] if gpus is not None else None,
         horizontal_spacing=0.25,
     )
     fig.update_layout(template=_theme.template(), title={"text": _theme.esc(heading)}, height=440)
+    if holders == "bars":
+        _holder_bars(fig, held, levels)
+    else:
+        _holder_treemap(fig, held, levels, total_held)
+    _inventory_bars(fig, gpus)
+    return fig
 
-    ids, labels, parents, values = ["all"], ["all GPUs"], [""], [float(total_held)]
+
+def _holder_treemap(fig: go.Figure, held: pd.DataFrame, levels: list[str], total: int) -> None:
+    import plotly.graph_objects as go
+
+    ids, labels, parents, values = ["all"], ["all GPUs"], [""], [float(total)]
     sums: dict[str, float] = {}
     for rec in held.itertuples(index=False):
         path = "all"
@@ -216,6 +241,44 @@ def gpu_allocation(
         row=1,
         col=1,
     )
+
+
+def _holder_bars(fig: go.Figure, held: pd.DataFrame, levels: list[str]) -> None:
+    """A bar per holder (its levels below the workspace joined by '/'), most GPUs on top,
+    one colour and legend entry per workspace."""
+    rows = []
+    for rec in held.itertuples(index=False):
+        path = [_label(getattr(rec, lv), "(none)") for lv in levels[1:]] if levels else []
+        workspace = _label(getattr(rec, levels[0]), "(no workspace)") if levels else "all"
+        rows.append((workspace, "/".join(path) or workspace, float(rec.gpus_allocated)))
+    totals: dict[tuple[str, str], float] = {}
+    for workspace, holder, count in rows:
+        totals[(workspace, holder)] = totals.get((workspace, holder), 0.0) + count
+    order = sorted(totals, key=lambda k: (-totals[k], k))
+    colors = _theme.colors_for(w for w, _ in order)
+    for workspace in sorted({w for w, _ in order}):
+        mine = [k for k in order if k[0] == workspace]
+        fig.add_bar(
+            x=[totals[k] for k in mine],
+            y=[k[1] for k in mine],
+            orientation="h",
+            name=workspace,
+            legendgroup="holders",
+            marker_color=colors[workspace],
+            customdata=[plural(totals[k], "GPU") for k in mine],
+            hovertemplate=f"{workspace}: %{{y}}<br>%{{customdata}}<extra></extra>",
+            row=1,
+            col=1,
+        )
+    fig.update_yaxes(
+        categoryorder="array", categoryarray=[k[1] for k in order], autorange="reversed",
+        automargin=True, row=1, col=1,
+    )  # fmt: skip
+    fig.update_xaxes(title_text="GPUs held", row=1, col=1)
+    fig.update_layout(height=max(440, 140 + 22 * len(order)))
+
+
+def _inventory_bars(fig: go.Figure, gpus: pd.DataFrame | None) -> None:
     if gpus is not None:
         per = gpus.groupby("product", dropna=False)[["allocatable", "free"]].sum().sort_index()
         products = [_label(p, "unknown") for p in per.index]
@@ -237,4 +300,3 @@ def gpu_allocation(
             )
         fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.12})
         fig.update_xaxes(title_text="GPUs", row=1, col=2)
-    return fig

@@ -5,51 +5,26 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from hxb_lab.viz import _frames, _theme
+from hxb_lab.viz import _frames, _map_layout, _theme
 from hxb_lab.words import plural
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-__all__ = ["layered_layout", "service_map"]
+__all__ = ["service_map"]
 
 DEPENDENCY_COLUMNS = ("parent", "child", "calls")
 MIN_WIDTH, MAX_WIDTH = 1.0, 12.0
-#: Pixels between two services of one layer (node and its name, with a gap).
-ROW_PX = 64
+#: A service's name on the map is cut to this many characters (whole on hover).
+LABEL_CHARS = 24
+#: The margins around the drawing, in pixels: the title above, the colour bar at the right.
+MARGIN = {"l": 12, "r": 120, "t": 56, "b": 12}
+MIN_PLOT_HEIGHT = 200
 
 
-def layered_layout(edges: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
-    """Positions for a call graph: callers left of callees (layer: the longest call chain
-    from a service nobody calls), the services of one layer spread evenly and vertically
-    (networkx's multipartite layout), rows 1 apart and layers 1 apart.
-
-    What networkx does not do, kept here: a call graph may have cycles (a service that
-    calls back), which have no topological order and so no layers; each cycle is folded
-    into one node first (networkx's condensation) and its services share a layer.
-    """
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(sorted({n for e in edges for n in e}))
-    graph.add_edges_from((p, c) for p, c in edges if p != c)
-    folded = nx.condensation(graph)
-    depth: dict[int, int] = {}
-    for part in nx.topological_sort(folded):
-        depth[part] = max((depth[p] + 1 for p in folded.predecessors(part)), default=0)
-    member_of = folded.graph["mapping"]
-    for node in graph.nodes:
-        graph.nodes[node]["layer"] = depth[member_of[node]]
-    placed = nx.multipartite_layout(graph, subset_key="layer", align="vertical")
-    # networkx scales the whole drawing into [-1, 1]; spread the rows 1 apart again.
-    tallest = max(sum(1 for m in member_of if depth[member_of[m]] == d) for d in depth.values())
-    spread = max(abs(float(y)) for _, y in placed.values()) or 1.0
-    unit = (tallest - 1) / 2.0 / spread if tallest > 1 else 1.0
-    return {
-        node: (float(graph.nodes[node]["layer"]), -float(y) * unit + 0.0)
-        for node, (_x, y) in placed.items()
-    }
+def _shown(name: str) -> str:
+    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
 
 
 def service_map(
@@ -62,6 +37,9 @@ def service_map(
     p95_ms): an arrow per caller → callee whose width grows with calls, a node per service
     coloured by its error rate (from `services`, ``wb.traces.services()``, when given; else
     the errors of the calls it receives). Hover gives calls, errors and p95.
+
+    The figure is drawn one pixel per unit (its width and height follow the graph), so a
+    service's name, placed above it, never meets an arrow or another name (`_map_layout`).
     """
     import numpy as np
 
@@ -75,49 +53,55 @@ def service_map(
     calls = deps["calls"].to_numpy(dtype=float)
     errs = deps["errors"].to_numpy(dtype=float) if "errors" in deps else np.zeros(len(deps))
     p95 = deps["p95_ms"].to_numpy(dtype=float) if "p95_ms" in deps else np.full(len(deps), np.nan)
-    pos = layered_layout(list(zip(parents, children, strict=True)))
+    names = sorted(set(parents) | set(children))
+    plan = _map_layout.lay_out(
+        list(zip(parents, children, strict=True)), {n: _shown(n) for n in names}
+    )
     top = float(calls.max()) or 1.0
 
+    # Traces and annotations are gathered, then added at once (plotly's one-by-one adds
+    # grow slower with every item already there).
+    lines: list[dict[str, object]] = []
+    notes: list[dict[str, object]] = []
     mid_x, mid_y, mid_text = [], [], []
+    arrows: set[tuple[float, float, float, float]] = set()
     for i, (parent, child) in enumerate(zip(parents, children, strict=True)):
-        if parent == child:
+        route = plan.routes.get((parent, child))
+        if route is None:
             continue
-        (x0, y0), (x1, y1) = pos[parent], pos[child]
         width = MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * math.sqrt(calls[i] / top)
         rate = errs[i] / calls[i] if calls[i] else 0.0
-        fig.add_scatter(
-            x=[x0, x1],
-            y=[y0, y1],
-            mode="lines",
-            line={"width": width, "color": _theme.ERROR if rate > 0.05 else "#9fb3c8"},
-            opacity=0.65,
-            hoverinfo="skip",
-            showlegend=False,
-            name=f"{_theme.esc(parent)} → {_theme.esc(child)}",
-            meta={"calls": float(calls[i])},
+        lines.append(
+            {
+                "type": "scatter",
+                "x": [x for x, _ in route],
+                "y": [y for _, y in route],
+                "mode": "lines",
+                "line": {"width": width, "color": _theme.ERROR if rate > 0.05 else "#9fb3c8"},
+                "opacity": 0.65,
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "name": f"{_theme.esc(parent)} → {_theme.esc(child)}",
+                "meta": {"calls": float(calls[i])},
+            }
         )
-        fig.add_annotation(
-            x=x1 - 0.18 * (x1 - x0),
-            y=y1 - 0.18 * (y1 - y0),
-            ax=x0 + 0.5 * (x1 - x0),
-            ay=y0 + 0.5 * (y1 - y0),
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            text="",
-            showarrow=True,
-            arrowhead=2,
-            arrowsize=1.2,
-            arrowwidth=1.5,
-            arrowcolor=_theme.MUTED,
-        )
-        mid_x.append((x0 + x1) / 2)
-        mid_y.append((y0 + y1) / 2)
+        # The head sits on the last stretch, level with the callee, just short of its dot.
+        (ax, ay), (x1, y1) = route[-2], route[-1]
+        arrows.add((ax, ay, x1 - math.copysign(_map_layout.NODE_R + 2, x1 - ax), y1))
+        (mx0, my0), (mx1, my1) = route[1], route[2]
+        mid_x.append((mx0 + mx1) / 2)
+        mid_y.append((my0 + my1) / 2)
         mid_text.append(
             f"{_theme.esc(parent)} → {_theme.esc(child)}<br>{plural(calls[i], 'call')}, "
             f"{plural(errs[i], 'error')} ({rate:.1%})<br>p95 {p95[i]:,.1f} ms"
         )
+    notes += [
+        {"x": x, "y": y, "ax": ax, "ay": ay, "xref": "x", "yref": "y", "axref": "x",
+         "ayref": "y", "text": "", "showarrow": True, "arrowhead": 2, "arrowsize": 1.2,
+         "arrowwidth": 1.5, "arrowcolor": _theme.MUTED}
+        for ax, ay, x, y in sorted(arrows)
+    ]  # fmt: skip
+    fig.add_traces(lines)
     fig.add_scatter(
         x=mid_x,
         y=mid_y,
@@ -129,7 +113,6 @@ def service_map(
         name="calls",
     )
 
-    names = sorted(pos)
     received = dict.fromkeys(names, (0.0, 0.0))
     for child, c, e in zip(children, calls, errs, strict=True):
         total, failed = received[child]
@@ -146,30 +129,47 @@ def service_map(
         for n in names
     ]
     fig.add_scatter(
-        x=[pos[n][0] for n in names],
-        y=[pos[n][1] for n in names],
-        mode="markers+text",
+        x=[plan.nodes[n][0] for n in names],
+        y=[plan.nodes[n][1] for n in names],
+        mode="markers",
         text=[_theme.esc(n) for n in names],
-        textposition="bottom center",
         hovertext=hover,
         hoverinfo="text",
         name="services",
         showlegend=False,
         marker={
-            "size": 26,
+            "size": 2 * _map_layout.NODE_R,
             "color": rates,
             "cmin": 0.0,
             "cmax": max(0.05, max(rates)),
             "colorscale": _theme.HEALTH,
             "line": {"width": 1.5, "color": "white"},
-            "colorbar": {"title": {"text": "error rate"}, "tickformat": ".0%"},
+            "colorbar": {
+                "title": {"text": "error rate", "side": "right"},
+                "tickformat": ".0%",
+                "thickness": 16,
+            },
         },
     )
-    depth = max(x for x, _ in pos.values())
-    fig.update_xaxes(visible=False, range=[-0.5, depth + 0.5])
-    fig.update_yaxes(visible=False)
-    # The tallest layer sets the height: ROW_PX per service, so a name below its node
-    # (26 px node, 15 px text) never reaches the node under it.
-    tallest = max(sum(1 for x, _ in pos.values() if x == layer) for layer, _ in pos.values())
-    fig.update_layout(height=max(320, ROW_PX * tallest + 140))
+    notes += [
+        {"x": plan.nodes[n][0], "y": plan.nodes[n][1], "xref": "x", "yref": "y",
+         "text": _theme.esc(_shown(n)), "showarrow": False, "xanchor": "center",
+         "yanchor": "bottom", "yshift": _map_layout.NODE_R + _map_layout.LABEL_GAP,
+         "borderpad": 1, "font": {"size": _map_layout.FONT_PX}, "name": "service name"}
+        for n in names
+    ]  # fmt: skip
+    fig.update_layout(annotations=notes)
+    # One pixel per unit: the axes span the drawing and the figure is sized to fit them
+    # (a small map gets room above and below, so its title and colour bar fit).
+    (x0, x1), (y0, y1) = plan.x_range, plan.y_range
+    short = max(0, MIN_PLOT_HEIGHT - (y1 - y0))
+    y0, y1 = y0 - short // 2, y1 + short - short // 2
+    fig.update_xaxes(visible=False, range=[x0, x1], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[y0, y1], fixedrange=True)
+    fig.update_layout(
+        margin=MARGIN,
+        width=x1 - x0 + MARGIN["l"] + MARGIN["r"],
+        height=y1 - y0 + MARGIN["t"] + MARGIN["b"],
+        autosize=False,
+    )
     return fig

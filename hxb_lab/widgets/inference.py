@@ -12,6 +12,7 @@ from hxb_lab.widgets import _html
 from hxb_lab.widgets._base import View
 from hxb_lab.widgets._plot import FigurePane
 from hxb_lab.widgets._table import Table
+from hxb_lab.words import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,6 +34,10 @@ DETAIL_KEYS = (
 #: Labels that name the deployment in Triton and KServe metrics, in order of preference.
 DEPLOYMENT_LABELS = ("model", "deployment", "inference_service", "isvc", "service")
 ACTIONS = ("scale", "canary", "promote", "rollback", "promote_from_registry")
+#: The health frame's metrics_source, as the runtimes spell themselves.
+RUNTIME_NAMES = {
+    "triton": "Triton", "mlserver": "MLServer", "torchserve": "TorchServe", "kserve": "KServe",
+}  # fmt: skip
 
 
 def for_deployment(frame: pd.DataFrame, *names: str) -> pd.DataFrame:
@@ -189,12 +194,27 @@ class InferenceView(View):
             value = h.get(key)
             return "n/a" if missing(value) else pattern.format(value)
 
+        source = h.get("metrics_source")
+        source = "" if missing(source) else RUNTIME_NAMES.get(str(source), str(source))
+        said = f"from {source} metrics" if source else "no runtime metrics"
         return [
             ("requests/s", fmt("request_rate", "{:,.2f}"), self.time.describe()),
-            ("error rate", fmt("error_rate", "{:.2%}"), ""),
-            ("p50 / p95", f"{fmt('p50_ms', '{:,.0f}')} / {fmt('p95_ms', '{:,.0f}')} ms", ""),
+            ("error rate", fmt("error_rate", "{:.2%}"), said),
+            ("error rate (callers)", fmt("caller_error_rate", "{:.2%}"), self._callers(h)),
+            ("p50 / p95", f"{fmt('p50_ms', '{:,.0f}')} / {fmt('p95_ms', '{:,.0f}')} ms", said),
             ("GPU busy", fmt("gpu_utilization", "{:,.0f} %"), self._memory(h)),
         ]
+
+    @staticmethod
+    def _callers(health: pd.Series) -> str:
+        """What the callers' card rests on: traced calls to the deployment (including those
+        that never reached it, which its runtime cannot count) and their p95."""
+        calls = health.get("caller_calls")
+        if missing(calls) or not calls:
+            return "no traced calls to it"
+        p95 = health.get("caller_p95_ms")
+        slowest = "" if missing(p95) else f", p95 {p95:,.0f} ms"
+        return f"from traces: {plural(calls, 'call')}{slowest}"
 
     @staticmethod
     def _memory(health: pd.Series) -> str:

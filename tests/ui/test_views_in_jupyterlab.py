@@ -3,8 +3,10 @@ one; the widgets render (tables, plotly charts, cards), a hostile string planted
 of the demo's data (a pod's name, label and annotations; a service, span attribute and log
 line) shows as text, no script runs from data, and a screenshot of each view lands in
 test-output/ui/. With several views in the one notebook every chart is drawn (none empty),
-each plot keeps its room beside legends and labels, no control label is cut, and the
-charts follow the Lab's theme when it switches to dark and back.
+each plot keeps its room beside legends and labels, the service map's names meet no
+arrow, dot or other name and the map is not cut, the inference cards show the runtime's
+and the callers' error rates, no control label is cut, and the charts follow the Lab's
+theme when it switches to dark and back.
 """
 
 from __future__ import annotations
@@ -60,15 +62,39 @@ PLOTS = """(cell) => [...cell.querySelectorAll('.js-plotly-plot')].map(p => {
           area: area ? [+area.getAttribute('width'), +area.getAttribute('height')] : [0, 0],
           ink: p._fullLayout.font.color, title: (p._fullLayout.title || {}).text || ''};
 })"""
-#: Service-map names whose box overlaps a node other than their own.
-LABELS_ON_NODES = """(cell) => {
-  const nodes = [...cell.querySelectorAll('.js-plotly-plot g.trace')]
-    .find(t => t.querySelector('.textpoint'));
-  const dots = [...nodes.querySelectorAll('path.point')].map(e => e.getBoundingClientRect());
+#: Service-map names whose box meets a service's dot, another name, or an arrow (points
+#: along each arrow's path every 2 px, widened by half its stroke).
+MAP_NAMES_CLEAR = """(cell) => {
+  const plot = [...cell.querySelectorAll('.js-plotly-plot')]
+    .find(p => ((p._fullLayout.title || {}).text || '').startsWith('service map'));
+  const names = [...plot.querySelectorAll('g.annotation text.annotation-text')]
+    .filter(t => t.textContent).map(t => [t.textContent, t.getBoundingClientRect()]);
+  const traces = [...plot.querySelectorAll('g.scatterlayer g.trace')];
+  const dots = [...traces[traces.length - 1].querySelectorAll('path.point')]
+    .map(e => e.getBoundingClientRect());
   const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 &&
                         a.top < b.bottom - 1 && b.top < a.bottom - 1;
-  return [...nodes.querySelectorAll('.textpoint text')].filter((t, i) =>
-    dots.some((d, j) => j !== i && hit(t.getBoundingClientRect(), d))).map(t => t.textContent);
+  const found = [];
+  const shown = [...cell.querySelectorAll('.jp-OutputArea-output')].pop().getBoundingClientRect();
+  if (plot.querySelector('.main-svg').getBoundingClientRect().right > shown.right + 1) {
+    found.push('the map is cut at the right');
+  }
+  if (names.length !== dots.length || names.length === 0) found.push('names: ' + names.length);
+  for (const [name, box] of names) {
+    if (dots.some(d => hit(box, d))) found.push(name + ' on a service');
+    if (names.some(([other, b]) => other !== name && hit(box, b))) found.push(name + ' on a name');
+    for (const line of plot.querySelectorAll('path.js-line')) {
+      const m = line.getScreenCTM(), half = parseFloat(getComputedStyle(line).strokeWidth) / 2;
+      for (let s = 0; s <= line.getTotalLength(); s += 2) {
+        const p = line.getPointAtLength(s), q = new DOMPoint(p.x, p.y).matrixTransform(m);
+        if (q.x > box.left - half && q.x < box.right + half &&
+            q.y > box.top - half && q.y < box.bottom + half) {
+          found.push(name + ' on an arrow'); break;
+        }
+      }
+    }
+  }
+  return found;
 }"""
 #: Labels of buttons, toggles and descriptions whose text does not fit (shown with "…").
 CUT_LABELS = """(cell) => [...cell.querySelectorAll(
@@ -219,8 +245,17 @@ def _check_layout(page: Any, cells: Any, screenshots: Path) -> None:
     for index, name in enumerate(CELLS):
         cut = cells.nth(index).evaluate(CUT_LABELS)
         assert cut == [], (name, cut)
-    overlaps = cells.nth(list(CELLS).index("services")).evaluate(LABELS_ON_NODES)
-    assert overlaps == [], overlaps  # the service map's names sit clear of every node
+    for name in ("services", "services-again"):  # names clear of dots, names and arrows
+        overlaps = cells.nth(list(CELLS).index(name)).evaluate(MAP_NAMES_CLEAR)
+        assert overlaps == [], (name, overlaps)
+    # The selected deployment's error rate from its runtime, beside its callers' (traces).
+    cards = cells.nth(list(CELLS).index("inference")).locator(".hxb-cards").inner_text()
+    assert re.search(
+        r"error rate\s+[\d.]+%\s+from (Triton|MLServer|TorchServe|KServe) metrics", cards, re.I
+    ), cards
+    assert re.search(
+        r"error rate \(callers\)\s+[\d.]+%\s+from traces: [\d,]+ calls", cards, re.I
+    ), cards
     traces = cells.nth(list(CELLS).index("traces"))
     assert "['" not in traces.locator("table.dataTable").nth(1).inner_text()  # services column
     gpus_text = cells.nth(list(CELLS).index("gpus")).inner_text()

@@ -151,3 +151,37 @@ def nodes() -> pd.DataFrame:
             "gpu_requested": [0, 8, 4],
         }
     )
+
+
+def demo_dependencies() -> pd.DataFrame:
+    """The demo's service map (`hxb-lab demo`, size small): a gateway, a router, 14 models."""
+    callees = [
+        "aml-graph", "code-assist", "credit-limit", "defect-detect", "feature-store",
+        "fraud-score", "image-tagger", "llm-chat", "llm-summarize", "ocr", "query-intent",
+        "reranker", "text-embed", "vector-db",
+    ]  # fmt: skip
+    return pd.DataFrame(
+        {
+            "parent": ["api-gateway", "api-gateway"] + ["router"] * len(callees),
+            "child": ["auth", "router", *callees],
+            "calls": [737, 736, 22, 54, 58, 38, 436, 141, 123, 109, 45, 53, 129, 129, 283, 337],
+            "errors": [1, 49, 0, 0, 0, 0, 16, 0, 84, 0, 0, 0, 0, 0, 0, 0],
+        }
+    )
+
+
+def dense_dependencies(seed: int = 17) -> pd.DataFrame:
+    """A denser map: 40 services in 5 tiers, calls that skip tiers, a cycle, long names."""
+    rng = np.random.default_rng(seed)
+    tiers = [[f"{t}-{'recommendation-' * (i % 3 == 2)}svc-{i:02d}" for i in range(n)]
+             for t, n in zip("abcde", (3, 7, 12, 10, 8), strict=True)]  # fmt: skip
+    edges = set()
+    for upper, tier in enumerate(tiers[1:]):
+        for callee in tier:  # every service is called from the tier above, some from further up
+            edges.add((str(rng.choice(tiers[upper])), callee))
+            if upper and rng.random() < 0.5:
+                edges.add((str(rng.choice(tiers[int(rng.integers(0, upper))])), callee))
+    edges |= {(tiers[2][0], tiers[1][0]), (tiers[1][0], tiers[2][0])}  # a call back: a cycle
+    parent, child = zip(*sorted(edges), strict=True)
+    calls = rng.integers(1, 500, len(parent)).astype(float)
+    return pd.DataFrame({"parent": parent, "child": child, "calls": calls, "errors": calls // 20})

@@ -12,6 +12,7 @@ import pytest
 
 from hxb_lab import viz
 from hxb_lab.errors import ParameterError
+from hxb_lab.viz import _map_layout
 from tests.conftest import require
 from tests.server.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.viz import frames as F
@@ -264,19 +265,113 @@ def test_long_span_labels_are_cut_and_the_bars_keep_most_of_the_width() -> None:
     assert root.customdata[0][0] == "recommendation-feature-store-" * 3  # hover: whole name
 
 
-def test_service_map_rows_leave_room_for_each_name_below_its_node() -> None:
-    """Sixteen callees of one router: each row gets ROW_PX, so no name overlaps a node."""
+def test_gpu_allocation_as_bars_holds_the_same_gpus_per_holder() -> None:
+    """Reports draw the holders as bars: plotly.js's partial bundles have no treemap."""
+    fig = viz.gpu_allocation(F.allocation(), F.inventory(), holders="bars")
+    assert {t.type for t in fig.data} == {"bar"}
+    held = {
+        (t.name, y): x for t in fig.data[:-2] for x, y in zip(t.x, t.y, strict=True)
+    }  # a trace per workspace, then the inventory's allocated and free
+    tree = viz.gpu_allocation(F.allocation(), F.inventory()).data[0]
+    leaves = {i: v for i, v in zip(tree.ids, tree.values, strict=True) if i.count("/") == 3}
+    assert sorted(held.values()) == sorted(leaves.values())
+    assert held[("assistant", "assistant/llm-chat")] == 6
+    order = list(fig.layout.yaxis.categoryarray)
+    assert order[0] == "assistant/llm-chat" and fig.layout.yaxis.autorange == "reversed"
+    assert fig.layout.title.text == "GPUs allocated: 12, free: 12 of 24"
+    with pytest.raises(ParameterError, match="holders: 'pie' is not one of treemap, bars"):
+        viz.gpu_allocation(F.allocation(), holders="pie")
+
+
+def _segment_meets_box(a: tuple[float, float], b: tuple[float, float], box) -> bool:
+    """Whether the segment a-b passes through the box (left, bottom, right, top)."""
+    (x0, y0), (x1, y1) = a, b
+    lo, hi = 0.0, 1.0
+    for p, q in ((-(x1 - x0), x0 - box[0]), (x1 - x0, box[2] - x0),
+                 (-(y1 - y0), y0 - box[1]), (y1 - y0, box[3] - y0)):  # fmt: skip
+        if p == 0:
+            if q < 0:
+                return False
+        elif p < 0:
+            lo = max(lo, q / p)
+        else:
+            hi = min(hi, q / p)
+    return lo <= hi
+
+
+def _service_map_geometry(fig) -> tuple[dict, list, list]:
+    """In pixels: the box of each service's name, each arrow's segments with its half
+    width, each service's dot. Checks first that the chart draws one pixel per unit."""
+    lay = fig.layout
+    (x0, x1), (y0, y1) = lay.xaxis.range, lay.yaxis.range
+    assert lay.width - lay.margin.l - lay.margin.r == pytest.approx(x1 - x0)
+    assert lay.height - lay.margin.t - lay.margin.b == pytest.approx(y1 - y0)
+    names = [a for a in lay.annotations if a.text]
+    boxes = {}
+    for a in names:
+        w = _map_layout.label_width(
+            a.text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        )
+        bottom = a.y + a.yshift
+        boxes[a.text] = (a.x - w / 2, bottom, a.x + w / 2, bottom + _map_layout.LABEL_H)
+        assert x0 <= boxes[a.text][0] and boxes[a.text][2] <= x1  # inside the drawing
+        assert y0 <= bottom and boxes[a.text][3] <= y1
+    segments = [
+        ((t.x[i], t.y[i]), (t.x[i + 1], t.y[i + 1]), t.line.width / 2, t.name)
+        for t in fig.data if t.mode == "lines" for i in range(len(t.x) - 1)
+    ]  # fmt: skip
+    nodes = next(t for t in fig.data if t.name == "services")
+    dots = list(zip(nodes.x, nodes.y, strict=True))
+    assert len(boxes) == len(dots)  # every service is named
+    return boxes, segments, dots
+
+
+@pytest.mark.parametrize(
+    "deps", [F.demo_dependencies(), F.dense_dependencies()], ids=["demo", "dense"]
+)
+def test_service_map_names_meet_no_arrow_no_other_name_and_no_service(deps) -> None:
+    """Issue 17: names on the static service map crossed arrows and dots."""
+    fig = viz.service_map(deps)
+    boxes, segments, dots = _service_map_geometry(fig)
+    r = _map_layout.NODE_R
+    crossed = [
+        (name, edge)
+        for name, (left, bottom, right, top) in boxes.items()
+        for a, b, half, edge in segments
+        if _segment_meets_box(a, b, (left - half, bottom - half, right + half, top + half))
+    ]
+    assert crossed == []
+    meeting = [
+        (m, n)
+        for (m, p), (n, q) in itertools.combinations(boxes.items(), 2)
+        if p[0] < q[2] and q[0] < p[2] and p[1] < q[3] and q[1] < p[3]
+    ]
+    assert meeting == []
+    on_dots = [
+        name
+        for name, (left, bottom, right, top) in boxes.items()
+        for x, y in dots
+        if left - r < x < right + r and bottom - r < y < top + r
+    ]
+    assert on_dots == []
+    # Callers left of callees; an arrow ends level with its callee, at its dot.
+    assert len({(round(a[1]), round(b[1])) for a, b, *_ in segments}) > 1
+    for t in (t for t in fig.data if t.mode == "lines"):
+        assert t.y[-1] == t.y[-2] and (t.x[-1], t.y[-1]) in dots
+
+
+def test_service_map_rows_and_cycles() -> None:
+    """Sixteen callees of one router sit a row apart; a callee calling back shares its
+    caller's layer, and its arrow goes round in the gap."""
     callees = [f"model-{i:02d}" for i in range(16)]
     deps = pd.DataFrame(
         {"parent": ["router"] * 16, "child": callees, "calls": [10.0] * 16, "errors": [0.0] * 16}
     )
     fig = viz.service_map(deps)
     nodes = next(t for t in fig.data if t.name == "services")
-    ys = sorted(y for x, y in zip(nodes.x, nodes.y, strict=True) if x == 1.0)
-    assert len(ys) == 16 and all(b - a == pytest.approx(1.0) for a, b in itertools.pairwise(ys))
-    plot_height = fig.layout.height - 56 - 44  # the template's top and bottom margins
-    assert plot_height / 16 >= viz.services.ROW_PX - 10
-    # Callers left of callees; a cycle (a callee calling back) shares its caller's layer.
+    ys = sorted(y for x, y in zip(nodes.x, nodes.y, strict=True) if x > 0)
+    step = _map_layout.ROW_PX
+    assert len(ys) == 16 and all(b - a == pytest.approx(step) for a, b in itertools.pairwise(ys))
     loop = pd.concat(
         [
             deps,
@@ -285,8 +380,14 @@ def test_service_map_rows_leave_room_for_each_name_below_its_node() -> None:
             ),
         ]
     )
-    back = viz.services.layered_layout(list(zip(loop["parent"], loop["child"], strict=True)))
-    assert back["router"][0] == back["model-00"][0] == 0.0 and back["model-01"][0] == 1.0
+    back = _map_layout.layers(list(zip(loop["parent"], loop["child"], strict=True)))
+    assert back["router"] == back["model-00"] == 0 and back["model-01"] == 1
+    fig = viz.service_map(loop)
+    around = next(t for t in fig.data if t.name == "model-00 → router")
+    assert len(set(around.x[1:3])) == 1 and around.x[1] > around.x[0]  # out, along, back
+    long = viz.service_map(loop.assign(child=loop["child"].str.replace("model", "m" * 40)))
+    names = [a.text for a in long.layout.annotations if a.text]
+    assert max(map(len, names)) == viz.services.LABEL_CHARS and any(n.endswith("…") for n in names)
 
 
 def test_gpu_memory_heatmap_has_a_scale_per_product_up_to_its_memory() -> None:

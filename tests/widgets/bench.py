@@ -246,6 +246,10 @@ class _Inference(_Part):
                 "gpu_utilization": [77.0],
                 "gpu_memory_used": [70.0 * 2**30],
                 "gpu_memory_share": [0.44],
+                "metrics_source": ["triton"],
+                "caller_calls": [1200],
+                "caller_error_rate": [0.25],
+                "caller_p95_ms": [410.0],
             }
         )
 

@@ -74,6 +74,14 @@ def test_inference_view_on_the_demo(wb) -> None:
     start, end = view.range()
     health = wb.inference.health(start=start, end=end).set_index("name").loc["llm-chat"]
     assert f"requests/s {health['request_rate']:,.2f}" in _text(view.health_cards.value)
+    # The demo's broken deployment: its runtime counts few errors, its callers see many.
+    view.deployments_table.select_where("name", "image-tagger")
+    tagger = wb.inference.health(start=start, end=end).set_index("name").loc["image-tagger"]
+    assert tagger["caller_error_rate"] > 0.5 > tagger["error_rate"]
+    cards = _text(view.health_cards.value)
+    assert f"error rate {tagger['error_rate']:.2%} from Triton metrics" in cards
+    assert f"error rate (callers) {tagger['caller_error_rate']:.2%} from traces" in cards
+    view.deployments_table.select_where("name", "llm-chat")
     assert len(view.latency.live.data) >= 1
     assert len(view.gpu.live.data) >= 1
     view.action.value = "scale"

@@ -151,7 +151,9 @@ def test_inference_view_shows_the_selected_deployment() -> None:
     assert view.selected_box.layout.display == ""
     cards = _text(view.health_cards.value)
     assert "requests/s 42.50" in cards
-    assert "error rate 1.20%" in cards
+    assert "error rate 1.20% from Triton metrics" in cards
+    # What the callers saw beside it: calls that never reached the runtime fail there too.
+    assert "error rate (callers) 25.00% from traces: 1,200 calls, p95 410 ms" in cards
     assert "p50 / p95 181 / 402 ms" in cards
     assert "GPU busy 77 %" in cards
     assert "storage_uri s3://models/llm-chat/7" in _text(view.details.value)
