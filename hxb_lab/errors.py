@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "AdmissionDeniedError",
     "BackendUnavailableError",
     "ClusterError",
     "ClusterUnavailableError",
@@ -116,6 +117,18 @@ class ForbiddenError(ClusterError):
         if detail:
             message += f": {detail}"
         super().__init__(message, hint="ask a cluster admin for a Role granting it")
+
+
+class AdmissionDeniedError(ClusterError):
+    """An admission webhook (Gatekeeper, Kyverno, ...) refused a request; nothing changed.
+
+    `webhook` is the webhook's name (``validation.gatekeeper.sh``), `reason` its message
+    (Gatekeeper's: ``[<constraint>] <message>``, one line per constraint)."""
+
+    def __init__(self, message: str, *, webhook: str, reason: str, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.webhook = webhook
+        self.reason = reason
 
 
 class NotFoundError(ClusterError):

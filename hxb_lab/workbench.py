@@ -18,9 +18,11 @@ from hxb_lab.context import Context
 if TYPE_CHECKING:
     from hxb_lab.clients import Clients
     from hxb_lab.cluster import Cluster
+    from hxb_lab.gitops import GitOps
     from hxb_lab.inference import Inference
     from hxb_lab.models import Models
     from hxb_lab.platform import Platform
+    from hxb_lab.policy import Policy
     from hxb_lab.telemetry import Alerts, Logs, Metrics, Traces
     from hxb_lab.widgets import Views
 
@@ -28,8 +30,18 @@ __all__ = ["FACADES", "Workbench", "connect"]
 
 #: The facades of a workbench, by attribute.
 FACADES = (
-    "cluster", "inference", "platform", "traces", "metrics", "logs", "alerts", "models", "view",
-)  # fmt: skip
+    "cluster",
+    "inference",
+    "platform",
+    "gitops",
+    "policy",
+    "traces",
+    "metrics",
+    "logs",
+    "alerts",
+    "models",
+    "view",
+)
 
 
 class Workbench:
@@ -91,6 +103,18 @@ class Workbench:
         return Models(self.context, deployments=lambda: self.inference.deployments())
 
     @cached_property
+    def gitops(self) -> GitOps:
+        from hxb_lab.gitops import GitOps
+
+        return GitOps(self.context, cluster=self.cluster)
+
+    @cached_property
+    def policy(self) -> Policy:
+        from hxb_lab.policy import Policy
+
+        return Policy(self.context, cluster=self.cluster, logs=self.logs)
+
+    @cached_property
     def inference(self) -> Inference:
         from hxb_lab.inference import Inference
 
@@ -100,6 +124,7 @@ class Workbench:
             metrics=self.metrics,
             models=self.models,
             traces=self.traces,
+            gitops=self.gitops,
         )
 
     @cached_property
@@ -122,6 +147,8 @@ class Workbench:
                 traces=self.traces,
                 metrics=self.metrics,
                 logs=self.logs,
+                gitops=self.gitops,
+                policy=self.policy,
             )
         )
 

@@ -23,6 +23,7 @@ import orjson
 from hxb_lab._redact import redact
 from hxb_lab.config import Profile
 from hxb_lab.errors import (
+    AdmissionDeniedError,
     ClusterError,
     ClusterUnavailableError,
     ConfigError,
@@ -34,6 +35,8 @@ from hxb_lab.errors import (
 __all__ = ["GoneError", "KubeClients", "KubeContext", "kubeconfig_paths", "open_kube"]
 
 _USER = re.compile(r'User "([^"]+)"')
+#: How the API server words a webhook's refusal (Gatekeeper answers 403, others 400).
+_DENIED = re.compile(r'admission webhook "([^"]+)" denied the request: (.*)', re.S)
 #: Where Kubernetes mounts a pod's service-account token, CA and namespace.
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 IN_CLUSTER = "in-cluster"
@@ -344,6 +347,11 @@ class KubeContext:
             message = data.decode("utf-8", "replace")[:500]
         message = redact(message)
         where = f"{method} {path} on context {self.name!r}"
+        denied = _DENIED.search(message)
+        if denied:
+            return AdmissionDeniedError(
+                f"{where}: {message}", webhook=denied.group(1), reason=denied.group(2).strip()
+            )
         if status == 403:
             match = _USER.search(message)
             verb, resource, namespace = what or (method.lower(), path, None)

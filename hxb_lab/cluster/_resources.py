@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from hxb_lab.errors import ClusterError
 
-__all__ = ["KINDS", "Resource", "resource"]
+__all__ = ["CONSTRAINTS_GROUP", "KINDS", "Resource", "constraint_kind", "resource"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,21 @@ KINDS: tuple[Resource, ...] = (
     Resource("SealedSecret", "sealedsecrets", "bitnami.com", "v1alpha1"),
     # Secrets are read one by one, for a TLS certificate's dates only, and never snapshotted.
     Resource("Secret", "secrets", snapshot=False),
+    Resource("PipelineRun", "pipelineruns", "tekton.dev", "v1", short=("pr",)),
+    Resource("TaskRun", "taskruns", "tekton.dev", "v1", short=("tr",)),
+    Resource(
+        "ConstraintTemplate", "constrainttemplates", "templates.gatekeeper.sh", namespaced=False
+    ),
 )
+
+#: The group of Gatekeeper's constraints: one kind per ConstraintTemplate, made at run time.
+CONSTRAINTS_GROUP = "constraints.gatekeeper.sh"
+
+
+def constraint_kind(kind: str) -> Resource:
+    """The resource of one Gatekeeper constraint kind (its plural is the kind in lower case)."""
+    return Resource(kind, kind.lower(), CONSTRAINTS_GROUP, "v1beta1", namespaced=False)
+
 
 _BY_NAME: dict[str, Resource] = {}
 for _r in KINDS:

@@ -55,6 +55,11 @@ class SnapshotSource:
                 continue
             yield item
 
+    def holds(self, res: Resource) -> bool:
+        """True when the snapshot has a list of this kind (``kubectl get`` of a kind whose
+        CRD a cluster lacks fails, so no file is written for it)."""
+        return (self.directory / res.file_name).is_file() or bool(self._load(res))
+
     def _load(self, res: Resource) -> list[dict[str, Any]]:
         path = self.directory / res.file_name
         if path.is_file():

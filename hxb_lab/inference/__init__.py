@@ -7,6 +7,8 @@ person reviews and whose `apply()` makes exactly that change, or `apply=True` at
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from hxb_lab.cluster import Cluster
     from hxb_lab.context import Context
+    from hxb_lab.gitops import GitOps
     from hxb_lab.inference._kube import Found
     from hxb_lab.models import Models, ModelVersion
     from hxb_lab.telemetry import Metrics, Traces
@@ -36,7 +39,8 @@ class Inference:
 
     Deployments are read through `cluster`, their traffic and GPU use through `metrics`,
     what their callers see through `traces`, and the registry versions that actions
-    deploy are resolved through `models`.
+    deploy are resolved through `models`; `gitops` says which Argo CD Application, if
+    any, manages the deployment an action changes.
     """
 
     def __init__(
@@ -47,8 +51,10 @@ class Inference:
         metrics: Metrics,
         models: Models,
         traces: Traces | None = None,
+        gitops: GitOps | None = None,
     ) -> None:
         self._ctx = ctx
+        self._gitops = gitops
         self._cluster = cluster
         self._metrics = metrics
         self._models = models
@@ -120,9 +126,25 @@ class Inference:
                 _checks.text(value, field)
         return _kube.find(self._cluster, name, namespace, cluster)
 
-    @staticmethod
-    def _done(change: Change, apply: bool) -> Change:
-        return change.apply() if _checks.flag(apply, "apply") else change
+    def _done(self, change: Change, apply: bool) -> Change:
+        _checks.flag(apply, "apply")
+        change = self._guarded(change)
+        return change.apply() if apply else change
+
+    def _guarded(self, change: Change) -> Change:
+        """`change` with the Argo CD Application that manages its target, if any."""
+        found = change._found
+        if self._gitops is None or found is None or change.empty:
+            return change
+        with warnings.catch_warnings():  # a cluster without Argo CD is no news here
+            warnings.simplefilter("ignore")
+            managers = self._gitops.managers(
+                found.cluster, found.resource.group, found.resource.kind, found.obj
+            )
+        if not managers:
+            return change
+        chosen = next((m for m in managers if m.reverts), managers[0])
+        return dataclasses.replace(change, gitops=chosen.note(), reverted=chosen.reverts)
 
     def scale(
         self,

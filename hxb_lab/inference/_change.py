@@ -5,6 +5,12 @@ as a JSON merge patch carrying the resourceVersion that was read, first with
 ``dryRun=All`` (admission, schema validation and RBAC, nothing stored) and then for real.
 If the object changed since it was read, the server answers 409 and nothing changes, so
 what is applied is exactly what was reviewed.
+
+Two guard rails speak before a write: a target managed by an Argo CD Application with
+automated sync is named in `gitops` (the change would be reverted; the place to change it
+is in Git) and `apply()` refuses it unless told `despite_gitops=True`; and an admission
+webhook's refusal in the dry run (Gatekeeper's constraints) is raised as an
+`AdmissionDeniedError` whose `reason` is the webhook's own message.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab._redact import redact
 from hxb_lab.errors import (
+    AdmissionDeniedError,
     ClusterError,
     ClusterUnavailableError,
     ConflictError,
@@ -81,6 +88,8 @@ class Change:
     before: Obj = field(repr=False)
     after: Obj = field(repr=False)
     applied: bool = False
+    gitops: str = ""  # the Argo CD Application managing the target, and what that means
+    reverted: bool = False  # True when that Application syncs automatically
     _found: Found | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -136,11 +145,13 @@ class Change:
         )
         return redact("".join(lines))
 
-    def apply(self) -> Change:
+    def apply(self, *, despite_gitops: bool = False) -> Change:
         """Make the change: a server-side dry run, then the patch with its resourceVersion.
 
         Raises `ConflictError` if the deployment changed since it was read, `ForbiddenError`
-        if the user may not patch it; in both cases nothing changed.
+        if the user may not patch it, `AdmissionDeniedError` if an admission webhook
+        (Gatekeeper) refuses it, and `ClusterError` if Argo CD would revert it (unless
+        `despite_gitops=True`); in every case nothing changed.
         """
         if self.applied or self.empty:
             return self
@@ -151,6 +162,12 @@ class Change:
                 f"the {found.cluster} cluster is a snapshot: actions are dry runs only",
                 hint="read the diff here; to apply it, connect with a profile naming a live "
                 "cluster",
+            )
+        if self.reverted and not despite_gitops:
+            raise ClusterError(
+                f"not applied: {self.resource} {self.namespace}/{self.name} is {self.gitops}",
+                hint="change it in Git; or apply(despite_gitops=True) to change it until "
+                "Argo CD syncs again",
             )
         context = found.source.context  # type: ignore[attr-defined]
         path = found.resource.path(self.namespace, self.name)
@@ -173,6 +190,15 @@ class Change:
                 "changed",
                 hint="run the action again to review the diff against the current object",
             ) from None
+        except AdmissionDeniedError as exc:
+            who = "Gatekeeper" if "gatekeeper" in exc.webhook else f"the webhook {exc.webhook}"
+            raise AdmissionDeniedError(
+                f"{who} denied {phase} {self.namespace}/{self.name} ({self.action}) on "
+                f"{self.cluster!r}, so nothing was changed: {exc.reason}",
+                webhook=exc.webhook,
+                reason=exc.reason,
+                hint="see wb.policy.constraints() for the constraint named in brackets",
+            ) from None
         except (ForbiddenError, NotFoundError, ClusterUnavailableError):
             raise
         except ClusterError as exc:
@@ -188,7 +214,8 @@ class Change:
     def __str__(self) -> str:
         state = "applied" if self.applied else "dry run"
         body = self.diff if not self.empty else "(no change)\n"
-        return f"{self.summary} [{state}]\n{body}"
+        note = f"note: {self.gitops}\n" if self.gitops else ""
+        return f"{self.summary} [{state}]\n{body}{note}"
 
     def __repr__(self) -> str:
         state = "applied" if self.applied else ("no change" if self.empty else "dry run")
@@ -204,7 +231,12 @@ class Change:
             elif line.startswith("-") and not line.startswith("---"):
                 style = ' style="color:#cf222e"'
             lines.append(f"<span{style}>{html.escape(line)}</span>")
+        note = (
+            f'<p style="color:#9a6700">&#9888; {html.escape(self.gitops)}</p>'
+            if self.gitops
+            else ""
+        )
         return (
-            f"<div><b>{html.escape(self.summary)}</b> <i>({html.escape(state)})</i>"
+            f"<div><b>{html.escape(self.summary)}</b> <i>({html.escape(state)})</i>{note}"
             f"<pre>{chr(10).join(lines)}</pre></div>"
         )

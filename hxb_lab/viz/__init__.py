@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from hxb_lab.viz._theme import TEMPLATE, template
 from hxb_lab.viz.cluster import node_capacity
+from hxb_lab.viz.delivery import application_status, pipeline_timeline
 from hxb_lab.viz.gpus import gpu_allocation, gpu_heatmap
+from hxb_lab.viz.guards import falco_timeline, violations_by_constraint
 from hxb_lab.viz.latency import compare, latency_distribution
 from hxb_lab.viz.platform import (
     autoscaler_headroom,
@@ -32,16 +34,20 @@ __all__ = [
     "autoscaler_headroom",
     "certificate_expiry",
     "claim_status",
+    "application_status",
     "compare",
     "critical_path",
+    "falco_timeline",
     "gpu_allocation",
     "gpu_heatmap",
     "latency_distribution",
     "node_capacity",
     "notebook_utilization",
+    "pipeline_timeline",
     "service_map",
     "template",
     "timeseries",
     "trace_waterfall",
     "traffic_split",
+    "violations_by_constraint",
 ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab.widgets.cluster import ClusterView
 from hxb_lab.widgets.gpus import GpusView
+from hxb_lab.widgets.guards import GitOpsView, PolicyView
 from hxb_lab.widgets.inference import InferenceView
 from hxb_lab.widgets.metrics import MetricsView
 from hxb_lab.widgets.platform import PlatformView
@@ -22,10 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClusterView",
+    "GitOpsView",
     "GpusView",
     "InferenceView",
     "MetricsView",
     "PlatformView",
+    "PolicyView",
     "Reads",
     "ServicesView",
     "TracesView",
@@ -96,6 +99,16 @@ class Views:
         a figure over the area's tables, and notes on what could not be read."""
 
         return PlatformView(self._reads, area=area, **options)
+
+    def gitops(self, **options: Any) -> GitOpsView:
+        """Argo CD Applications (sync, health, last sync error), then Tekton pipeline runs."""
+
+        return GitOpsView(self._reads, **options)
+
+    def policy(self, **options: Any) -> PolicyView:
+        """Gatekeeper's violations per constraint, then Falco's alerts of the time range."""
+
+        return PolicyView(self._reads, **options)
 
     def services(self, **options: Any) -> ServicesView:
         """The service map of a time range."""

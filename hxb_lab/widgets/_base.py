@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab.errors import HxbLabError
@@ -165,6 +166,13 @@ class View:
     def figure(self) -> go.Figure:
         """The view's main figure as a static plotly figure, for reports."""
         raise NotImplementedError
+
+    @property
+    def viz(self) -> ModuleType:
+        """`hxb_lab.viz`, imported when a view first draws (it loads plotly)."""
+        from hxb_lab import viz
+
+        return viz
 
     def range(self) -> tuple[datetime, datetime]:
         """The current (start, end), UTC."""

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hxb_lab.cluster import Cluster
     from hxb_lab.config import Profile
+    from hxb_lab.gitops import GitOps
     from hxb_lab.inference import Inference
     from hxb_lab.platform import Platform
+    from hxb_lab.policy import Policy
     from hxb_lab.telemetry import Logs, Metrics, Traces
 
 __all__ = ["Reads"]
@@ -33,3 +35,5 @@ class Reads:
     traces: Traces
     metrics: Metrics
     logs: Logs
+    gitops: GitOps
+    policy: Policy

@@ -27,8 +27,7 @@ class ServicesView(View):
         self.body.children = [self.map.widget, self.services_table.widget]
 
     def _load(self) -> None:
-        from hxb_lab import viz
-
+        viz = self.viz
         start, end = self.range()
         traces = self._reads.traces
         deps = traces.dependencies(start=start, end=end)
@@ -38,9 +37,7 @@ class ServicesView(View):
 
     def figure(self) -> go.Figure:
         """The service map of the last refresh."""
-        from hxb_lab import viz
-
         if self.map.figure is None:
             start, end = self.range()
-            return viz.service_map(self._reads.traces.dependencies(start=start, end=end))
+            return self.viz.service_map(self._reads.traces.dependencies(start=start, end=end))
         return self.map.figure

@@ -1,14 +1,17 @@
 """Vendor an upstream CRD YAML into tests/controlplane/crds/ (maintainer tool, not a test).
 
     python tests/controlplane/update_crds.py SRC.yaml OUT.yaml \
-        --source "kserve/kserve v0.20.0 ..." [--enable-status-subresource] [--only NAME ...]
+        --source "kserve/kserve v0.20.0 ..." [--enable-status-subresource] [--only NAME ...] \
+        [--only-version v1]
     python tests/controlplane/update_crds.py --refresh tests/controlplane/crds/*.yaml
 
 Every ``description`` goes: the schema's (never a property that happens to be called
 ``description``) and the printer columns'. The project keeps the schema facts (types,
 validation, defaults, printer columns), not upstream's prose. --enable-status-subresource
 adds ``subresources.status`` to every version that lacks it; --only keeps the named CRDs of
-a file that bundles many (Istio's, Traefik's, Rook's). The header records the source
+a file that bundles many (Istio's, Traefik's, Rook's); --only-version keeps one served
+version (the one HXB Lab reads) and drops the conversion webhook that only translates
+between versions, so the API server carries one schema, not one per version. The header records the source
 and what was changed. --refresh applies these rules again to files already vendored,
 keeping their headers' source and changes. Needs PyYAML.
 """
@@ -73,6 +76,16 @@ def vendor(args: argparse.Namespace) -> None:
     removed = 0
     for crd in docs:
         assert crd["kind"] == "CustomResourceDefinition", crd["kind"]
+        if args.only_version:
+            kept = [v for v in crd["spec"]["versions"] if v["name"] == args.only_version]
+            assert kept, f"{crd['metadata']['name']} has no version {args.only_version}"
+            dropped = [v["name"] for v in crd["spec"]["versions"] if v not in kept]
+            crd["spec"]["versions"] = [{**kept[0], "served": True, "storage": True}]
+            if dropped:
+                notes.append(f"only version {args.only_version} kept (dropped {', '.join(dropped)})")
+            if (crd["spec"].get("conversion") or {}).get("strategy") == "Webhook":
+                crd["spec"]["conversion"] = {"strategy": "None"}
+                notes.append("conversion webhook removed (one version: nothing to convert)")
         removed += strip_crd(crd)
         for version in crd["spec"]["versions"]:
             if args.enable_status_subresource:
@@ -126,6 +139,7 @@ def main() -> None:
     ap.add_argument("--source", help="where it comes from: repo, tag, commit, path")
     ap.add_argument("--enable-status-subresource", action="store_true")
     ap.add_argument("--only", nargs="+", metavar="CRD", help="keep only these CRDs (by name)")
+    ap.add_argument("--only-version", metavar="VERSION")
     args = ap.parse_args()
     if args.refresh:
         for path in args.refresh:

@@ -30,6 +30,9 @@ def test_there_are_crds_to_check() -> None:
         "serving.kserve.io_inferenceservices.yaml",
         "mlops.seldon.io_models.yaml",
         "argoproj.io_applications.yaml",
+        "tekton.dev_pipelineruns.yaml",
+        "tekton.dev_taskruns.yaml",
+        "templates.gatekeeper.sh_constrainttemplates.yaml",
     }
 
 

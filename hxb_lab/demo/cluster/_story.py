@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab.cluster.pods import pod_requests
 from hxb_lab.demo import scenario
+from hxb_lab.demo.cluster import _delivery
 from hxb_lab.demo.cluster._builder import condition, resources, ts
 from hxb_lab.demo.cluster._events import tell_events
 from hxb_lab.demo.cluster._inference import inference_service, seldon_model
@@ -80,7 +81,11 @@ def tell(sim: _Simulation) -> None:
     _troubled(sim)
     _filler(sim)
     _quotas(sim)
-    _applications(sim)
+    _delivery.applications(sim)
+    with sim.b.aside("tekton"):
+        _delivery.pipeline_runs(sim)
+    with sim.b.aside("gatekeeper"):
+        _delivery.constraints(sim)
     tell_events(sim)
     tell_stack(sim)
 
@@ -466,47 +471,5 @@ def _quotas(sim: _Simulation) -> None:
                 ),
                 "spec": {"hard": hard},
                 "status": {"hard": dict(hard), "used": status_used},
-            },
-        )
-
-
-def _applications(sim: _Simulation) -> None:
-    b = sim.b
-    for ns in [*sim.workspaces, sim.ns("platform"), sim.ns("monitoring")]:
-        name = ns.removeprefix(sim.prefix)
-        degraded = name == "vision"
-        out_of_sync = name == "assistant"
-        revision = f"{b.rng.getrandbits(160):040x}"
-        at = b.ago(timedelta(minutes=1), timedelta(minutes=5))
-        sim.add(
-            "applications.argoproj.io",
-            {
-                "apiVersion": "argoproj.io/v1alpha1",
-                "kind": "Application",
-                "metadata": b.meta(
-                    name, sim.ns("argocd"), b.ago(timedelta(days=60), timedelta(days=200))
-                ),
-                "spec": {
-                    "project": "default",
-                    "source": {
-                        "repoURL": "https://git.hxb.example/platform/deploy.git",
-                        "path": f"workspaces/{name}",
-                        "targetRevision": "main",
-                    },
-                    "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
-                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
-                },
-                "status": {
-                    "sync": {
-                        "status": "OutOfSync" if out_of_sync else "Synced",
-                        "revision": revision,
-                    },
-                    "health": {
-                        "status": "Degraded" if degraded else "Healthy",
-                        "lastTransitionTime": ts(at),
-                    },
-                    "reconciledAt": ts(at),
-                    "sourceType": "Kustomize",
-                },
             },
         )

@@ -50,6 +50,7 @@ PHASES: tuple[tuple[str, ...], ...] = (
         "horizontalpodautoscalers.autoscaling",
         "poddisruptionbudgets.policy",
     ),
+    ("pipelineruns.tekton.dev", "taskruns.tekton.dev"),
     ("deployments.apps", "statefulsets.apps", "daemonsets.apps", "jobs.batch"),
     ("replicasets.apps",),
     ("pods",),

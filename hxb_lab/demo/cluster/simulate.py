@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.cluster._resources import resource
+from hxb_lab.cluster._resources import CONSTRAINTS_GROUP, constraint_kind, resource
 from hxb_lab.cluster.snapshot import write_list
 from hxb_lab.demo import scenario
 from hxb_lab.demo.cluster._builder import Builder, Placement, Scheduler, request_numbers, resources
@@ -72,7 +72,10 @@ class Platform:
 
         target = Path(directory)
         for kind, items in self.objects.items():
-            write_list(target, resource(kind), items)
+            if kind.endswith(f".{CONSTRAINTS_GROUP}"):  # a kind Gatekeeper made from a template
+                write_list(target, constraint_kind(items[0]["kind"]), items)
+            else:
+                write_list(target, resource(kind), items)
         return target
 
     def apply(self, context: KubeContext, workers: int = 8) -> dict[str, int]:

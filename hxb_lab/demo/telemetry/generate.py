@@ -169,6 +169,8 @@ def _events(fleet: Any, start_ns: int, now_ns: int) -> Any:
             "online store read timed out after 250ms: redis connection pool exhausted (64/64)",
             Namespace="platform",
         )
+    for t, severity, body in _falco_alerts(fleet, at):
+        add(t, "falco", severity, body, Namespace="falco")
     names = ("Service", "Severity", "Body", "Namespace", "Pod", "Node", "Model", "Gpu")
     return pa.table(
         {
@@ -176,6 +178,88 @@ def _events(fleet: Any, start_ns: int, now_ns: int) -> Any:
             **{n: pa.array([r.get(n, "") for r in rows], pa.string()) for n in names},
         }
     )
+
+
+#: Falco's priorities as OpenTelemetry severity texts (the collector's mapping).
+_FALCO_SEVERITY = {"Critical": "ERROR", "Warning": "WARN", "Notice": "INFO"}
+
+
+def _falco_alerts(fleet: Any, at: Any) -> list[tuple[int, str, str]]:
+    """Falco's JSON alerts: someone opened a shell in the forgotten notebook and ran a
+    binary it downloaded; image-tagger's predictor reads the service-account token."""
+    idle = scenario.FORGOTTEN_NOTEBOOK
+    notebook_image = "quay.io/jupyter/pytorch-notebook"
+    tagger = fleet.pods.get(scenario.FAILING_DEPLOYMENT.target) or []
+    alerts = [
+        (
+            timedelta(minutes=42),
+            "Notice",
+            "Terminal shell in container",
+            idle.workspace,
+            idle.pod,
+            "notebook",
+            notebook_image,
+            "bash",
+            "jovyan",
+            ["container", "shell", "mitre_execution"],
+        ),
+        (
+            timedelta(minutes=37),
+            "Critical",
+            "Drop and execute new binary in container",
+            idle.workspace,
+            idle.pod,
+            "notebook",
+            notebook_image,
+            "/home/jovyan/.cache/xmrig --donate-level 1 -o pool.example:3333",
+            "jovyan",
+            ["container", "mitre_persistence", "TA0003"],
+        ),
+    ]
+    if tagger:
+        pod = tagger[0]
+        alerts.append(
+            (
+                timedelta(minutes=21),
+                "Warning",
+                "Read sensitive file untrusted",
+                pod.namespace,
+                pod.name,
+                "kserve-container",
+                "nvcr.io/nvidia/tritonserver",
+                "cat /var/run/secrets/kubernetes.io/serviceaccount/token",
+                "root",
+                ["filesystem", "mitre_credential_access"],
+            )
+        )
+    lines = []
+    for before, priority, rule, ns, pod_name, container, image, cmd, user, tags in alerts:
+        t = at(before)
+        when = datetime.fromtimestamp(t / 1e9, UTC).isoformat().replace("+00:00", "Z")
+        fields = {
+            "k8s.ns.name": ns,
+            "k8s.pod.name": pod_name,
+            "container.name": container,
+            "container.image.repository": image,
+            "proc.cmdline": cmd,
+            "user.name": user,
+        }
+        output = (
+            f"{when}: {priority} {rule} (user={user} command={cmd} "
+            f"k8s.ns={ns} k8s.pod={pod_name} container={container} image={image})"
+        )
+        body = {
+            "hostname": "falco",
+            "output": output,
+            "output_fields": fields,
+            "priority": priority,
+            "rule": rule,
+            "source": "syscall",
+            "tags": tags,
+            "time": when,
+        }
+        lines.append((t, _FALCO_SEVERITY[priority], json.dumps(body, sort_keys=True)))
+    return lines
 
 
 def _write_alerts(path: Path, alerts: list[dict[str, Any]]) -> None:
