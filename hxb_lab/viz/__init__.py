@@ -31,10 +31,10 @@ from hxb_lab.viz.traces import critical_path, trace_waterfall
 __all__ = [
     "MAX_POINTS",
     "TEMPLATE",
+    "application_status",
     "autoscaler_headroom",
     "certificate_expiry",
     "claim_status",
-    "application_status",
     "compare",
     "critical_path",
     "falco_timeline",

@@ -104,8 +104,7 @@ class GpusView(View):
         ]
 
     def _load(self) -> None:
-        from hxb_lab import viz
-
+        viz = self.viz
         start, end = self.range()
         metrics, cluster = self._reads.metrics, self._reads.cluster
         self._utilization = metrics.gpu_utilization(start=start, end=end)
@@ -138,6 +137,4 @@ class GpusView(View):
 
     def figure(self) -> go.Figure:
         """The fleet heatmap of the current range."""
-        from hxb_lab import viz
-
-        return self.heatmap.figure or viz.gpu_heatmap(self._utilization)
+        return self.heatmap.figure or self.viz.gpu_heatmap(self._utilization)
