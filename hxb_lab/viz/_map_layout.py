@@ -89,7 +89,7 @@ def _rows(
     for node in sorted(layer_of):
         items[layer_of[node]].append(node)
         callers[node] = []
-    for parent, child in edges:
+    for parent, child in dict.fromkeys(edges):  # a call listed twice passes once
         lp, lc = layer_of[parent], layer_of[child]
         if lc <= lp:
             continue

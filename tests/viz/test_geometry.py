@@ -331,7 +331,8 @@ def _service_map_geometry(fig) -> tuple[dict, list, list]:
 )
 def test_service_map_names_meet_no_arrow_no_other_name_and_no_service(deps) -> None:
     """Issue 17: names on the static service map crossed arrows and dots."""
-    fig = viz.service_map(deps)
+    fig = viz.service_map(pd.concat([deps, deps]))  # each call listed twice, too
+    assert fig.layout.height == viz.service_map(deps).layout.height  # no row for the repeat
     boxes, segments, dots = _service_map_geometry(fig)
     r = _map_layout.NODE_R
     crossed = [
