@@ -165,22 +165,29 @@ def find(jaeger: Jaeger, wanted: Filter, limit: int, order: str, sample: int) ->
 
     Jaeger filters what it can (service, operation, durations, attributes as tags); the
     match is then checked here on every span, so both backends mean the same. When Jaeger
-    cannot rank as asked (slowest, or a status filter) up to `sample` traces are read.
+    cannot rank as asked (slowest, or a status filter) up to `sample` traces are read, and
+    without a service each service is searched (Jaeger's search requires one).
     """
     ranked_here = order == "slowest" or wanted.status is not None
-    traces = jaeger.find(
-        start_us=wanted.start_ns // 1000,
-        end_us=max(wanted.end_ns - 1, 0) // 1000,
-        limit=max(limit, sample) if ranked_here else limit,
-        service=wanted.service,
-        operation=wanted.operation,
-        tags=dict(wanted.attributes) or None,
-        min_duration_us=None if wanted.low_ns is None else -(-wanted.low_ns // 1000),
-        max_duration_us=None if wanted.high_ns is None else wanted.high_ns // 1000,
-    )
+    # Jaeger's search needs a service: without one, each service is searched in turn.
+    services = [wanted.service] if wanted.service is not None else jaeger.services()
+    traces: dict[str, list[Span]] = {}
+    for service in services:
+        for trace in jaeger.find(
+            start_us=wanted.start_ns // 1000,
+            end_us=max(wanted.end_ns - 1, 0) // 1000,
+            limit=max(limit, sample) if ranked_here else limit,
+            service=service,
+            operation=wanted.operation,
+            tags=dict(wanted.attributes) or None,
+            min_duration_us=None if wanted.low_ns is None else -(-wanted.low_ns // 1000),
+            max_duration_us=None if wanted.high_ns is None else wanted.high_ns // 1000,
+        ):
+            found = spans(trace)
+            if found:
+                traces.setdefault(found[0].trace_id, found)
     keyed = []
-    for trace in traces:
-        found = spans(trace)
+    for found in traces.values():
         matching = [s for s in found if wanted.matches(s)]
         if not matching:
             continue

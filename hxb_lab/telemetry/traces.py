@@ -168,6 +168,8 @@ class Traces(Facade):
 
         A span matches when its service, operation, status (``"error"``, ``"ok"``,
         ``"unset"``), duration and span or resource attributes all match, as in Jaeger.
+        On a Jaeger profile, which recent traces fill the limit is Jaeger's choice (its
+        newest first); ``order="slowest"`` and `status` rank up to ``jaeger.sample_traces``.
         Columns: trace_id, root_service, root_operation, start, duration_ms, spans, errors,
         services (the sorted list of services in the trace), link (the trace in the Jaeger
         UI, else in Grafana Explore, when the profile names them; else "").

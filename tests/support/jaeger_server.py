@@ -13,8 +13,9 @@ configuration written here has one OTLP/HTTP receiver, the memory store, the que
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from tests.support.processes import Process, free_port, http_probe, start
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["BUILD", "Jaeger", "build_jaeger", "feed", "start_jaeger"]
+__all__ = ["BUILD", "Jaeger", "build_jaeger", "feed", "start_jaeger", "wait_until_stored"]
 
 BUILD = Path(__file__).resolve().parents[1] / "telemetry" / "jaeger" / "build.sh"
 #: Traces the memory store keeps (the oldest are dropped beyond it).
@@ -50,6 +51,8 @@ extensions:
     use_v2: true
     http:
       endpoint: 127.0.0.1:{health}
+    grpc:
+      endpoint: 127.0.0.1:{health_grpc}
   jaeger_storage:
     backends:
       memory_store:
@@ -104,6 +107,7 @@ def start_jaeger(home: Path, timeout: float = 60.0) -> Jaeger:
     binary = build_jaeger()
     ports = {
         "health": free_port(),
+        "health_grpc": free_port(),
         "query": free_port(),
         "query_grpc": free_port(),
         "otlp": free_port(),
@@ -111,10 +115,12 @@ def start_jaeger(home: Path, timeout: float = 60.0) -> Jaeger:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "jaeger.yaml"
     config.write_text(CONFIG.format(max_traces=MAX_TRACES, **ports))
-    health = f"http://127.0.0.1:{ports['health']}/status"
+    # Ready when the pipeline reports healthy and the query service answers its API.
+    health = http_probe(f"http://127.0.0.1:{ports['health']}/status")
+    query = http_probe(f"http://127.0.0.1:{ports['query']}/api/services")
     process = start(
-        [str(binary), "--config", str(config)], home / "jaeger.log", http_probe(health),
-        timeout=timeout, name="jaeger",
+        [str(binary), "--config", str(config)], home / "jaeger.log",
+        lambda: health() and query(), timeout=timeout, name="jaeger",
     )  # fmt: skip
     return Jaeger(
         f"http://127.0.0.1:{ports['query']}",
@@ -124,10 +130,13 @@ def start_jaeger(home: Path, timeout: float = 60.0) -> Jaeger:
 
 
 def feed(jaeger: Jaeger, spans: Sequence[ReadableSpan]) -> None:
-    """Send finished SDK spans to Jaeger through the SDK's OTLP/HTTP exporter."""
+    """Send finished SDK spans to Jaeger through the SDK's OTLP/HTTP exporter, in the order
+    they ended (as a live service's batch processor sends them): Jaeger's memory store
+    keeps traces in the order they arrive, and its search returns the newest first."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace.export import SpanExportResult
 
+    spans = sorted(spans, key=lambda s: s.end_time or 0)
     exporter = OTLPSpanExporter(endpoint=jaeger.otlp_url, timeout=30)
     try:
         for i in range(0, len(spans), 2000):
@@ -138,10 +147,30 @@ def feed(jaeger: Jaeger, spans: Sequence[ReadableSpan]) -> None:
         exporter.shutdown()
 
 
-@contextmanager
-def running_jaeger(home: Path) -> Iterator[Jaeger]:
-    jaeger = start_jaeger(home)
-    try:
-        yield jaeger
-    finally:
-        jaeger.process.stop()
+def wait_until_stored(
+    jaeger: Jaeger, spans: Iterable[ReadableSpan], timeout: float = 30
+) -> Counter[str]:
+    """Poll Jaeger's search until every trace of `spans` is stored whole (its collector
+    batches what it receives); the spans per trace id."""
+    import httpx
+
+    expected: Counter[str] = Counter()
+    services = set()
+    for s in spans:
+        assert s.context is not None
+        expected[format(s.context.trace_id, "032x")] += 1
+        services.add(str(s.resource.attributes["service.name"]))
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=jaeger.url, timeout=10) as http:
+        while True:
+            seen: Counter[str] = Counter()
+            for service in sorted(services):
+                params = {"service": service, "limit": MAX_TRACES, "lookback": "6h"}
+                for trace in http.get("/api/traces", params=params).json()["data"] or []:
+                    seen[trace["traceID"].rjust(32, "0")] = len(trace["spans"])
+            if seen == expected:
+                return expected
+            if time.monotonic() > deadline:
+                missing = sum((expected - seen).values())
+                raise AssertionError(f"Jaeger stored {sum(seen.values())} spans, {missing} missing")
+            time.sleep(0.1)  # nothing signals that a batch was stored: poll
