@@ -28,6 +28,6 @@ class Context:
     now: Callable[[], datetime] = field(repr=False)
 
     @classmethod
-    def of(cls, profile: Profile) -> Context:
-        """The context of `profile`: its own connections, and the profile's clock."""
-        return cls(profile, Clients(profile), partial(clock.now, profile))
+    def of(cls, profile: Profile, now: Callable[[], datetime] | None = None) -> Context:
+        """The context of `profile`: its own connections, and the profile's clock (or `now`)."""
+        return cls(profile, Clients(profile), now or partial(clock.now, profile))

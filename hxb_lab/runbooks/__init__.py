@@ -8,6 +8,7 @@
     rb.submit({"mode": "quick"})                   # a Kubernetes Job
     rb.schedule("0 6 * * *", {"mode": "full"})     # a Kubernetes CronJob
     hx.runbooks.runs(status="failed", since="2d")  # the history, read from MLflow
+    wb = hx.runbooks.replay(run_id)                # its reads, from the frames it kept
 
 Inside a runbook, `hx.runbooks.log_metric(name, value)` records a metric with the run, and
 `hx.runbooks.verdict(level, text)` and `hx.runbooks.table(frame)` show its conclusion and
@@ -32,7 +33,15 @@ from typing import Any as _Any
 from hxb_lab.config import Profile as _Profile
 from hxb_lab.config import load_profile as _load_profile
 from hxb_lab.errors import ParameterError as _ParameterError
-from hxb_lab.runbooks import _approval, _history, _jobs, _kubernetes, _local, _parameters
+from hxb_lab.runbooks import (
+    _approval,
+    _history,
+    _jobs,
+    _kubernetes,
+    _local,
+    _parameters,
+    _replay,
+)
 from hxb_lab.runbooks._approval import ApprovalRefused, identity, propose
 from hxb_lab.runbooks._artifacts import ArtifactStore as _ArtifactStore
 from hxb_lab.runbooks._catalog import Runbook, catalog, get, load
@@ -50,6 +59,7 @@ if _TYPE_CHECKING:
     import pandas as pd
 
     from hxb_lab.runbooks._kubernetes import Schedule
+    from hxb_lab.workbench import Workbench
 
 __all__ = [
     "HOST_STOPPED",
@@ -78,6 +88,8 @@ __all__ = [
     "record_trigger",
     "recorded_parameters",
     "reject",
+    "replay",
+    "rerun",
     "resume",
     "runs",
     "runs_root",
@@ -159,6 +171,23 @@ def find_run(run_id: str, profile: str | _Profile | None = None) -> dict[str, _A
     """One recorded run by its run id (or its MLflow run id), as a row of `runs()` (a
     dict); `NotFoundError` when the profile's MLflow has no such run."""
     return _history.find_run(run_id, _profile(profile))
+
+
+def replay(run_id: str, profile: str | _Profile | None = None) -> Workbench:
+    """A workbench that answers the reads run `run_id` made (``wb.cluster.gpus()``, ...)
+    from the frames the run kept, after the live data is gone; a call the run did not make
+    raises `NotRecordedError` naming it. The frames come from the run's directory, else
+    from the profile's artifact store."""
+    return _replay.replay(run_id, _profile(profile))
+
+
+def rerun(run_id: str, profile: str | _Profile | None = None, output: str | None = None) -> Run:
+    """Execute run `run_id`'s notebook again, with its parameters, against the frames it
+    kept (no live data is read): a new run, recorded under the executor ``replay``, whose
+    report shows what the original showed."""
+    from pathlib import Path
+
+    return _replay.rerun(run_id, _profile(profile), Path(output) if output else None)
 
 
 def read_artifact(uri: str, profile: str | _Profile | None = None) -> bytes:

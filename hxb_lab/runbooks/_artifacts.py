@@ -26,7 +26,8 @@ from hxb_lab.errors import BackendUnavailableError, ConfigError, HxbLabError, No
 __all__ = ["ArtifactStore", "join"]
 
 _CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".ipynb": "application/x-ipynb+json",
-                  ".json": "application/json", ".jsonl": "application/x-ndjson"}  # fmt: skip
+                  ".json": "application/json", ".jsonl": "application/x-ndjson",
+                  ".parquet": "application/vnd.apache.parquet"}  # fmt: skip
 
 
 def join(base: str, *parts: str) -> str:

@@ -55,6 +55,7 @@ class RunOptions:
     name: str | None = None  # kubernetes: the Job's (or CronJob's) name
     recorded_as: str = "local"  # the executor the run is recorded under (a pod: kubernetes)
     kubernetes_job: str | None = None  # the Job a pod's own run belongs to
+    replay: Path | None = None  # local: a run's kept frames the kernel's workbench answers from
 
 
 class Executor(Protocol):

@@ -21,6 +21,7 @@ from hxb_lab import times
 from hxb_lab.clients.mlflow import TrackingStore, open_recording_store, open_store, unavailable
 from hxb_lab.config import Profile
 from hxb_lab.errors import HxbLabError, NotFoundError, ParameterError, QueryError
+from hxb_lab.frozen import FROZEN_DIR
 from hxb_lab.runbooks._artifacts import ArtifactStore, join
 from hxb_lab.runbooks._run import METRICS_FILE, STATUSES, Run
 
@@ -219,6 +220,11 @@ class Recorder:
             run.report_uri = store.put(run.report, join(base, run.report.name))
         if run.output_notebook is not None and run.output_notebook.exists():
             run.notebook_uri = store.put(run.output_notebook, join(base, run.output_notebook.name))
+        kept = None if run.directory is None else run.directory / FROZEN_DIR
+        if kept is not None and kept.is_dir():  # the frames it read; their manifests last
+            files = sorted(p for p in kept.rglob("*") if p.is_file() and p.suffix != ".tmp")
+            for path in sorted(files, key=lambda p: p.suffix == ".json"):
+                store.put(path, join(base, FROZEN_DIR, path.relative_to(kept).as_posix()))
 
     def finish(self, run: Run) -> None:
         """Upload the notebook and report, log parameters, metrics, tags and the status.

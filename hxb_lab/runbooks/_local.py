@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from hxb_lab._redact import redact
 from hxb_lab.config import Profile, config_path, hxb_home
 from hxb_lab.errors import RunbookError
+from hxb_lab.frozen import REPLAY_ENV
 from hxb_lab.runbooks import _parameters as P
 from hxb_lab.runbooks._control import Control, RunInterrupted
 from hxb_lab.runbooks._executors import RunOptions
@@ -81,7 +82,7 @@ def kernel_environment(
     metrics file and secret parameters. `hx.connect()` in the runbook opens the run's profile.
     """
     env = dict(os.environ if base is None else base)
-    env = {k: v for k, v in env.items() if not k.startswith("HXB_LAB_SECRET_")}
+    env = {k: v for k, v in env.items() if not k.startswith("HXB_LAB_SECRET_") and k != REPLAY_ENV}
     env["HXB_LAB_PROFILE"] = profile.name
     env["HXB_LAB_HOME"] = str(hxb_home())
     if profile.source != "built-in":
@@ -128,6 +129,7 @@ def _prepare(runbook: Runbook, values: Mapping[str, Any], run_id: str, kernel: s
     nb.cells = [c for c in nb.cells if injected not in c.get("metadata", {}).get("tags", [])]
     source = P.injected_source(runbook.parameters, values, run_id=run_id)
     cell = nbformat.v4.new_code_cell(source, metadata={"tags": [injected]})
+    cell.id = injected  # not a random one: a run's report is the same however often it runs
     index = next(
         (i for i, c in enumerate(nb.cells) if P.PARAMETERS_TAG in c.metadata.get("tags", [])),
         None,
@@ -389,6 +391,8 @@ def _execute_and_record(
 
     nb = _prepare(runbook, values, run_id, kernel_name)
     env = kernel_environment(profile, run, secrets)
+    if options.replay is not None:  # `hx.connect()` in the kernel answers from these frames
+        env[REPLAY_ENV] = str(options.replay)
     work_dir = str(options.cwd.expanduser() if options.cwd else directory)
     control = Control(
         env,
