@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from hxb_lab.frozen._encode import read_frame, write_frame
+from hxb_lab.frozen._kept import TABLES, TABLES_DIR, VERDICT, keep_table, keep_verdict
 from hxb_lab.frozen._record import (
     FROZEN_DIR,
     MANIFEST,
@@ -29,10 +30,15 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "MAX_RUN_BYTES",
     "REPLAY_ENV",
+    "TABLES",
+    "TABLES_DIR",
+    "VERDICT",
     "FrameRecorder",
     "FrozenFrames",
     "NotRecordedError",
     "Replayed",
+    "keep_table",
+    "keep_verdict",
     "read_frame",
     "recorder_for_run",
     "replay_from_env",

@@ -117,7 +117,12 @@ def write_frame(frame: pd.DataFrame | pd.Series, path: Path) -> int:
         table = pa.Table.from_pandas(out, preserve_index=None)
     meta = dict(table.schema.metadata or {})
     meta[_META] = json.dumps(
-        {"json_columns": as_json, "series": series, "series_name": plain(series_name)}
+        {
+            "json_columns": as_json,
+            "series": series,
+            "series_name": plain(series_name),
+            "attrs": json.loads(redact(json.dumps(plain(dict(frame.attrs))))),
+        }
     ).encode()
     pq.write_table(table.replace_schema_metadata(meta), path, compression="zstd")
     return path.stat().st_size
@@ -147,7 +152,8 @@ def read_frame(path: Path) -> pd.DataFrame | pd.Series:
         frame[name] = [None if v is None else json.loads(v) for v in frame[name]]
         frame[name] = frame[name].astype(object)
     if meta.get("series"):
-        return frame.iloc[:, 0].rename(meta.get("series_name"))
+        frame = frame.iloc[:, 0].rename(meta.get("series_name"))
+    frame.attrs.update(meta.get("attrs") or {})
     return frame
 
 

@@ -9,6 +9,7 @@
     rb.schedule("0 6 * * *", {"mode": "full"})     # a Kubernetes CronJob
     hx.runbooks.runs(status="failed", since="2d")  # the history, read from MLflow
     wb = hx.runbooks.replay(run_id)                # its reads, from the frames it kept
+    hx.runbooks.diff(run_a, run_b)                 # verdict, metrics, key tables: what changed
 
 Inside a runbook, `hx.runbooks.log_metric(name, value)` records a metric with the run, and
 `hx.runbooks.verdict(level, text)` and `hx.runbooks.table(frame)` show its conclusion and
@@ -32,9 +33,11 @@ from typing import Any as _Any
 
 from hxb_lab.config import Profile as _Profile
 from hxb_lab.config import load_profile as _load_profile
+from hxb_lab.errors import HxbLabError as _HxbLabError
 from hxb_lab.errors import ParameterError as _ParameterError
 from hxb_lab.runbooks import (
     _approval,
+    _diff,
     _history,
     _jobs,
     _kubernetes,
@@ -46,7 +49,7 @@ from hxb_lab.runbooks._approval import ApprovalRefused, identity, propose
 from hxb_lab.runbooks._artifacts import ArtifactStore as _ArtifactStore
 from hxb_lab.runbooks._catalog import Runbook, catalog, get, load
 from hxb_lab.runbooks._cron import check_cron
-from hxb_lab.runbooks._display import table, verdict
+from hxb_lab.runbooks._display import keep_table, table, verdict
 from hxb_lab.runbooks._executors import register as _register
 from hxb_lab.runbooks._parameters import Secret
 from hxb_lab.runbooks._reconcile import HOST_STOPPED, end_run, reconcile
@@ -73,10 +76,12 @@ __all__ = [
     "catalog",
     "check_cron",
     "delete",
+    "diff",
     "end_run",
     "find_run",
     "get",
     "identity",
+    "keep_table",
     "load",
     "local_run",
     "log_metric",
@@ -188,6 +193,24 @@ def rerun(run_id: str, profile: str | _Profile | None = None, output: str | None
     from pathlib import Path
 
     return _replay.rerun(run_id, _profile(profile), Path(output) if output else None)
+
+
+def diff(before: str, after: str, profile: str | _Profile | None = None) -> _diff.RunDiff:
+    """What changed from run `before` to run `after` of one runbook: the verdict, each
+    logged metric that moved beyond the runbook's tolerance (``hxb_lab.diff.tolerance`` in
+    its metadata), and the new, vanished and moved rows of its key tables
+    (``table(frame, key=...)``). `str()` is one line per change; `.changed` says whether
+    there is any; in a notebook it shows as the report's "since last run" section."""
+    chosen = _profile(profile)
+
+    def metadata_of(name: str) -> dict[str, _Any]:
+        try:
+            found: dict[str, _Any] = get(name, chosen).notebook.get("metadata") or {}
+        except _HxbLabError:  # no longer in the catalog: any change counts
+            return {}
+        return found
+
+    return _diff.diff(before, after, chosen, metadata_of)
 
 
 def read_artifact(uri: str, profile: str | _Profile | None = None) -> bytes:

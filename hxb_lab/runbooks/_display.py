@@ -13,6 +13,8 @@ The conventions live here once, for every runbook and its report:
 - an empty result is one line saying so (``none``), not a header without rows.
 
 `verdict(level, text)` is the report's conclusion; the report lifts it to the top of the page.
+In a run, both are also kept with the run for `hx.runbooks.diff`: the verdict, and each
+table given a `key` (the columns that name a row), in the run's ``frozen/`` directory.
 """
 
 from __future__ import annotations
@@ -24,11 +26,22 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab import frozen
+
 if TYPE_CHECKING:
     import pandas as pd
     from IPython.display import HTML
 
-__all__ = ["LEVELS", "VERDICT_CLASS", "cell_text", "snake_case", "table", "table_html", "verdict"]
+__all__ = [
+    "LEVELS",
+    "VERDICT_CLASS",
+    "cell_text",
+    "keep_table",
+    "snake_case",
+    "table",
+    "table_html",
+    "verdict",
+]
 
 VERDICT_CLASS = "hxb-verdict"
 #: Verdict level -> the colour of its bar.
@@ -127,14 +140,31 @@ def table(
     *,
     decimals: int | Mapping[str, int] = 1,
     empty: str = "none",
+    key: str | list[str] | None = None,
+    name: str | None = None,
 ) -> HTML:
     """`frame` as a table for a notebook and its report (see the module): whole numbers as
     integers, other numbers with `decimals` places (one number, or per column name), times
-    to the second, no index; `empty` (one line) when it has no row."""
+    to the second, no index; `empty` (one line) when it has no row.
+
+    With `key` (the column, or columns, naming a row: ``"node"``) it is a key table: a run
+    keeps it, as `name` (default ``table_1``, ``table_2``... in the order shown), and
+    `hx.runbooks.diff` lists its new and vanished rows and the values that moved."""
     from IPython.display import HTML
+
+    if key is not None:
+        keep_table(frame, key, name)
 
     shown: HTML = HTML(table_html(frame, decimals=decimals, empty=empty))  # type: ignore[no-untyped-call]
     return shown
+
+
+def keep_table(frame: pd.DataFrame, key: str | list[str], name: str | None = None) -> None:
+    """Keep `frame` with the run as a key table without showing it: `key` (a column, or
+    columns) names its rows, and `hx.runbooks.diff` lists its new and vanished rows and the
+    values that moved. `name` defaults to ``table_1``, ``table_2``... in the order kept.
+    Outside a run nothing is kept."""
+    frozen.keep_table(frame, [key] if isinstance(key, str) else list(key), name)
 
 
 def verdict(level: str, text: str) -> HTML:
@@ -144,6 +174,7 @@ def verdict(level: str, text: str) -> HTML:
 
     if level not in LEVELS:
         raise ValueError(f"level: {level!r} is not one of {', '.join(LEVELS)}")
+    frozen.keep_verdict(level, text)
     shown: HTML = HTML(  # type: ignore[no-untyped-call]
         f'<div class="{VERDICT_CLASS} {VERDICT_CLASS}-{level}" style="border-left: 6px solid '
         f"{LEVELS[level]}; background: #f6f8fa; padding: 10px 14px; margin: 8px 0; "

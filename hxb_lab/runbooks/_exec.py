@@ -4,7 +4,9 @@ Everything comes from the pod's environment, as the Job or CronJob set it up:
 ``HXB_LAB_PROFILE`` (and ``HXB_LAB_CONFIG``) the profile, ``HXB_LAB_PARAMETERS`` the
 parameters as JSON (the pod annotation, through the downward API), ``HXB_LAB_SECRET_*``
 the secret parameters (from a Secret), ``HXB_LAB_RUN_ID`` the run id given at submission
-(a CronJob's runs make their own) and ``HXB_LAB_K8S_JOB`` the Job's name.
+(a CronJob's runs make their own), ``HXB_LAB_K8S_JOB`` the Job's name and, in a
+CronJob's pods, ``HXB_LAB_SCHEDULE`` its name: such a run's report says what changed since
+the last run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hxb_lab.config import load_profile
 from hxb_lab.errors import RunbookError
 from hxb_lab.runbooks._catalog import get, load
 from hxb_lab.runbooks._executors import RunOptions, execute
+from hxb_lab.runbooks._manifests import SCHEDULE_ENV
 from hxb_lab.runbooks._parameters import secret_env_var
 from hxb_lab.runbooks._run import Run
 
@@ -49,5 +52,6 @@ def exec_in_pod(
         progress_bar=False,
         recorded_as="kubernetes",
         kubernetes_job=env.get("HXB_LAB_K8S_JOB") or None,
+        since_last_run=bool(env.get(SCHEDULE_ENV)),  # a CronJob's run: what changed?
     )
     return execute(runbook, params, options)

@@ -55,6 +55,9 @@ class RunOptions:
     name: str | None = None  # kubernetes: the Job's (or CronJob's) name
     recorded_as: str = "local"  # the executor the run is recorded under (a pod: kubernetes)
     kubernetes_job: str | None = None  # the Job a pod's own run belongs to
+    # local: compare with the last successful run of the same parameters in the report, and
+    # notify the profile's webhook when something changed (a schedule's runs)
+    since_last_run: bool = False
     replay: Path | None = None  # local: a run's kept frames the kernel's workbench answers from
 
 

@@ -39,6 +39,7 @@ from hxb_lab.runbooks._run import (
     runs_root,
 )
 from hxb_lab.runbooks._scrub import run_secrets
+from hxb_lab.runbooks._since import notify, since_last_run
 
 if TYPE_CHECKING:
     from hxb_lab.runbooks._catalog import Runbook
@@ -447,9 +448,13 @@ def _execute_and_record(
         run.metrics = _read_metrics(directory / METRICS_FILE)
         _redact_file(directory / KERNEL_LOG, hidden)
 
+        since, changes = "", None
+        if options.since_last_run:
+            since, changes = since_last_run(run, runbook, profile)
         run.report = directory / REPORT_FILE
-        render_report(executed, run, runbook, run.report, secrets=hidden)
+        render_report(executed, run, runbook, run.report, secrets=hidden, since=since)
         recorder.finish(run)
+        notify(run, changes, profile)
         run.save()
     return run
 

@@ -28,6 +28,7 @@ __all__ = [
     "LABEL_RUNBOOK",
     "MAX_NAME",
     "MAX_NOTEBOOK_BYTES",
+    "SCHEDULE_ENV",
     "cron_job",
     "dns_name",
     "job",
@@ -41,6 +42,7 @@ LABEL_RUN_ID = "hxb.io/run-id"
 ANNOTATION_PARAMETERS = "hxb.io/parameters"
 ANNOTATION_PROFILE = "hxb.io/profile"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"  # set on a Job's pods by Kubernetes
+SCHEDULE_ENV = "HXB_LAB_SCHEDULE"  # in a CronJob's pods: its name
 #: The Secret that holds what the profile's { env = ... } references name (made by an admin).
 CREDENTIALS_SECRET = "hxb-lab-credentials"  # noqa: S105 - a name, not a secret
 HOME = "/var/lib/hxb-lab"
@@ -308,6 +310,8 @@ def cron_job(
     objects, names = _side_objects(runbook, profile, namespace, values, name)
     parameters = parameters_annotation(runbook, values)
     template = _pod_template(runbook, profile, parameters, names, None)
+    for container in template["spec"]["containers"]:  # its runs compare with the last one
+        container["env"].append({"name": SCHEDULE_ENV, "value": name})
     annotations = {ANNOTATION_PARAMETERS: parameters, ANNOTATION_PROFILE: profile.name}
     labels = _labels(runbook)
     objects.append(

@@ -15,7 +15,7 @@ from typing import Any
 
 from hxb_lab.config import Profile, hxb_home
 from hxb_lab.errors import NotFoundError
-from hxb_lab.frozen import FROZEN_DIR, MANIFEST, FrozenFrames
+from hxb_lab.frozen import FROZEN_DIR, MANIFEST, TABLES, TABLES_DIR, VERDICT, FrozenFrames
 from hxb_lab.runbooks._artifacts import ArtifactStore, join
 from hxb_lab.runbooks._catalog import load
 from hxb_lab.runbooks._executors import RunOptions, execute
@@ -23,7 +23,7 @@ from hxb_lab.runbooks._history import find_run
 from hxb_lab.runbooks._run import Run, local_run
 from hxb_lab.workbench import Workbench
 
-__all__ = ["frames_of", "outputs_of", "replay", "rerun"]
+__all__ = ["frames_of", "kept_of", "outputs_of", "replay", "rerun"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
@@ -51,6 +51,39 @@ def _fetch(store: ArtifactStore, base: str, name: str, target: Path) -> None:
     tmp.replace(target)
 
 
+def _get_json(store: ArtifactStore, base: str, name: str) -> Any:
+    try:
+        return json.loads(store.get(join(base, FROZEN_DIR, name)))
+    except (NotFoundError, ValueError):
+        return None
+
+
+def kept_of(row: dict[str, Any], profile: Profile) -> Path | None:
+    """A copy of what a recorded run kept in the artifact store (frames, verdict, key
+    tables) in ``$HXB_LAB_HOME/replays/<run id>/frozen``; None when it kept nothing."""
+    base, target = _base(row), _replays(str(row["run_id"])) / FROZEN_DIR
+    store = ArtifactStore.of(profile)
+    manifest = _get_json(store, base, MANIFEST)
+    tables = _get_json(store, base, f"{TABLES_DIR}/{TABLES}")
+    verdict = _get_json(store, base, VERDICT)
+    if manifest is None and tables is None and verdict is None:
+        return None
+    names = [str(c["file"]) for c in (manifest or {}).get("calls", []) if c.get("file")]
+    names += [f"{TABLES_DIR}/{t['file']}" for t in tables or [] if t.get("file")]
+    for name in names:
+        _fetch(store, base, name, target / name)
+    # The indexes last: a copy is whole, or has none.
+    for name, data in (
+        (f"{TABLES_DIR}/{TABLES}", tables),
+        (VERDICT, verdict),
+        (MANIFEST, manifest),
+    ):
+        if data is not None:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_text(json.dumps(data))
+    return target
+
+
 def frames_of(run_id: str, profile: Profile) -> Path:
     """The ``frozen/`` directory of run `run_id`: its own, else fetched from the store."""
     local = local_run(run_id)
@@ -58,23 +91,14 @@ def frames_of(run_id: str, profile: Profile) -> Path:
         kept = local.directory / FROZEN_DIR
         if (kept / MANIFEST).exists():
             return kept
-    row = find_run(run_id, profile)
-    base, target = _base(row), _replays(str(row["run_id"])) / FROZEN_DIR
-    store = ArtifactStore.of(profile)
-    try:
-        manifest = json.loads(store.get(join(base, FROZEN_DIR, MANIFEST)))
-    except (NotFoundError, ValueError):
+    fetched = kept_of(find_run(run_id, profile), profile)
+    if fetched is None or not (fetched / MANIFEST).exists():
         raise NotFoundError(
             f"run {run_id!r} kept no frames",
             hint="runs made before frozen reads, or with HXB_LAB_FROZEN_MAX_BYTES=0, "
             "cannot be replayed",
-        ) from None
-    names = [str(c["file"]) for c in manifest.get("calls", []) if c.get("file")]
-    names += [f"tables/{t['file']}" for t in manifest.get("tables", []) if t.get("file")]
-    for name in names:
-        _fetch(store, base, name, target / name)
-    (target / MANIFEST).write_text(json.dumps(manifest))  # last: a whole copy or none
-    return target
+        )
+    return fetched
 
 
 def replay(run_id: str, profile: Profile) -> Workbench:

@@ -72,6 +72,7 @@ _CSS = """
 .hxb-status-timed_out, .hxb-status-cancelled { background: #9a6700; }
 .hxb-status-running { background: #0969da; }
 .hxb-error { color: #cf222e; margin-top: 6px; }
+.hxb-since { margin: 6px 0; } .hxb-since ul { margin: 4px 0; }
 .jp-RenderedHTMLCommon table.hxb-table td, .jp-RenderedHTMLCommon table.hxb-table th {
   text-align: left; }
 .jp-RenderedHTMLCommon table.hxb-table td.hxb-number { text-align: right;
@@ -345,8 +346,11 @@ def report_csp(
     return _POLICY.format(scripts=" ".join(hashes) or "'none'")
 
 
-def render_report(nb: Any, run: Run, runbook: Runbook, target: Path, secrets: list[str]) -> Path:
-    """Write the HTML report of an executed notebook to `target`."""
+def render_report(
+    nb: Any, run: Run, runbook: Runbook, target: Path, secrets: list[str], since: str = ""
+) -> Path:
+    """Write the HTML report of an executed notebook to `target`; `since` (HTML: what
+    changed since the last run) goes right under the verdict."""
     nb = copy.deepcopy(nb)
     verdict = _lift_verdict(nb)
     _cap_outputs(nb)
@@ -360,7 +364,7 @@ def render_report(nb: Any, run: Run, runbook: Runbook, target: Path, secrets: li
     exporter = _exporter()
     # Before any output: outputs cannot change it.
     policy = report_csp(has_figures, exporter, bundles=[bundle])
-    header = header_html(run, runbook, secrets, verdict=verdict)
+    header = header_html(run, runbook, secrets, verdict=verdict + since)
     resources = _resources(header, has_figures)
     html, _ = exporter.from_notebook_node(nb, resources=resources)
     html = redact(html, secrets)  # before plotly.js goes in: its code is nobody's secret
