@@ -47,6 +47,9 @@ class SnapshotSource:
     ) -> Iterator[dict[str, Any]]:
         """The objects of one kind, optionally only in `namespaces` and matching `selector`."""
         wanted = set(namespaces) if namespaces is not None and res.namespaced else None
+        if wanted is None and selector is None:
+            yield from self._load(res)
+            return
         for item in self._load(res):
             meta = item.get("metadata") or {}
             if wanted is not None and meta.get("namespace") not in wanted:

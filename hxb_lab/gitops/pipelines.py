@@ -104,18 +104,15 @@ def run_state(status: Mapping[str, Any]) -> tuple[str, str, str]:
     return word, reason, message
 
 
-def _parse(ts: object) -> datetime | None:
-    if not ts:
-        return None
-    return datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+def _with_durations(frame: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """Fill ``duration_ms``: finished (now while running) minus started; NaN unstarted."""
+    import pandas as pd
 
-
-def _duration_ms(status: Mapping[str, Any], now: datetime) -> float:
-    start = _parse(status.get("startTime"))
-    if start is None:
-        return float("nan")
-    end = _parse(status.get("completionTime")) or now
-    return max((end - start).total_seconds() * 1000.0, 0.0)
+    end = frame["finished"].fillna(pd.Timestamp(now))
+    frame["duration_ms"] = (
+        ((end - frame["started"]).dt.total_seconds() * 1000.0).clip(lower=0.0).astype("float64")
+    )
+    return frame
 
 
 def _results(status: Mapping[str, Any]) -> dict[str, str]:
@@ -155,7 +152,7 @@ def _labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
-def _task_row(cluster: str, run: Obj, workspaces: Workspaces, now: datetime) -> tuple[Any, ...]:
+def _task_row(cluster: str, run: Obj, workspaces: Workspaces) -> tuple[Any, ...]:
     meta = run.get("metadata") or {}
     spec = run.get("spec") or {}
     status = run.get("status") or {}
@@ -180,7 +177,7 @@ def _task_row(cluster: str, run: Obj, workspaces: Workspaces, now: datetime) -> 
         _image(_results(status)),
         status.get("startTime"),
         status.get("completionTime"),
-        _duration_ms(status, now),
+        float("nan"),
         meta.get("creationTimestamp"),
     )
 
@@ -193,10 +190,10 @@ def task_runs_frame(
     for cluster, run in items:
         if not run.get("status"):
             unreconciled.append(f"{run['metadata'].get('namespace')}/{run['metadata']['name']}")
-        rows.append(_task_row(cluster, run, workspaces, now))
+        rows.append(_task_row(cluster, run, workspaces))
     missing_status("TaskRun", unreconciled)
     rows.sort(key=lambda r: (str(r[16] or ""), r[0], r[1], r[3]), reverse=True)
-    return _frame.build(TASK_RUN_COLUMNS, rows)
+    return _with_durations(_frame.build(TASK_RUN_COLUMNS, rows), now)
 
 
 def pipeline_runs_frame(
@@ -222,8 +219,9 @@ def pipeline_runs_frame(
         if not status:
             unreconciled.append(f"{namespace}/{meta.get('name')}")
         kids = children.get((cluster, namespace, meta.get("name") or ""), [])
+        state, reason, message = run_state(status)
         failed_task = failed_step = ""
-        for kid in kids:
+        for kid in kids if state == "Failed" else ():
             if run_state(kid.get("status") or {})[0] == "Failed":
                 failed_task = _labels(kid).get(PIPELINE_TASK_LABEL, kid["metadata"]["name"])
                 failed_step = _failed_step(kid.get("status") or {})[0]
@@ -233,7 +231,6 @@ def pipeline_runs_frame(
             (i for k in kids if (i := _image(_results(k.get("status") or {})))), ""
         )
         labels = _labels(run)
-        state, reason, message = run_state(status)
         pipeline = (spec.get("pipelineRef") or {}).get("name") or labels.get("tekton.dev/pipeline")
         rows.append(
             (
@@ -253,10 +250,10 @@ def pipeline_runs_frame(
                 _first(results, VERSION_RESULTS) or labels.get(VERSION_LABEL, ""),
                 status.get("startTime"),
                 status.get("completionTime"),
-                _duration_ms(status, now),
+                float("nan"),
                 meta.get("creationTimestamp"),
             )
         )
     missing_status("PipelineRun", unreconciled)
     rows.sort(key=lambda r: (str(r[17] or ""), r[0], r[1], r[3]), reverse=True)
-    return _frame.build(PIPELINE_RUN_COLUMNS, rows)
+    return _with_durations(_frame.build(PIPELINE_RUN_COLUMNS, rows), now)
