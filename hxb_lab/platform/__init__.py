@@ -72,6 +72,33 @@ class Platform:
         rules = list(read_kind(self._cluster, "DestinationRule"))  # hosts cross namespaces
         return _traffic.routes_frame(virtual, rules, services)
 
+    def route_metrics(self, start: Any = "-1h", end: Any = None) -> pd.DataFrame:
+        """Istio's request metrics per route destination, when the metrics store has them:
+        the revision each destination sends to, its requests and 5xx per second and its p95
+        latency (the mean of the per-step p95) over the range, from
+        ``istio_requests_total`` and ``istio_request_duration_milliseconds`` (reporter
+        "destination", by destination service and canonical revision).
+
+        Columns: namespace, virtual_service, route, destination, subset, weight, revision,
+        inference_service, requests_per_s, errors_per_s, error_rate, p95_ms (NaN without
+        samples; one warning when the store has no Istio metrics in the range).
+        """
+        routes = self.routes()
+        where = {"reporter": "destination"}
+        by = list(_traffic.ISTIO_BY)
+        requests = self._metrics.query(
+            "istio_requests_total", where, [*by, "response_code"], "sum", True, None, start, end
+        )
+        durations = self._metrics.query(
+            "istio_request_duration_milliseconds", where, by, "p95", False, None, start, end
+        )
+        if requests.empty and len(routes):
+            _warn_user(
+                "the metrics store holds no istio_requests_total in the range: the routes' "
+                "request, error and latency columns are empty"
+            )
+        return _traffic.route_metrics_frame(routes, requests, durations)
+
     @_frame.bulk
     def ingresses(self, namespace: Namespaces = None) -> pd.DataFrame:
         """One row per host and path of the Ingresses (NGINX and any other class) and of

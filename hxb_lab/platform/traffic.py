@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 
     from hxb_lab.platform._read import Item
 
-__all__ = ["INGRESS_COLUMNS", "ROUTE_COLUMNS", "ingresses_frame", "routes_frame", "service_host"]
+__all__ = [
+    "INGRESS_COLUMNS", "ISTIO_BY", "ROUTE_COLUMNS", "ROUTE_METRIC_COLUMNS", "ingresses_frame",
+    "route_metrics_frame", "routes_frame", "service_host",
+]  # fmt: skip
 
 REVISION_LABEL = "serving.knative.dev/revision"
 
@@ -269,3 +272,57 @@ def ingresses_frame(
                  expires, days, meta.get("creationTimestamp"))
             )  # fmt: skip
     return _frame.build(INGRESS_COLUMNS, rows)
+
+
+ROUTE_METRIC_COLUMNS: _frame.Schema = (
+    ("namespace", "str"),
+    ("virtual_service", "str"),
+    ("route", "str"),
+    ("destination", "str"),
+    ("subset", "str"),
+    ("weight", "int64"),
+    ("revision", "str"),
+    ("inference_service", "str"),
+    ("requests_per_s", "float64"),
+    ("errors_per_s", "float64"),
+    ("error_rate", "float64"),
+    ("p95_ms", "float64"),
+)
+#: Istio's standard labels for the destination side of a request.
+ISTIO_BY = ("destination_service_namespace", "destination_service_name",
+            "destination_canonical_revision")  # fmt: skip
+
+
+def route_metrics_frame(
+    routes: pd.DataFrame, requests: pd.DataFrame, durations: pd.DataFrame
+) -> pd.DataFrame:
+    """`routes` (see `routes_frame`) with Istio's request rate, 5xx rate and p95 latency of
+    the revision each destination sends to, averaged over the range. `requests` is the rate
+    of ``istio_requests_total`` by `ISTIO_BY` and ``response_code``; `durations` the p95 of
+    ``istio_request_duration_milliseconds`` by `ISTIO_BY`."""
+    keyed: dict[tuple[str, str, str], list[float]] = {}
+    if not requests.empty and set(ISTIO_BY) <= set(requests.columns):
+        means = requests.groupby([*ISTIO_BY, "response_code"])["value"].mean().reset_index()
+        for row in means.itertuples(index=False):
+            ns, svc, rev, code, value = row
+            cell = keyed.setdefault((str(ns), str(svc), str(rev)), [0.0, 0.0, float("nan")])
+            cell[0] += float(value)
+            if str(code).startswith("5"):
+                cell[1] += float(value)
+    if not durations.empty and set(ISTIO_BY) <= set(durations.columns):
+        for row in (
+            durations.groupby(list(ISTIO_BY))["value"].mean().reset_index().itertuples(index=False)
+        ):
+            ns, svc, rev, value = row
+            keyed.setdefault((str(ns), str(svc), str(rev)), [0.0, 0.0, float("nan")])[2] = value
+    rows: list[tuple[Any, ...]] = []
+    for r in routes.itertuples(index=False):
+        service, _, ns = str(r.destination).partition(".")
+        found = keyed.get((ns, service, str(r.revision)))
+        total, errors, p95 = found if found else (float("nan"),) * 3
+        rate = errors / total if total else float("nan")
+        rows.append(
+            (r.namespace, r.virtual_service, r.route, r.destination, r.subset, r.weight,
+             r.revision, r.inference_service, total, errors, rate, p95)
+        )  # fmt: skip
+    return _frame.build(ROUTE_METRIC_COLUMNS, rows)

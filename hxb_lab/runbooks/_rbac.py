@@ -63,6 +63,8 @@ READS: dict[str, tuple[str, ...]] = {
     "inference.health": (*_SERVING, "pods"),
     "platform.routes": ("virtualservices.networking.istio.io",
                         "destinationrules.networking.istio.io", *_SERVING[:1]),
+    "platform.route_metrics": ("virtualservices.networking.istio.io",
+                               "destinationrules.networking.istio.io", *_SERVING[:1]),
     "platform.ingresses": ("ingresses.networking.k8s.io", "ingressroutes.traefik.io", "services",
                            "deployments.apps"),
     "platform.volumes": ("persistentvolumeclaims", "persistentvolumes",

@@ -22,8 +22,8 @@ __all__ = ["AREAS", "PlatformView"]
 AREAS = ("traffic", "storage", "scaling", "notebooks", "secrets")
 
 ROUTE_COLUMNS = (
-    "namespace", "virtual_service", "route", "match", "destination", "subset", "weight",
-    "revision", "inference_service", "kserve_percent", "subset_defined",
+    "namespace", "virtual_service", "route", "destination", "subset", "weight", "revision",
+    "inference_service", "requests_per_s", "error_rate", "p95_ms",
 )  # fmt: skip
 INGRESS_COLUMNS = (
     "namespace", "kind", "name", "ingress_class", "host", "path", "service", "deployment",
@@ -91,10 +91,14 @@ class PlatformView(View):
 
         platform = self._reads.platform
         if area == "traffic":
+            start, end = self.range()
             routes, ingresses = platform.routes(), platform.ingresses()
             self.pane.show(viz.traffic_split(routes))
             self.first.columns, self.second.columns = list(ROUTE_COLUMNS), list(INGRESS_COLUMNS)
-            self.first.show(routes, caption="VirtualService routes")
+            measured = platform.route_metrics(start=start, end=end)
+            self.first.show(
+                measured, caption=f"routes with Istio's metrics, {self.time.describe()}"
+            )
             self.second.show(ingresses, caption="Ingresses and IngressRoutes")
         elif area == "storage":
             volumes = platform.volumes()

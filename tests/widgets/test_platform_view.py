@@ -52,6 +52,16 @@ def test_idle_notebooks_are_the_cull_candidates_by_dcgm(wb) -> None:
     assert len(others) and not others["cull_candidate"].any()
 
 
+def test_istio_metrics_show_the_canary_slower_on_its_fifth_of_the_traffic(wb) -> None:
+    metrics = wb.platform.route_metrics(start="-1h").set_index("subset")
+    canary, stable = metrics.loc["canary"], metrics.loc["stable"]
+    assert canary["revision"] == "llm-chat-predictor-00008"
+    share = canary["requests_per_s"] / (canary["requests_per_s"] + stable["requests_per_s"])
+    assert 0.15 < share < 0.25  # the VirtualService's 20 %
+    assert canary["p95_ms"] > 2 * stable["p95_ms"]  # the regression the canary brought
+    assert 0 < canary["error_rate"] < 0.01
+
+
 def test_figures_escape_cluster_strings_and_say_when_empty() -> None:
     evil = "<img src=x onerror=alert(1)>"
     routes = pd.DataFrame({"namespace": [evil], "virtual_service": ["vs"], "route": ["0"],

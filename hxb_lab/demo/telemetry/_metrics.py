@@ -312,10 +312,40 @@ def generate_metrics(fleet: Fleet, start_ns: int, end_ns: int, now_ns: int, seed
                 )
             help_ = "Duration from request to first response in milliseconds"
             result.histograms.append(Series(HISTOGRAM, "triton", labels, "ms", help_, hist, mask))
+            if name == scenario.CANARY_ROLLOUT.target:  # its Istio route splits by revision
+                _istio_series(result, name, labels, values, hist, mask)
     for name, d in MODELS.items():  # after Triton's: its series keep their random draws
         if d.runtime != "kserve-tritonserver":
             _runtime_series(result, name, fleet.pods[name], t, rng)
     return result
+
+
+ISTIO_REQUESTS = "istio_requests_total"
+ISTIO_DURATION = "istio_request_duration_milliseconds"
+
+
+def _istio_series(
+    result: MetricSet, deployment: str, labels: dict[str, str], values: dict[str, Any],
+    hist: tuple[Any, Any, Any], mask: Any,
+) -> None:  # fmt: skip
+    """What Istio's sidecar of a pod reports of the same requests (reporter "destination"),
+    labelled with the pod's Knative revision as its canonical revision."""
+    istio = {
+        "reporter": "destination",
+        "destination_service_name": f"{deployment}-predictor",
+        "destination_service_namespace": labels["namespace"],
+        "destination_canonical_revision": f"{deployment}-predictor-{int(labels['version']):05d}",
+        "namespace": labels["namespace"],
+        "pod": labels["pod"],
+    }
+    help_ = "Total requests"
+    for code, metric in (("200", "nv_inference_request_success"),
+                         ("500", "nv_inference_request_failure")):  # fmt: skip
+        counter = {**istio, "response_code": code}
+        result.sums.append(Series(ISTIO_REQUESTS, "istio-proxy", counter, "1", help_,
+                                  values[metric], mask))  # fmt: skip
+    help_ = "Request duration in milliseconds"
+    result.histograms.append(Series(ISTIO_DURATION, "istio-proxy", istio, "ms", help_, hist, mask))
 
 
 def _runtime_series(
