@@ -12,6 +12,7 @@ from a cluster or from telemetry, and never touches a backend.
 from __future__ import annotations
 
 from hxb_lab.viz._theme import TEMPLATE, template
+from hxb_lab.viz.changes import with_changes
 from hxb_lab.viz.cluster import node_capacity
 from hxb_lab.viz.delivery import application_status, pipeline_timeline
 from hxb_lab.viz.gpus import gpu_allocation, gpu_heatmap
@@ -50,4 +51,5 @@ __all__ = [
     "trace_waterfall",
     "traffic_split",
     "violations_by_constraint",
+    "with_changes",
 ]

@@ -72,7 +72,8 @@ class Views:
         **options: Any,
     ) -> MetricsView:
         """A metric (``wb.metrics.query`` arguments) or a PromQL expression over time, with
-        step, group-by and auto-refresh controls.
+        step, group-by and auto-refresh controls, and the cluster's changes in a lane under
+        it (``changes=False``: none).
         """
 
         return MetricsView(

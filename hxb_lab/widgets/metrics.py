@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hxb_lab.errors import ParameterError
+from hxb_lab.errors import HxbLabError, ParameterError
 from hxb_lab.widgets import _html
 from hxb_lab.widgets._base import View
 from hxb_lab.widgets._plot import FigurePane
@@ -25,7 +25,10 @@ AGGREGATIONS = ("avg", "sum", "min", "max", "count")
 
 class MetricsView(View):
     """One structured metric query (``wb.metrics.query``) or raw PromQL over the time range;
-    the query, step, group-by labels and aggregation are editable in the view.
+    the query, step, group-by labels and aggregation are editable in the view. Under the
+    chart, a "changes" lane marks the cluster's rollouts, scale-ups, cordons and config
+    changes of the range (`wb.cluster.history()`; `changes=False` leaves it out, and a
+    profile with no recorded history shows none).
     """
 
     title = "Metrics"
@@ -41,6 +44,7 @@ class MetricsView(View):
         agg: str = "avg",
         rate: bool = False,
         step: str | None = None,
+        changes: bool = True,
         **options: Any,
     ) -> None:
         if (metric is None) == (promql is None):
@@ -58,6 +62,8 @@ class MetricsView(View):
             "step": step or "auto",
         }
         self.where = dict(where or {})
+        self.show_changes = bool(changes)
+        self.changes: pd.DataFrame | None = None
         self.frame: pd.DataFrame | None = None
         super().__init__(reads, **options)
 
@@ -128,6 +134,9 @@ class MetricsView(View):
         self.frame = frame
         title = f"{self.query.value.strip()}, {self.time.describe()}"
         fig = viz.timeseries(frame, title=title)
+        lane = ""
+        if self.show_changes:
+            fig, lane = self._with_changes(fig)
         self.chart.show(fig)
         labels = [c for c in frame.columns if c not in ("timestamp", "value")]
         series = frame.groupby(labels, dropna=False).ngroups if labels and len(frame) else 0
@@ -135,8 +144,21 @@ class MetricsView(View):
         self.summary.value = (
             f'<span class="hxb-muted">{series} series, {plural(len(frame), "point")}'
             f"{', downsampled' if fig.layout.meta['downsampled'] else ''}"
-            f"{', labels: ' + _html.esc(', '.join(labels)) if labels else ''}</span>"
+            f"{', labels: ' + _html.esc(', '.join(labels)) if labels else ''}{lane}</span>"
         )
+
+    def _with_changes(self, fig: go.Figure) -> tuple[go.Figure, str]:
+        """The chart with the range's cluster changes under it, and a note for the summary."""
+        from hxb_lab import viz
+
+        start, end = self.range()
+        try:
+            self.changes = self._reads.cluster.history(start=start, end=end)
+        except HxbLabError:
+            self.changes = None
+            return fig, ", no cluster history recorded"
+        fig = viz.with_changes(fig, self.changes)
+        return fig, f", {plural(int(fig.layout.meta['changes']), 'cluster change')}"
 
     def figure(self) -> go.Figure:
         """The chart of the last refresh."""

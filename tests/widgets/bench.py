@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hxb_lab.cluster.history import history_frame
 from hxb_lab.errors import HxbLabError
 from tests.viz import frames as F
 
@@ -45,6 +46,15 @@ class _Part:
 
 
 class _Cluster(_Part):
+    def history(self, **_range: Any) -> pd.DataFrame:
+        """One rollout half an hour before NOW (its names hostile with `evil=True`)."""
+        self._maybe_fail("history")
+        when = int(pd.Timestamp(NOW).value) - 30 * 60 * 10**9
+        row = (when, "static", "Deployment", "serving", self.b.text("web"), "MODIFIED")
+        summary = self.b.text("spec.template.spec.containers[main].image: v1 -> v2")
+        diff = '{"spec.template.spec.containers[main].image": ["v1", "v2"]}'
+        return history_frame([(*row, "rollout", self.b.text("kubectl"), summary, diff, "42")])
+
     def nodes(self) -> pd.DataFrame:
         frame = F.nodes()
         frame["cluster"] = "static"

@@ -12,6 +12,7 @@ import pytest
 
 import hxb_lab as hx
 from hxb_lab.cluster import IDLE_BELOW_PCT
+from hxb_lab.demo import scenario
 from hxb_lab.widgets.gpus import IDLE_COLUMNS
 
 
@@ -97,7 +98,8 @@ def test_metrics_view_on_the_demo(wb) -> None:
     assert view.error_message == ""
     assert view.frame is not None
     series = view.frame.groupby(["Hostname", "gpu"]).ngroups
-    assert len(view.chart.live.data) == series > 40
+    lines = [t for t in view.chart.live.data if t.yaxis != "y2"]  # y2: the changes lane
+    assert len(lines) == series > 40
     assert view.last_refresh_seconds < 5
 
 
@@ -163,3 +165,20 @@ def test_the_slowest_traces_are_the_slowest_of_the_whole_range(wb) -> None:
     assert list(shown["trace_id"]) == list(slowest["trace_id"])
     with pytest.raises(hx.HxbLabError, match="order: 'fastest' is not one of"):
         wb.traces.search(service="api-gateway", order="fastest")
+
+
+def test_the_metrics_view_marks_the_cordon_and_the_rollout_under_its_chart(wb) -> None:
+    view = wb.view.metrics("DCGM_FI_DEV_GPU_UTIL", by=["Hostname"], step="5m", last="6h")
+    assert view.error_message == ""
+    lane = {t.name: t for t in view.figure().data if t.yaxis == "y2"}
+    assert set(lane) == {"cordon", "rollout"}  # the scale-ups of the demo are older
+    (rollout,) = lane["rollout"].text
+    assert rollout.startswith("InferenceService assistant/llm-chat: ")
+    assert "(by argocd-application-controller)" in rollout
+    assert pd.Timestamp(lane["rollout"].x[0], tz="UTC") == pd.Timestamp(
+        wb.now() - scenario.CANARY_ROLLOUT.starts_before_now
+    )
+    assert pd.Timestamp(lane["cordon"].x[0]) < pd.Timestamp(lane["rollout"].x[0])
+    assert "2 cluster changes" in _text(view.summary.value)
+    plain = wb.view.metrics("DCGM_FI_DEV_GPU_UTIL", by=["Hostname"], last="6h", changes=False)
+    assert not [t for t in plain.figure().data if t.yaxis == "y2"]

@@ -68,8 +68,10 @@ def test_metrics_view_passes_range_step_group_by_and_aggregation_to_the_query() 
     assert first["by"] == ["Hostname"]
     assert first["step"] is None
     assert (first["start"], first["end"]) == (NOW - timedelta(hours=6), NOW)
-    assert len(view.chart.live.data) == 3
-    assert {t.name for t in view.chart.live.data} == {"Hostname-0", "Hostname-1", "Hostname-2"}
+    lines = [t for t in view.chart.live.data if t.yaxis != "y2"]  # y2: the changes lane
+    assert {t.name for t in lines} == {"Hostname-0", "Hostname-1", "Hostname-2"} and len(lines) == 3
+    (lane,) = [t for t in view.chart.live.data if t.yaxis == "y2"]
+    assert lane.name == "rollout" and "by kubectl" in lane.text[0]
     assert "3 series, 180 points" in _text(view.summary.value)
     view.step.value = "5m"
     view.by.value = "gpu, Hostname"
@@ -87,7 +89,7 @@ def test_metrics_view_runs_promql_and_refuses_bad_arguments() -> None:
     view = Views(bench).metrics(promql="sum(rate(nv_inference_count[5m]))", step="1m")
     assert bench.queries[-1] == {"promql": "sum(rate(nv_inference_count[5m]))", "step": "1m"}
     assert view.query.description == "PromQL"
-    assert len(view.chart.live.data) == 1
+    assert len([t for t in view.chart.live.data if t.yaxis != "y2"]) == 1
     view.query.value = "  "
     assert view.error_message == "invalid metric query: the query is empty"
     with pytest.raises(ParameterError, match="either a metric name or promql"):
