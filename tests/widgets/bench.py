@@ -33,6 +33,8 @@ class Change:
 @dataclass
 class Profile:
     name: str = "static"
+    jaeger: Any = None  # no Jaeger UI or Grafana to link traces to
+    grafana: Any = None
 
 
 class _Part:
