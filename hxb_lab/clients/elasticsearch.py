@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import orjson
+
 from hxb_lab._redact import redact
 from hxb_lab.clients._http import HttpApi
 from hxb_lab.errors import BackendUnavailableError, ConfigError, QueryError
@@ -90,8 +92,9 @@ class Elasticsearch(HttpApi):
         self.version()
         path = f"/{_index(index)}/_search"
         answer: dict[str, Any] = self._json(
-            self._send("POST", path, params=LENIENT, json=body), index
-        )
+            self._send("POST", path, params=LENIENT, content=orjson.dumps(body),
+                       headers={"Content-Type": "application/json"}), index
+        )  # fmt: skip
         return answer
 
     def field_caps(self, index: str) -> dict[str, Any]:
@@ -111,8 +114,6 @@ class Elasticsearch(HttpApi):
         return list(answer) if isinstance(answer, list) else []
 
     def _json(self, response: httpx.Response, index: str | None = None) -> Any:
-        import orjson
-
         if response.status_code in (401, 403):
             raise BackendUnavailableError(
                 f"{self.product} at {self.server} refused the request (HTTP {response.status_code})",
@@ -155,8 +156,6 @@ def _release(number: str) -> tuple[int, int]:
 
 def _reason(body: bytes) -> str:
     """The root cause an error answer gives, else the start of its text."""
-    import orjson
-
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:

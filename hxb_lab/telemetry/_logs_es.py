@@ -255,42 +255,28 @@ def hits(
         after = [last + 1]
 
 
-def _get(doc: Mapping[str, Any], dotted: str) -> Any:
-    """The value at `dotted` in `doc`, whether the writer nested objects or dotted keys."""
-    if dotted in doc:
-        return doc[dotted]
-    parts = dotted.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        head = ".".join(parts[:i])
-        inner = doc.get(head)
-        if isinstance(inner, Mapping):
-            value = _get(inner, ".".join(parts[i:]))
-            if value is not None:
-                return value
-    return None
-
-
 def _text(value: Any) -> str:
     """An attribute value as the OpenTelemetry exporters write it into a string map."""
+    kind = type(value)
+    if kind is str:
+        return str(value)
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float):
+    if kind is int or kind is float:
         return str(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, str]:
-    """Nested objects as one dict of dotted keys to string values."""
-    out: dict[str, str] = {}
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            out.update(_flat(inner, f"{prefix}{key}."))
-    elif prefix:
-        out[prefix[:-1]] = _text(value)
+def _flat(value: dict[str, Any], prefix: str, out: dict[str, str]) -> dict[str, str]:
+    """Nested objects as one dict of dotted keys to string values (into `out`), whether
+    the writer nested objects or wrote dotted keys."""
+    for key, inner in value.items():
+        if type(inner) is dict:
+            _flat(inner, f"{prefix}{key}.", out)
+        else:
+            out[prefix + key] = inner if type(inner) is str else _text(inner)
     return out
 
 
@@ -302,35 +288,44 @@ def _shape_of(doc: Mapping[str, Any]) -> Shape:
     return SHAPES[0]
 
 
-def record(doc: Mapping[str, Any]) -> dict[str, Any]:
+def record(doc: dict[str, Any]) -> dict[str, Any]:
     """One document as a row of the logs frame (timestamp still as the writer gave it)."""
     shape = _shape_of(doc)
-    flat = _flat(doc)
+    flat = _flat(doc, "", {})
     own = {shape.body, shape.severity_text, shape.service, shape.trace_id, shape.span_id,
            shape.severity_number, *_META}  # fmt: skip
+    resource: dict[str, str] = {}
+    attributes: dict[str, str] = {}
     if shape.name == "ecs":
-        resource = {k: v for k, v in flat.items() if k.split(".")[0] in ECS_RESOURCE}
-        attributes = {k: v for k, v in flat.items() if k not in own and k not in resource}
+        for key, value in flat.items():
+            if key.split(".", 1)[0] in ECS_RESOURCE:
+                resource[key] = value
+            elif key not in own:
+                attributes[key] = value
     else:
-        res_prefix, attr_prefixes = shape.resource[0], shape.attributes
-        resource = {k[len(res_prefix) :]: v for k, v in flat.items() if k.startswith(res_prefix)}
-        nested = attr_prefixes[0]
-        if any(k.startswith(nested) for k in flat):
-            attributes = {k[len(nested) :]: v for k, v in flat.items() if k.startswith(nested)}
-        else:  # raw mode: the attributes are the root's other fields
-            roots = {p.split(".")[0] for p in (res_prefix, nested)}
-            attributes = {
-                k: v for k, v in flat.items() if k not in own and k.split(".")[0] not in roots
-            }
-    number = _get(doc, shape.severity_number) if shape.severity_number else None
-    severity = _text(_get(doc, shape.severity_text)).upper() or _severity_name(number)
+        res_prefix, nested = shape.resource[0], shape.attributes[0]
+        roots = (res_prefix.split(".", 1)[0] + ".", nested.split(".", 1)[0] + ".")
+        from_root = not any(k.startswith(nested) for k in flat)  # the raw mode
+        for key, value in flat.items():
+            if key.startswith(res_prefix):
+                resource[key[len(res_prefix) :]] = value
+            elif key in own:
+                continue
+            elif key.startswith(nested):
+                attributes[key[len(nested) :]] = value
+            elif from_root and not key.startswith(roots):
+                attributes[key] = value
+    severity = flat.get(shape.severity_text, "").upper()
+    if not severity:
+        number = flat.get(shape.severity_number or "", "")
+        severity = _severity_name(float(number) if number.replace(".", "", 1).isdigit() else None)
     return {
         "timestamp": doc.get(TIME),
-        "service": _text(_get(doc, shape.service)),
+        "service": flat.get(shape.service, ""),
         "severity": severity,
-        "body": _text(_get(doc, shape.body)),
-        "trace_id": _text(_get(doc, shape.trace_id)),
-        "span_id": _text(_get(doc, shape.span_id)),
+        "body": flat.get(shape.body, ""),
+        "trace_id": flat.get(shape.trace_id, ""),
+        "span_id": flat.get(shape.span_id, ""),
         "attributes": attributes,
         "resource": resource,
     }
