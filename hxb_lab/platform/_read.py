@@ -1,11 +1,12 @@
 """Reading one kind of the platform's stack from every cluster, the way its frames need.
 
-Clusters without a kind are normal: an operator that is not installed has no CRD. Such a
-read yields nothing and says so in one `PartialReadWarning` naming the CRD (and, when the
-API group is there in other versions, which ones it serves). A kind the user may not list,
-and objects of a version this release does not know, are one warning each naming the
-kind; whatever else could be read is still returned. Objects a controller has not yet
-given a status are counted, and named in one warning per kind, by `note_missing_status`.
+Operators' kinds (CRDs) and the built-in kinds of optional API groups are read through
+`hxb_lab.cluster.optional.optional_items`, the reader the GitOps and policy frames share:
+a cluster without the CRD gives no rows and one `AbsentKindWarning` naming it (which
+versions it serves instead, when it does); a kind the user may not list, or objects of a
+version this release does not read, are one `PartialReadWarning` each, and the rest is read.
+Objects a controller has not reported on yet are named once per kind by
+`note_missing_status`.
 """
 
 from __future__ import annotations
@@ -15,50 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab.cluster import Resource, resource
 from hxb_lab.cluster.live import LiveSource
-from hxb_lab.cluster.snapshot import SnapshotSource
-from hxb_lab.errors import ForbiddenError, NotFoundError
+from hxb_lab.cluster.optional import missing_status, optional_items
+from hxb_lab.errors import ForbiddenError
 from hxb_lab.warn import warn_user
 
 if TYPE_CHECKING:
-    from hxb_lab.cluster import Cluster, Source
+    from hxb_lab.cluster import Cluster
 
-__all__ = [
-    "Item", "get_one", "note_missing_status", "read_kind", "served_versions", "unobserved",
-]  # fmt: skip
+__all__ = ["Item", "get_one", "note_missing_status", "read_kind", "unobserved"]
 
 #: (cluster, object)
 Item = tuple[str, dict[str, Any]]
-
-
-def served_versions(source: Source, res: Resource) -> list[str] | None:
-    """The versions a live cluster serves `res`'s API group in (None: the group is absent)."""
-    if not isinstance(source, LiveSource) or not res.group:
-        return None
-    try:
-        found = source.context.json("GET", f"/apis/{res.group}", what=("get", res.group, None))
-    except (NotFoundError, ForbiddenError):
-        return None
-    return [str(v.get("version")) for v in (found or {}).get("versions") or ()]
-
-
-def _absent(source: Source, res: Resource) -> None:
-    versions = served_versions(source, res)
-    if versions:
-        warn_user(
-            f"cluster {source.name!r} serves {res.group} in version(s) {', '.join(versions)}, "
-            f"not {res.version}: its {res.kind}s are not read (this release reads "
-            f"{res.api_version})"
-        )
-    else:
-        warn_user(f"no {res.kind}s on cluster {source.name!r}: the CRD {res.qualified} is absent")
-
-
-def _not_captured(source: SnapshotSource, res: Resource) -> None:
-    if not (source.directory / res.file_name).is_file():
-        warn_user(
-            f"no {res.kind}s in the snapshot of cluster {source.name!r}: it holds no "
-            f"{res.file_name} (the CRD {res.qualified} was absent or not captured)"
-        )
 
 
 def read_kind(
@@ -66,34 +34,17 @@ def read_kind(
 ) -> Iterator[Item]:
     """(cluster, object) of one kind on every cluster, with the notes described above."""
     res = resource(kind)
-    for source in cluster.sources():
+    if res.group:
+        yield from optional_items(cluster.sources(), res, namespaces)
+        return
+    for source in cluster.sources():  # the core group: always served
         try:
             items = list(source.items(res, namespaces))
-            if not items and res.group and isinstance(source, SnapshotSource):
-                _not_captured(source, res)
-        except NotFoundError:
-            if res.group:  # a CRD; the core kinds are always there
-                _absent(source, res)
-                continue
-            raise
         except ForbiddenError as denied:
-            warn_user(f"{denied.message}: {res.kind}s of cluster {source.name!r} are left out")
+            warn_user(f"{denied.message} on {source.name!r}: its {res.kind} rows are missing")
             continue
-        known = [i for i in items if _version_known(i, res)]
-        if len(known) < len(items):
-            others = sorted({str(i.get("apiVersion")) for i in items} - {res.api_version})
-            warn_user(
-                f"{len(items) - len(known)} {res.kind}(s) on cluster {source.name!r} are of "
-                f"{', '.join(others)}, which this release does not read (it reads "
-                f"{res.api_version}): left out"
-            )
-        for item in known:
+        for item in items:
             yield source.name, item
-
-
-def _version_known(item: dict[str, Any], res: Resource) -> bool:
-    version = item.get("apiVersion")
-    return version is None or version == res.api_version  # list items may omit it
 
 
 def get_one(cluster: Cluster, kind: str, cluster_name: str, namespace: str, name: str) -> Any:
@@ -130,11 +81,11 @@ def unobserved(obj: dict[str, Any], kind: str) -> bool:
 
 def note_missing_status(kind: str, items: Iterable[Item]) -> None:
     """One warning naming the objects of `kind` that have no status yet."""
-    bare = [f"{(o.get('metadata') or {}).get('namespace')}/{(o.get('metadata') or {}).get('name')}"
-            for _, o in items if unobserved(o, kind)]  # fmt: skip
-    if bare:
-        shown = ", ".join(bare[:5]) + (f" and {len(bare) - 5} more" if len(bare) > 5 else "")
-        warn_user(
-            f"{len(bare)} {kind}(s) have no status yet (their controller has not reported): "
-            f"{shown}; their status columns are empty"
-        )
+    missing_status(
+        kind,
+        [
+            f"{(o.get('metadata') or {}).get('namespace')}/{(o.get('metadata') or {}).get('name')}"
+            for _, o in items
+            if unobserved(o, kind)
+        ],
+    )

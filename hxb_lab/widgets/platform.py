@@ -87,8 +87,7 @@ class PlatformView(View):
         )
 
     def _show_area(self, area: str) -> None:
-        from hxb_lab import viz
-
+        viz = self.viz
         platform = self._reads.platform
         if area == "traffic":
             start, end = self.range()

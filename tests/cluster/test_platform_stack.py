@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from hxb_lab.cluster import Resource
+from hxb_lab.cluster.optional import AbsentKindWarning
 from hxb_lab.platform._read import read_kind
 from hxb_lab.warn import PartialReadWarning
 from tests.cluster.conftest import LIVE_PREFIX, live_workbench, snapshot_workbench
@@ -115,13 +116,13 @@ def test_a_cluster_without_the_crd_or_its_version_gives_an_empty_read_and_one_no
     live: Workbench,
 ) -> None:
     absent = Resource("Widget", "widgets", "example.hxb.io", "v1")
-    with pytest.warns(PartialReadWarning) as notes:
+    with pytest.warns(AbsentKindWarning) as notes:
         assert list(read_kind(live.cluster, absent)) == []
     assert [str(n.message) for n in notes] == [
-        "no Widgets on cluster 'admin': the CRD widgets.example.hxb.io is absent"
+        "cluster 'admin' has no Widget CRD (widgets.example.hxb.io): no rows from it"
     ]
     newer = Resource("VirtualService", "virtualservices", "networking.istio.io", "v2")
-    with pytest.warns(PartialReadWarning, match="serves networking.istio.io in version"):
+    with pytest.warns(PartialReadWarning, match="serves virtualservices.networking.istio.io in"):
         assert list(read_kind(live.cluster, newer)) == []
 
 
@@ -144,8 +145,8 @@ def test_a_user_who_may_not_list_a_kind_gets_one_warning_and_the_rest(
         frame = wb.platform.ingresses(namespace=kube_namespace)
     assert list(frame["host"]) == ["web.example"]
     messages = [str(n.message) for n in notes]
-    assert any("IngressRoutes of cluster 'restricted' are left out" in m for m in messages)
-    assert any("Deployments of cluster 'restricted' are left out" in m for m in messages)
+    assert any("on 'restricted': its IngressRoute rows are missing" in m for m in messages)
+    assert any("on 'restricted': its Deployment rows are missing" in m for m in messages)
 
 
 def test_objects_without_status_are_named_once_and_keep_their_rows(
@@ -159,7 +160,7 @@ def test_objects_without_status_are_named_once_and_keep_their_rows(
     wb = live_workbench(control_plane)
     with pytest.warns(
         PartialReadWarning,
-        match=rf"1 PodDisruptionBudget\(s\) have no status yet.*{kube_namespace}/new",
+        match=rf"1 PodDisruptionBudget object\(s\) have no status yet \({kube_namespace}/new\)",
     ):
         frame = wb.platform.disruption_budgets(namespace=kube_namespace)
     row = frame.iloc[0]
@@ -176,14 +177,14 @@ def test_a_snapshot_without_a_kind_or_with_an_unknown_version(tmp_path: Path) ->
     (cluster / "notebooks.kubeflow.org.json").write_bytes(orjson.dumps({"items": items}))
     (cluster / "pods.json").write_bytes(orjson.dumps({"items": []}))
     wb = snapshot_workbench(tmp_path)
-    with pytest.warns(PartialReadWarning) as notes:
+    with pytest.warns(AbsentKindWarning) as notes:
         assert wb.platform.secret_syncs().empty
     assert [str(n.message).split(":")[0] for n in notes] == [
-        "no ExternalSecrets in the snapshot of cluster 'edge'",
-        "no SealedSecrets in the snapshot of cluster 'edge'",
+        "snapshot 'edge' has no ExternalSecret list (externalsecrets.external-secrets.io.json)",
+        "snapshot 'edge' has no SealedSecret list (sealedsecrets.bitnami.com.json)",
     ]
     with pytest.warns(
-        PartialReadWarning, match=r"1 Notebook\(s\) on cluster 'edge' are of kubeflow.org/v2"
+        PartialReadWarning, match="snapshot 'edge' holds Notebook objects of kubeflow.org/v2,"
     ):
         books = wb.platform.notebooks()
     assert list(books["name"]) == ["nb"]
