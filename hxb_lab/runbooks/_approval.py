@@ -44,6 +44,7 @@ __all__ = [
     "propose",
     "record_trigger",
     "reject",
+    "review",
 ]
 
 PROPOSAL_FILE = "proposal.json"
@@ -263,6 +264,41 @@ def reject(
 
 
 # ---------------------------------------------------------------------- reading back
+
+
+def review(directory: Path, profile: Profile) -> dict[str, Any] | None:
+    """What a reviewer reads about the change the run in `directory` proposed, or None:
+    ``{"state", "summary", "target", "diff", "proposed_by", "proposed_at", "expires_at",
+    "decided_by", "decided_at", "note"}``. A proposal past its time reads ``expired``
+    (the next decision records it); `note` is the last decision's answer or reason."""
+    path = directory / PROPOSAL_FILE
+    try:
+        proposal = json.loads(path.read_text())
+        change = proposal["change"]
+        proposed_at = datetime.fromisoformat(proposal["proposed_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # none, or one being written: the next read shows it
+    expires = proposed_at + timedelta(seconds=profile.runbooks.approval_ttl_s)
+    state = str(proposal.get("state", AWAITING))
+    if state == AWAITING and _now() >= expires:
+        state = "expired"
+    events = proposal.get("events") or []
+    last = events[-1] if len(events) > 1 else {}
+    return {
+        "state": state,
+        "summary": str(change.get("summary", "")),
+        "target": "{resource} {namespace}/{name} on {cluster}".format_map(
+            {k: change.get(k, "?") for k in ("resource", "namespace", "name", "cluster")}
+        ),
+        "diff": str(change.get("diff", "")),
+        "proposed_by": _started_by(path, proposal),
+        "proposed_at": proposed_at.isoformat(),
+        "expires_at": expires.isoformat(),
+        "decided_by": last.get("by"),
+        "decided_at": last.get("at"),
+        "note": str(last.get("answer") or last.get("reason") or "") or None,
+    }
+
 
 #: The columns of `audit`.
 AUDIT: Schema = (

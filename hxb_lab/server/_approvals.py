@@ -1,5 +1,6 @@
 """``runs/{id}/approve`` and ``runs/{id}/reject``: the sidebar's decision on the change a
-run proposed, by the Jupyter user who clicks (`hxb_lab.runbooks.approve`).
+run proposed, by the Jupyter user who clicks (`hxb_lab.runbooks.approve`); and
+`approval_json`, the proposal as the runs list shows it (``approval`` of each run).
 
 A user who started the run may not approve its change (unless the profile allows it); a
 change to the object since it was reviewed is a 409 and nothing is applied. Both answer
@@ -14,18 +15,36 @@ from typing import Any
 import tornado.web
 
 from hxb_lab import runbooks
-from hxb_lab.config import load_profile
-from hxb_lab.errors import ParameterError
+from hxb_lab.config import Profile, load_profile
+from hxb_lab.errors import HxbLabError, ParameterError
+from hxb_lab.runbooks._approval import review
 from hxb_lab.server._base import HxbHandler, blocking
+from hxb_lab.server._records import local_run
 
-__all__ = ["ApproveHandler", "RejectHandler"]
+__all__ = ["ApproveHandler", "RejectHandler", "approval_json", "user_of"]
+
+
+def user_of(handler: HxbHandler) -> str:
+    """The Jupyter user of a request: who starts a run, who decides on its change."""
+    user: Any = handler.current_user
+    name = getattr(user, "username", None) or getattr(user, "name", None)
+    return str(name or runbooks.identity())
+
+
+def approval_json(run_id: str, runbook: str | None, profile: Profile) -> dict[str, Any] | None:
+    """The change run `run_id` proposed, for review (`runbooks._approval.review`), or None."""
+    try:
+        run = local_run(run_id, runbook)
+    except HxbLabError:
+        return None
+    if run is None or run.directory is None:
+        return None
+    return review(run.directory, profile)
 
 
 class _Decision(HxbHandler):
     def _who(self) -> str:
-        user: Any = self.current_user
-        name = getattr(user, "username", None) or getattr(user, "name", None)
-        return str(name or runbooks.identity())
+        return user_of(self)
 
 
 class ApproveHandler(_Decision):

@@ -89,6 +89,7 @@ class Job:
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     directory: Path | None = field(default=None, repr=False)  # its record, from queueing on
     timeout_s: float | None = None  # the run's time limit (None: none)
+    started_by: str | None = None  # the Jupyter user who asked; the run's HXB_LAB_USER
 
     @property
     def active(self) -> bool:
@@ -143,9 +144,12 @@ class RunManager:
         profile: Profile,
         *,
         timeout: float | None = None,
+        started_by: str | None = None,
     ) -> Job:
         """Validate `params` (`ParameterError` lists every problem) and queue the run, with
-        `timeout` seconds (default: the runbook's, else the profile's; `Runbook.run_timeout`)."""
+        `timeout` seconds (default: the runbook's, else the profile's; `Runbook.run_timeout`).
+        `started_by`: who asked, the identity a change the run proposes is recorded with
+        (so that person cannot approve it alone)."""
         from hxb_lab.runbooks import new_run_id, recorded_parameters
 
         if self._stopping:
@@ -161,6 +165,7 @@ class RunManager:
             parameters=shown,
             values=dict(values),
             timeout_s=limit,
+            started_by=started_by,
         )
         job.directory = queue_record(job.id, job.runbook, job.profile, job.parameters)
         self._leases.hold(job.directory, job.id)
@@ -204,6 +209,8 @@ class RunManager:
         job.started = datetime.now(UTC)
         env = dict(os.environ)
         env["HXB_LAB_PROFILE"] = job.profile
+        if job.started_by:
+            env["HXB_LAB_USER"] = job.started_by
         assert job.directory is not None
         self._leases.release(job.directory, remove_file=False)  # the worker takes it over
         with open(job.directory / WORKER_LOG, "ab") as stderr:

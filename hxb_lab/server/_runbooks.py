@@ -15,6 +15,7 @@ import tornado.web
 
 from hxb_lab.config import load_profile, require_live_cluster
 from hxb_lab.errors import NotFoundError, ParameterError
+from hxb_lab.server._approvals import user_of
 from hxb_lab.server._base import HxbHandler, blocking
 from hxb_lab.server._runs import manager_of
 from hxb_lab.server._schedules import schedule_json
@@ -129,7 +130,9 @@ class RunbookRunsHandler(HxbHandler):
         runbook, profile = await blocking(_runbook, name)
         manager = manager_of(self)
         if executor == "local":
-            job = manager.submit(runbook, params, profile, timeout=timeout)
+            job = manager.submit(
+                runbook, params, profile, timeout=timeout, started_by=user_of(self)
+            )
             self.write_json({"run": job.to_json()}, 202)
             return
         from hxb_lab.server._pool import Job

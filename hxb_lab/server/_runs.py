@@ -23,6 +23,7 @@ from hxb_lab.errors import ConflictError, NotFoundError, ParameterError
 from hxb_lab.runbooks._report import report_csp
 from hxb_lab.runbooks._run import runs_root
 from hxb_lab.runbooks._scrub import redact_tree, run_secrets
+from hxb_lab.server._approvals import approval_json
 from hxb_lab.server._base import HxbHandler, blocking
 from hxb_lab.server._records import check_run_id, local_run, run_file
 
@@ -148,8 +149,10 @@ def list_runs(
         merged[job.id] = job.to_json()
     runs = sorted(
         merged.values(), key=lambda r: r.get("started") or r.get("submitted") or "", reverse=True
-    )
-    answer = {"runs": runs[:limit], "warning": warning}
+    )[:limit]
+    for run in runs:  # a change awaiting (or past) a second person's decision
+        run["approval"] = approval_json(run["id"], run.get("runbook"), profile)
+    answer = {"runs": runs, "warning": warning}
     masked: dict[str, Any] = redact_tree(answer, run_secrets(profile))
     return masked
 
@@ -157,7 +160,9 @@ def list_runs(
 def find_run_json(run_id: str, job: Job | None, profile: Profile) -> dict[str, Any]:
     """One run (this server's job while it is active, else MLflow's record, else
     run.json), masked with the secrets this server can resolve."""
-    answer: dict[str, Any] = redact_tree(_find_run_json(run_id, job, profile), run_secrets(profile))
+    found = _find_run_json(run_id, job, profile)
+    found["approval"] = approval_json(run_id, found.get("runbook"), profile)
+    answer: dict[str, Any] = redact_tree(found, run_secrets(profile))
     return answer
 
 

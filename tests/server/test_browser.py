@@ -10,7 +10,11 @@ Screenshots of each step go to ``test-output/ui/sidebar/``.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,18 +38,27 @@ RUN_TIMEOUT_MS = 240_000
 
 
 @pytest.fixture(scope="module")
-def lab(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
+def lab_profiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The lab's profiles file (read at each request): ``ui``, runbooks of the server tests."""
+    profiles = tmp_path_factory.mktemp("lab-config") / "profiles.toml"
+    profiles.write_text(
+        '[profiles.ui]\ndescription = "Runbooks of the server tests"\n'
+        f'runbooks = {{ directories = ["{FIXTURES}"] }}\n'
+    )
+    return profiles
+
+
+@pytest.fixture(scope="module")
+def lab(
+    demo_home: Path, lab_profiles: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Jupyter]:
     """``jupyter lab`` on the demo platform, with a second profile ``ui`` to switch to."""
     require(CHROMIUM.exists(), "Debian's chromium (/usr/bin/chromium)")
     built = ROOT / "hxb_lab" / "labextension" / "package.json"
     require(built.exists(), "the built JupyterLab extension (jlpm build in extensions/hxb-lab)")
 
     base = tmp_path_factory.mktemp("lab")
-    profiles = base / "profiles.toml"
-    profiles.write_text(
-        '[profiles.ui]\ndescription = "Runbooks of the server tests"\n'
-        f'runbooks = {{ directories = ["{FIXTURES}"] }}\n'
-    )
+    profiles = lab_profiles
     # Serve this checkout's build of the extension, ahead of whichever one is installed.
     data = base / "jupyter-data"
     (data / "labextensions").mkdir(parents=True)
@@ -405,3 +418,107 @@ def _sidebar_checks(chromium: Any, lab: Jupyter) -> None:
     finally:
         context.close()
         lab.api("PUT", "profiles/active", {"name": "demo"})
+
+
+ISVC = "/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices"
+#: Cluster text that would run as HTML if the sidebar drew the diff as markup.
+HOSTILE = "<img src=x onerror=window.hxbInjected=1>"
+
+
+@pytest.mark.kube
+def test_a_second_person_approves_a_proposed_change_in_the_sidebar(
+    lab: Jupyter, lab_profiles: Path, demo_home: Path, control_plane: Any, kube_namespace: str
+) -> None:
+    """A run started through the REST API (one Jupyter user) proposes a scale on the real
+    API server; in the sidebar another Jupyter user reads it awaiting approval, the diff as
+    text, approves it, and the audit records both."""
+    from playwright.sync_api import sync_playwright
+
+    fixtures = ROOT / "tests" / "triggers" / "fixtures"
+    with lab_profiles.open("a") as profiles:  # the lab reads its profiles at each request
+        profiles.write(
+            "[profiles.live]\n"
+            f'kube = {{ kubeconfig = "{control_plane.kubeconfig_path}", contexts = ["admin"] }}\n'
+            f'runbooks = {{ directories = ["{fixtures}"] }}\n'
+        )
+    control_plane.request("POST", ISVC.format(ns=kube_namespace), {
+        "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": "llm-chat", "namespace": kube_namespace},
+        "spec": {"predictor": {"labels": {"team": HOSTILE}, "minReplicas": 2, "maxReplicas": 6,
+                               "model": {"modelFormat": {"name": "pytorch"},
+                                         "storageUri": "s3://models/llm-chat/1"}}},
+    })  # fmt: skip
+    lab.api("PUT", "profiles/active", {"name": "live"})
+    try:
+        # Each token request without a cookie is a Jupyter user of its own: not the page's.
+        started = lab.api(
+            "POST", "runbooks/proposes/runs", {"parameters": {"namespace": kube_namespace}}
+        )
+        run_id = started["run"]["id"]
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                proposer = _approve_in_sidebar(chromium, lab, run_id)
+            finally:
+                chromium.close()
+        audit = lab.api("GET", f"runs/{run_id}")["approval"]
+    finally:
+        lab.api("PUT", "profiles/active", {"name": "demo"})
+
+    scaled = control_plane.request("GET", f"{ISVC.format(ns=kube_namespace)}/llm-chat")
+    assert scaled["spec"]["predictor"]["maxReplicas"] == 9
+    assert (audit["state"], audit["proposed_by"]) == ("applied", proposer)
+    assert audit["decided_by"] not in ("", proposer)  # the page's user, not the starter's
+    listed = subprocess.run(
+        [sys.executable, "-m", "hxb_lab.cli", "runbook", "audit", "--json", "--profile", "live"],
+        capture_output=True, text=True, env={**os.environ, "HXB_LAB_CONFIG": str(lab_profiles), "HXB_LAB_HOME": str(demo_home)},
+    )  # fmt: skip
+    (row,) = [r for r in map(json.loads, listed.stdout.splitlines()) if r["run_id"] == run_id]
+    assert (row["approval"], row["started_by"]) == ("applied", proposer)
+    assert row["decided_by"] == audit["decided_by"]
+    assert row["patch"]["spec"]["predictor"]["maxReplicas"] == 9
+
+
+def _approve_in_sidebar(chromium: Any, lab: Jupyter, run_id: str) -> str:
+    """Approve run `run_id`'s change in the sidebar; who proposed it, as the sidebar says."""
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{lab.url}/lab/workspaces/approvals?token={lab.token}")
+        expect(page.locator("#hxb-lab-status")).to_contain_text("HXB: live", timeout=60_000)
+        page.locator('.jp-SideBar [data-id="hxb-lab-sidebar"]').click()
+        run = page.locator(f'#hxb-lab-sidebar .hxb-Run[data-run-id="{run_id}"]')
+        expect(run).to_have_attribute("data-approval", "awaiting approval", timeout=RUN_TIMEOUT_MS)
+        approval = run.locator(".hxb-Approval")
+        line = re.compile(r"^awaiting approval · proposed by (\S+) · expires in \d+ h \d+ min$")
+        expect(approval.locator(".hxb-Approval-state")).to_have_text(line)
+        proposer = line.match(approval.locator(".hxb-Approval-state").inner_text())[1]  # type: ignore[index]
+        diff = approval.locator(".hxb-Approval-diff")
+        expect(diff).to_contain_text("+    maxReplicas: 9")
+        expect(diff).to_contain_text(HOSTILE)  # cluster text drawn as text, not as markup
+        assert diff.locator("img").count() == 0
+        assert page.evaluate("() => window.hxbInjected") is None
+        run.scroll_into_view_if_needed()
+        _shot(page, "12-awaiting-approval")
+
+        run.locator(".hxb-Approval-reject").click()  # a rejection must say why
+        expect(run.locator(".hxb-Approval-confirmReject")).to_be_disabled()
+        run.locator(".hxb-Approval-cancelReject").click()
+
+        run.locator(".hxb-Approval-approve").click()
+        expect(run).to_have_attribute("data-approval", "applied", timeout=30_000)
+        expect(approval.locator(".hxb-Approval-state")).to_have_text(re.compile(r"^applied by "))
+        expect(approval.locator(".hxb-Approval-note")).to_contain_text('"maxReplicas": 9')
+        expect(run.locator(".hxb-Approval-approve")).to_have_count(0)
+        _shot(page, "13-approved")
+        assert not errors, errors
+        return proposer
+    except BaseException:
+        _shot(page, "failure-approval")
+        raise
+    finally:
+        context.close()

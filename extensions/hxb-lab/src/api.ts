@@ -123,6 +123,18 @@ export const api = {
     ),
   runs: () => requestAPI<{ runs: IRun[]; warning: string | null }>('runs'),
   run: (id: string) => requestAPI<IRun>(`runs/${encodeURIComponent(id)}`),
+  /** Apply the change the run proposed, as reviewed (refused for its own starter). */
+  approve: (id: string) =>
+    requestAPI<{ state: string }>(
+      `runs/${encodeURIComponent(id)}/approve`,
+      json('POST', {})
+    ),
+  /** Refuse the change the run proposed, saying why. */
+  reject: (id: string, reason: string) =>
+    requestAPI<{ state: string }>(
+      `runs/${encodeURIComponent(id)}/reject`,
+      json('POST', { reason })
+    ),
   cancel: (id: string) =>
     requestAPI<IRun>(`runs/${encodeURIComponent(id)}/cancel`, json('POST', {})),
   notebook: (id: string) =>

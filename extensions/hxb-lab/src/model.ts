@@ -7,6 +7,7 @@
 import type { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { oneLine } from './approval';
 import { api, Executor, IProfiles, IRunbook, ISchedule, ISummary } from './api';
 import { createPoll, pollNow, setPollInterval } from './polling';
 import {
@@ -41,6 +42,10 @@ export class HxbModel {
   /** Why the profile has no schedules at all (a snapshot has no CronJobs), if so. */
   schedulesUnavailable: string | null = null;
   schedulesNamespace = '';
+  /** Runs whose change this page is approving or rejecting right now. */
+  deciding: ReadonlySet<string> = new Set();
+  /** Per run, the one line the server answered the last refused decision with. */
+  decisionErrors: ReadonlyMap<string, string> = new Map();
   /** The run started last from this page, shown in view until another one starts. */
   startedRun: string | null = null;
   loading = false;
@@ -179,12 +184,55 @@ export class HxbModel {
     });
   }
 
+  /**
+   * Approve (or, with a reason, reject) the change run `id` proposed. A refusal
+   * (the same person, a conflict, an expired proposal) is kept as one line for
+   * the run; either way the runs are read again, since the server recorded it.
+   * Returns whether the server accepted the decision.
+   */
+  async decide(
+    id: string,
+    decision: 'approve' | 'reject',
+    reason = ''
+  ): Promise<boolean> {
+    if (this.deciding.has(id)) {
+      return false;
+    }
+    this.deciding = new Set([...this.deciding, id]);
+    this._setDecisionError(id, null);
+    let accepted = false;
+    try {
+      await (decision === 'approve' ? api.approve(id) : api.reject(id, reason));
+      accepted = true;
+    } catch (error) {
+      this._setDecisionError(id, oneLine(error));
+    } finally {
+      const rest = new Set(this.deciding);
+      rest.delete(id);
+      this.deciding = rest;
+      this._changed.emit();
+    }
+    await this.refreshRuns();
+    return accepted;
+  }
+
+  private _setDecisionError(id: string, line: string | null): void {
+    const errors = new Map(this.decisionErrors);
+    if (line === null) {
+      errors.delete(id);
+    } else {
+      errors.set(id, line);
+    }
+    this.decisionErrors = errors;
+  }
+
   async switchProfile(name: string): Promise<void> {
     this._runsGeneration += 1;
     await api.switchProfile(name);
     this._runsGeneration += 1;
     this.runs = [];
     this.startedRun = null;
+    this.decisionErrors = new Map();
     this.summary = null;
     await this.refreshAll();
   }

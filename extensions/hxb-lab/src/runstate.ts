@@ -2,6 +2,7 @@
  * The run-state logic of the sidebar: statuses, durations, what a user may do
  * with a run, and how often to ask the server again. Pure functions, no DOM.
  */
+import type { IApproval } from './approval';
 
 /** Every status a run can have, as the server reports it. */
 export type RunStatus =
@@ -30,6 +31,8 @@ export interface IRun {
   failed_cell?: number | null;
   has_report: boolean;
   has_notebook: boolean;
+  /** The change the run proposed, for a second person to decide (see `approval`). */
+  approval?: IApproval | null;
 }
 
 const ACTIVE: ReadonlySet<string> = new Set(['queued', 'running']);

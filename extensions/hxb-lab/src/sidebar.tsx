@@ -8,6 +8,7 @@ import { UseSignal } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
+import { approvalLine, IApproval, isAwaiting, reasonProblem } from './approval';
 import { IRunbook, ISchedule, isUnavailable, ISummary } from './api';
 import type { HxbModel } from './model';
 import { IRun, isActive, runActions, runSummary } from './runstate';
@@ -300,7 +301,9 @@ function useClock(active: boolean): number {
 }
 
 function Runs({ model, commands }: IProps): JSX.Element {
-  const now = useClock(model.runs.some(r => isActive(r.status)));
+  const now = useClock(
+    model.runs.some(r => isActive(r.status) || isAwaiting(r.approval))
+  );
   return (
     <div className="hxb-Runs">
       {model.runsError && <Problem text={model.runsError} />}
@@ -315,6 +318,7 @@ function Runs({ model, commands }: IProps): JSX.Element {
             now={now}
             commands={commands}
             started={run.id === model.startedRun}
+            model={model}
           />
         ))}
       </ul>
@@ -325,18 +329,124 @@ function Runs({ model, commands }: IProps): JSX.Element {
   );
 }
 
+/**
+ * The change a run proposed: its state, who proposed it and when it expires, the
+ * diff (cluster text, rendered as text), and while it waits, Approve and Reject…
+ * (which asks for the reason). A refused decision shows as one line.
+ */
+function Approval({
+  run,
+  approval,
+  now,
+  model
+}: {
+  run: IRun;
+  approval: IApproval;
+  now: number;
+  model: HxbModel;
+}): JSX.Element {
+  const [rejecting, setRejecting] = React.useState(false);
+  const [reason, setReason] = React.useState('');
+  const awaiting = isAwaiting(approval);
+  const busy = model.deciding.has(run.id);
+  const error = model.decisionErrors.get(run.id);
+  const problem = reasonProblem(reason);
+  const which = `${run.runbook} ${run.id}`;
+  return (
+    <div className="hxb-Approval" data-state={approval.state}>
+      <div
+        className={`hxb-Approval-state hxb-mod-${awaiting ? 'awaiting' : 'decided'}`}
+      >
+        {approvalLine(approval, now)}
+      </div>
+      <div className="hxb-Approval-summary" title={approval.target}>
+        {approval.summary}
+      </div>
+      {approval.note && !awaiting && (
+        <div className="hxb-Approval-note">{approval.note}</div>
+      )}
+      <details className="hxb-Approval-details" open={awaiting}>
+        <summary>Diff of {approval.target}</summary>
+        <pre className="hxb-Approval-diff">{approval.diff}</pre>
+      </details>
+      {error && <div className="hxb-Approval-error">{error}</div>}
+      {awaiting && !rejecting && (
+        <div className="hxb-Run-actions">
+          <button
+            className="jp-mod-styled hxb-Approval-approve"
+            aria-label={`Approve the change of ${which}`}
+            disabled={busy}
+            onClick={() => void model.decide(run.id, 'approve')}
+          >
+            {busy ? 'Approving…' : 'Approve'}
+          </button>
+          <button
+            className="jp-mod-styled jp-mod-warn hxb-Approval-reject"
+            aria-label={`Reject the change of ${which}…`}
+            disabled={busy}
+            onClick={() => setRejecting(true)}
+          >
+            Reject…
+          </button>
+        </div>
+      )}
+      {awaiting && rejecting && (
+        <form
+          className="hxb-Approval-rejectForm"
+          onSubmit={e => {
+            e.preventDefault();
+            if (!problem) {
+              void model.decide(run.id, 'reject', reason.trim());
+            }
+          }}
+        >
+          <input
+            className="jp-mod-styled hxb-Approval-reason"
+            aria-label={`Why the change of ${which} is refused`}
+            placeholder="Why is it refused?"
+            value={reason}
+            onChange={e => setReason(e.target.value)}
+            autoFocus
+          />
+          <div className="hxb-Run-actions">
+            <button
+              type="submit"
+              className="jp-mod-styled jp-mod-warn hxb-Approval-confirmReject"
+              disabled={busy || problem !== null}
+              title={problem ?? ''}
+            >
+              {busy ? 'Rejecting…' : 'Reject'}
+            </button>
+            <button
+              type="button"
+              className="jp-mod-styled hxb-Approval-cancelReject"
+              onClick={() => setRejecting(false)}
+            >
+              Keep it
+            </button>
+          </div>
+        </form>
+      )}
+    </div>
+  );
+}
+
 function RunItem({
   run,
   now,
   commands,
-  started
+  started,
+  model
 }: {
   run: IRun;
   now: number;
   commands: CommandRegistry;
   started: boolean;
+  model: HxbModel;
 }): JSX.Element {
   const actions = runActions(run);
+  // A change is decided once the run that proposed it has ended (its report shows it).
+  const approval = isActive(run.status) ? null : run.approval;
   const item = React.useRef<HTMLLIElement>(null);
   React.useEffect(() => {
     if (started) {
@@ -350,6 +460,7 @@ function RunItem({
       className={`hxb-Run ${started ? 'hxb-mod-started' : ''}`}
       data-run-id={run.id}
       data-status={run.status}
+      data-approval={approval?.state ?? undefined}
     >
       <div className="hxb-Run-head">
         <span className="hxb-Run-runbook">{run.runbook}</span>
@@ -364,6 +475,9 @@ function RunItem({
         {run.id}
       </div>
       {run.error && <div className="hxb-Run-error">{run.error}</div>}
+      {run.approval && (
+        <Approval run={run} approval={run.approval} now={now} model={model} />
+      )}
       <div className="hxb-Run-actions">
         {actions.canOpenReport && (
           <button
