@@ -35,7 +35,7 @@ def _run(env: dict[str, str]) -> tuple[float, Path]:
     report = next(
         Path(line.split(":", 1)[1].strip())
         for line in done.stdout.splitlines()
-        if "report:" in line
+        if line.strip().startswith("report:")  # not "gpu-capacity-report: succeeded"
     )
     return seconds, report.parent
 
