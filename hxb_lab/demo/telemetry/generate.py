@@ -211,7 +211,7 @@ def _falco_alerts(fleet: Any, at: Any) -> list[tuple[int, str, str]]:
             idle.pod,
             "notebook",
             notebook_image,
-            "/home/jovyan/.cache/xmrig --donate-level 1 -o pool.example:3333",
+            "./.cache/xmrig --donate-level 1 -o pool.example:3333",
             "jovyan",
             ["container", "mitre_persistence", "TA0003"],
         ),
