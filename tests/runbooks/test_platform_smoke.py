@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 import hxb_lab as hx
+from hxb_lab.clock import demo_manifest
 from hxb_lab.runbooks._report import plotly_signature
+
+#: A profile other than `demo` reads the wall clock, and the demo's data ends at its seed
+#: time: a profile made of the demo's files sees "the last hour" only for so long.
+FRESH = timedelta(minutes=40)
+
+
+@pytest.fixture
+def fresh_demo(demo_env: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
+    """The session's demo if it was seeded less than `FRESH` ago, else a new one."""
+    seeded = datetime.fromisoformat((demo_manifest() or {})["now"])
+    if datetime.now(UTC) - seeded < FRESH:
+        return demo_env
+    home = tmp_path_factory.mktemp("fresh-demo-home")
+    monkeypatch.setenv("HXB_LAB_HOME", str(home))
+    from hxb_lab import demo
+
+    demo.seed("small")
+    assert os.environ["HXB_LAB_HOME"] == str(home)
+    return home
 
 
 def test_platform_smoke_runs_on_the_demo_and_is_recorded_in_its_sqlite_store(
@@ -41,14 +65,14 @@ def test_platform_smoke_runs_on_the_demo_and_is_recorded_in_its_sqlite_store(
 
 
 def test_a_backend_that_does_not_answer_is_a_failed_row_saying_what_to_do(
-    demo_env: Path, profiles_file: Path
+    fresh_demo: Path, profiles_file: Path
 ) -> None:
     """The demo with an Alertmanager at a closed port: the run still ends, its report has
     a failed alertmanager row with what to do, and the other checks pass."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
-    demo = demo_env / "demo"
+    demo = fresh_demo / "demo"
     profiles_file.write_text(
         "[profiles.silent-alerts]\n"
         f'kube = {{ snapshot = "{demo / "cluster"}" }}\n'
