@@ -157,6 +157,9 @@ class Recorder:
                     pending, flushed = [], time.monotonic()
         finally:
             stop.set()
+            joined_by = time.monotonic() + _WATCH_S + 10.0  # a stop is noticed within a watch
+            for thread in threads:
+                thread.join(max(0.0, joined_by - time.monotonic()))
             while True:  # what the watches handed over before they stopped
                 try:
                     item = inbox.get_nowait()
