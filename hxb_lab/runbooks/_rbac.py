@@ -78,6 +78,13 @@ READS: dict[str, tuple[str, ...]] = {
     "platform.notebooks": ("notebooks.kubeflow.org", "pods", "nodes", "namespaces"),
     "platform.idle_notebooks": ("notebooks.kubeflow.org", "pods", "nodes", "namespaces"),
     "platform.secret_syncs": ("externalsecrets.external-secrets.io", "sealedsecrets.bitnami.com"),
+    "gitops.applications": ("applications.argoproj.io", "namespaces"),
+    "gitops.managed_objects": ("applications.argoproj.io", "namespaces"),
+    "gitops.pipeline_runs": ("pipelineruns.tekton.dev", "taskruns.tekton.dev", "namespaces"),
+    "gitops.task_runs": ("taskruns.tekton.dev", "namespaces"),
+    # The constraints' own kinds are named by their templates (constraints.gatekeeper.sh).
+    "policy.constraints": ("constrainttemplates.templates.gatekeeper.sh",),
+    "policy.violations": ("constrainttemplates.templates.gatekeeper.sh", "namespaces"),
     **{f"inference.{a}": _SERVING for a in
        ("scale", "canary", "promote", "rollback", "promote_from_registry")},
 }  # fmt: skip

@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 RUNBOOKS = (
     "canary-analysis",
     "crashloop-triage",
+    "gitops-drift",
     "gpu-capacity-report",
     "inference-latency-triage",
     "model-promotion",

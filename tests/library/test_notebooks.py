@@ -35,6 +35,7 @@ def test_the_library_is_complete() -> None:
         "notebooks/06-platform-health.ipynb",
         "runbooks/canary-analysis.ipynb",
         "runbooks/crashloop-triage.ipynb",
+        "runbooks/gitops-drift.ipynb",
         "runbooks/gpu-capacity-report.ipynb",
         "runbooks/inference-latency-triage.ipynb",
         "runbooks/model-promotion.ipynb",

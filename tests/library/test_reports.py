@@ -98,7 +98,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
 
 
 def test_every_shipped_runbook_with_outputs_is_covered() -> None:
-    assert len(STORED) == 6 and "inference-latency-triage" in STORED
+    assert len(STORED) == 7 and "inference-latency-triage" in STORED
 
 
 @pytest.mark.parametrize("name", STORED)

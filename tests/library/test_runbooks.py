@@ -34,6 +34,11 @@ VERDICTS = {
     r"\(2 GPUs wanted, 6 NVIDIA-H100-80GB-HBM3 free elsewhere\); 4 evictions would be refused by "
     r"PodDisruptionBudget llm-chat;.* the fleet loses 8 of its 16 "
     r"NVIDIA-H100-80GB-HBM3 GPUs \(50%\)",
+    "gitops-drift": r"1 Argo CD Application out of sync, 1 degraded, 1 failed to sync, of 6 "
+    r"\(every Application\): assistant \(InferenceService assistant/llm-chat differs from Git; "
+    r"Argo CD reverts it: change it in workspaces/assistant\); vision \(InferenceService "
+    r"vision/image-tagger is Degraded; its last sync failed: .*denied the request: "
+    r"\[gpu-workloads-need-owner\].*\)\. Gatekeeper's audit lists 10 violations \(5 of deny",
     "gpu-capacity-report": r"all products: 52 GPUs, 26 allocated \(3 idle under 25 %\), 18 free on "
     r"schedulable nodes, 8 on cordoned or not-ready nodes; 1 pod waiting for 8 GPUs",
 }
@@ -107,7 +112,7 @@ def test_gallery_index_links_every_report(library_jobs: LibraryJobs) -> None:
         assert href, f"{name} is not linked from the index"
         assert (library_jobs.gallery_dir / href.group(1)).is_file()
     assert index.count('class="status succeeded"') == len(RUNBOOKS) + 1
-    assert "7 runbooks, profile demo" in index
+    assert "8 runbooks, profile demo" in index
     assert html.escape("roll back llm-chat: canary v8") in index
     assert f"index: {library_jobs.gallery_dir / 'index.html'}" in log
 
@@ -142,6 +147,10 @@ FAILURES: dict[str, tuple[dict[str, object], list[str]]] = {
     "crashloop-triage": (
         {"namespace": "no-such-namespace"},
         ["no pods in namespace 'no-such-namespace'", "namespaces with pods:", "vision"],
+    ),
+    "gitops-drift": (
+        {"application": "no-such-app"},
+        ["no Argo CD Application named 'no-such-app'", "Applications:", "assistant, monitoring"],
     ),
     "gpu-capacity-report": (
         {"product": "NVIDIA-H200"},
