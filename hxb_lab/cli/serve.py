@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from hxb_lab.config import load_profile
+from hxb_lab.config import hxb_home, load_profile
 
 __all__ = ["serve"]
 
@@ -21,6 +22,12 @@ def serve(
         str | None, typer.Option("--profile", help="Profile (default: the active one)")
     ] = None,
     workers: Annotated[int, typer.Option(help="Local runs at once", min=1, max=64)] = 2,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the cooldown and rate limits are kept (default: HXB_LAB_HOME/alerts)"
+        ),
+    ] = None,
     manifests: Annotated[
         bool,
         typer.Option("--manifests", help="Print the Kubernetes objects that deploy it, and stop"),
@@ -47,7 +54,8 @@ def serve(
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     pool = triggers.RunPool(chosen, workers=workers)
-    service = triggers.AlertService(triggers.Receiver(chosen, pool), host, port)
+    alerts = triggers.Receiver(chosen, pool, state_dir=state_dir or hxb_home() / "alerts")
+    service = triggers.AlertService(alerts, host, port)
     typer.echo(f"hxb-lab: receiving alerts for profile {chosen.name!r} on {service.url}"
                "/hxb-lab/api/alerts", err=True)  # fmt: skip
     try:
@@ -56,4 +64,5 @@ def serve(
         pass
     finally:
         service.server_close()
+        alerts.close()
         pool.close()

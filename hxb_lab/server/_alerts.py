@@ -7,8 +7,8 @@ and a request without those credentials is a 401 that starts nothing. No cookie 
 authenticates it, so there is no XSRF to check. The decision is the shared receiver's
 (`hxb_lab.triggers.Receiver`); the run goes to the server's run pool (once it has
 ended, the alert is recorded with it and the verdict posted), or to a Kubernetes Job when
-the profile names a cluster. Each profile keeps its own receiver, so
-its cooldown and rate limits live as long as the server.
+the profile names a cluster. Each profile keeps its own receiver, whose cooldown and rate
+limits are kept in ``HXB_LAB_HOME/alerts`` and so outlive a restart of the server.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import tornado.web
 from jupyter_server.auth.decorator import allow_unauthenticated
 
-from hxb_lab.config import Profile, load_profile
+from hxb_lab.config import Profile, hxb_home, load_profile
 from hxb_lab.runbooks import Run
 from hxb_lab.server._base import HxbHandler, blocking
 from hxb_lab.server._pool import Job
@@ -51,7 +51,7 @@ class AlertsHandler(HxbHandler):
         receivers: dict[str, Receiver] = self.application.settings.setdefault(RECEIVERS_SETTING, {})
         receiver = receivers.get(profile.name)
         if receiver is None or receiver.profile != profile:  # the profile was edited
-            receiver = receivers[profile.name] = Receiver(profile)  # runs start here
+            receiver = receivers[profile.name] = Receiver(profile, state_dir=hxb_home() / "alerts")
         return receiver
 
     def _start_local(self, start: Start, profile: Profile) -> str:

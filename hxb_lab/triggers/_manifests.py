@@ -1,7 +1,8 @@
 """Kubernetes objects that deploy ``hxb-lab serve`` next to Alertmanager, as plain data.
 
-One replica (the cooldown and rate limits live in its memory) of the runbook image running
-``hxb-lab serve``, its profile in a ConfigMap with secret *references* only, the bearer
+One replica (it owns the cooldown and rate limits, kept in `STATE_DIR`, an ``emptyDir``
+that outlives a restart of the container but not a new pod: mount a PersistentVolumeClaim
+there to keep them across pods) of the runbook image running ``hxb-lab serve``, its profile in a ConfigMap with secret *references* only, the bearer
 token from a Secret the operator creates (`TOKEN_SECRET`, key ``token``), a Service on
 port 80, and a service account allowed to create the Jobs of runbook runs in the runbook
 namespace. Nothing here talks to a cluster.
@@ -22,6 +23,7 @@ NAME = "hxb-lab-alerts"
 TOKEN_SECRET = "hxb-lab-alerts"  # noqa: S105 - the name of the Secret, not a secret
 TOKEN_ENV = "HXB_LAB_ALERTS_TOKEN"  # noqa: S105 - a variable name
 PORT = 8080
+STATE_DIR = "/var/lib/hxb-lab"
 _LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/managed-by": "hxb-lab"}
 
 
@@ -64,7 +66,8 @@ def service_objects(profile: Profile) -> list[dict[str, Any]]:
         "name": "receiver",
         "image": profile.runbooks.image,
         # In its pod: the Service reaches it on the pod's address.
-        "command": ["hxb-lab", "serve", "--host", "0.0.0.0", "--port", str(PORT)],  # noqa: S104
+        "command": ["hxb-lab", "serve", "--host", "0.0.0.0", "--port", str(PORT),  # noqa: S104
+                    "--state-dir", STATE_DIR],
         "env": [
             {"name": "HXB_LAB_CONFIG", "value": "/etc/hxb-lab/profiles.toml"},
             {"name": TOKEN_ENV, "valueFrom": {"secretKeyRef": {"name": TOKEN_SECRET,
@@ -73,7 +76,8 @@ def service_objects(profile: Profile) -> list[dict[str, Any]]:
         "ports": [{"name": "http", "containerPort": PORT}],
         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
-        "volumeMounts": [{"name": "profile", "mountPath": "/etc/hxb-lab", "readOnly": True}],
+        "volumeMounts": [{"name": "profile", "mountPath": "/etc/hxb-lab", "readOnly": True},
+                         {"name": "state", "mountPath": STATE_DIR}],
         "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},
     }  # fmt: skip
     role_rules = [
@@ -96,7 +100,8 @@ def service_objects(profile: Profile) -> list[dict[str, Any]]:
                                "spec": {"serviceAccountName": NAME,
                                         "containers": [container],
                                         "volumes": [{"name": "profile",
-                                                     "configMap": {"name": NAME}}]}}}},
+                                                     "configMap": {"name": NAME}},
+                                                    {"name": "state", "emptyDir": {}}]}}}},
         {"apiVersion": "v1", "kind": "Service", "metadata": meta,
          "spec": {"selector": dict(_LABELS),
                   "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},

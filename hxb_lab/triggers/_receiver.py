@@ -6,7 +6,9 @@ parameters, checked against the runbook's types, then the cooldown and the rule'
 limit. It returns a `Decision`: at most one `Start` for the firing group, and how many
 alerts were resolved, unmatched, deduplicated or rate-limited. The host starts the run
 (`Receiver.receive` does it with the host's `Starter`); a start that fails is forgotten
-by the cooldown, so Alertmanager's retry can start it.
+by the cooldown, so Alertmanager's retry can start it. Given a `state_dir`, the receiver
+reads its cooldown and rate-limit counters from there when made, and saves them when a run
+starts, a start fails or an alert is rate-limited (`_state`), so a restart forgets nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from hxb_lab.triggers._auth import check
 from hxb_lab.triggers._limits import Cooldown, RateLimit
 from hxb_lab.triggers._payload import Alert, Notification, parse
 from hxb_lab.triggers._rules import Choice, choose
+from hxb_lab.triggers._state import StateFile, state_path
 
 __all__ = ["Decision", "Receiver", "Start", "Starter"]
 
@@ -108,13 +111,20 @@ class Receiver:
         self,
         profile: Profile,
         starter: Starter | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        state_dir: Path | None = None,
     ) -> None:
         self.profile = profile
         self.starter = starter
         config = profile.alerts
         self.cooldown = Cooldown(config.cooldown_s, clock)
         self.rate = RateLimit(config.max_runs, config.window_s, clock)
+        self.state = None
+        if state_dir is not None:
+            self.state = StateFile(state_path(state_dir, profile.name), self._snapshot)
+            saved = self.state.read()
+            self.cooldown.restore(saved["seen"])
+            self.rate.restore(saved["starts"], saved["skipped"])
         self._runbooks: dict[Path, tuple[int, Runbook]] = {}
 
     # ------------------------------------------------------------------ the catalog
@@ -187,14 +197,32 @@ class Receiver:
             return decision
         if not self.rate.allow(choice.rule, len(firing)):
             decision.rate_limited = len(firing)
+            self.save()
             return decision
         decision.keys = keys
+        self.save()
         decision.start = Start(runbook, values, choice.rule, _trigger(notification, firing, choice))
         return decision
 
     def failed(self, decision: Decision) -> None:
         """The host could not start `decision`'s run: a re-sent alert may try again."""
         self.cooldown.forget(decision.keys)
+        self.save()
+
+    def _snapshot(self) -> dict[str, Any]:
+        starts, skipped = self.rate.snapshot()
+        return {"seen": self.cooldown.snapshot(), "starts": starts, "skipped": skipped}
+
+    def save(self) -> None:
+        """Have the cooldown and rate-limit counters written to the state file, if there is
+        one (by its writer thread: `close` waits for it)."""
+        if self.state is not None:
+            self.state.changed()
+
+    def close(self) -> None:
+        """The receiver stops: its state file written to the last change."""
+        if self.state is not None:
+            self.state.close()
 
     def receive(self, body: bytes, authorization: str | None) -> dict[str, Any]:
         """Decide, start the run with the host's `Starter`, and answer (see `Decision`)."""

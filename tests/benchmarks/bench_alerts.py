@@ -12,6 +12,7 @@ Debian's Alertmanager delivering to it, measured in the same run.
   (each its own group) to the same receiver. Goal: the receiver keeps up with Alertmanager.
 
 The starts are recorded, not executed: the figure is the receiver's, not papermill's.
+The receiver saves its cooldown and rate limits to a state directory, as its hosts do.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def run() -> Iterator[Result]:
         saved = {k: os.environ.get(k) for k in ("HXB_LAB_CONFIG", "HXB_BENCH_TOKEN")}
         os.environ.update({"HXB_LAB_CONFIG": str(profiles), "HXB_BENCH_TOKEN": TOKEN})
         arrivals = Arrivals()
-        service = AlertService(Receiver(load_profile("bench"), arrivals), "127.0.0.1", 0)
+        receiver = Receiver(load_profile("bench"), arrivals, state_dir=base / "state")  # as hosted
+        service = AlertService(receiver, "127.0.0.1", 0)
         thread = threading.Thread(target=service.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         url = f"{service.url}/hxb-lab/api/alerts"
@@ -160,6 +162,7 @@ def run() -> Iterator[Result]:
         finally:
             service.shutdown()
             service.server_close()
+            receiver.close()
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

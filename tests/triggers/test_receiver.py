@@ -192,3 +192,53 @@ def test_a_storm_is_rate_limited_per_rule_and_repeats_are_deduplicated(
         "runs"
     ]
     assert len(started.starts) == 6
+
+
+def test_a_restarted_receiver_remembers_its_cooldown_and_skipped_counts(
+    profiles_file: Path, token: str, tmp_path: Path
+) -> None:
+    profiles_file.write_text(profile_text(extra="max_runs = 1\nwindow_s = 60\ncooldown_s = 30\n"))
+    auth, state = f"Bearer {token}", tmp_path / "state"
+    clock = [1_000_000.0]
+    first = Recorded()
+    receiver = Receiver(load_profile(), first, clock=lambda: clock[0], state_dir=state)
+    assert receiver.receive(webhook({"labels": DOWN}), auth)["runs"]
+    other = webhook({"labels": {**DOWN, "service": "cart"}}, group="g2")
+    assert receiver.receive(other, auth)["rate_limited"] == 1
+    receiver.close()  # the receiver stops
+    # A new receiver on the same state directory: the group still firing starts nothing.
+    clock[0] += 10.0
+    again = Recorded()
+    restarted = Receiver(load_profile(), again, clock=lambda: clock[0], state_dir=state)
+    assert restarted.receive(webhook({"labels": DOWN}), auth)["deduplicated"] == 1
+    assert restarted.receive(other, auth)["deduplicated"] == 1
+    assert restarted.rate.skipped == {"service-down": 1}
+    assert again.starts == []
+    restarted.close()
+    # After the cooldown and the window, the group starts a run again.
+    clock[0] += 100.0
+    assert Receiver(load_profile(), again, clock=lambda: clock[0], state_dir=state).receive(
+        webhook({"labels": DOWN}), auth
+    )["runs"]
+    assert len(again.starts) == 1
+
+
+@pytest.mark.parametrize("content", [b"{not json", b'{"version": 1, "seen": "x"}', b"\xff"])
+def test_an_unreadable_state_file_is_a_warning_and_an_empty_state(
+    profiles_file: Path,
+    token: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    content: bytes,
+) -> None:
+    profiles_file.write_text(profile_text())
+    (tmp_path / "alerts-alerts.json").write_bytes(content)
+    started = Recorded()
+    receiver = Receiver(load_profile(), started, state_dir=tmp_path)
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "alerts-alerts.json" in warning.getMessage()
+    assert "starting afresh" in warning.getMessage()
+    assert receiver.receive(webhook({"labels": DOWN}), f"Bearer {token}")["runs"]
+    receiver.close()
+    # ... and the next run's state replaces it.
+    assert json.loads((tmp_path / "alerts-alerts.json").read_text())["seen"][0][0] == "g1"
