@@ -34,6 +34,7 @@ from hxb_lab.cluster import snapshot as _snapshot
 from hxb_lab.cluster import watch as _watch
 from hxb_lab.cluster import workloads as _workloads
 from hxb_lab.cluster import workspaces as _workspaces
+from hxb_lab.cluster._changes import WHATS as _WHATS
 from hxb_lab.cluster._resources import KINDS as _KINDS
 from hxb_lab.cluster._resources import Resource, resource
 from hxb_lab.cluster._selectors import Selector, parse_selector
@@ -447,10 +448,12 @@ class Cluster:
         *,
         namespace: str | None = None,
         cluster: str | None = None,
+        what: str | Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """What changed in the clusters between `start` (default: a day before `end`) and
         `end` (default: now), oldest first, as `hxb-lab record` saw it (see `hxb_lab.times`
-        for the times). `kind` is a kind, plural or short name ("deploy", "nodes").
+        for the times). `kind` is a kind, plural or short name ("deploy", "nodes"); `what`
+        keeps the changes of these kinds of change (``what=["rollout", "cordon"]``).
 
         Columns: time, cluster, kind, namespace, name, change (LISTED: present when
         recording began; ADDED, MODIFIED, DELETED), what (rollout, scale, cordon, uncordon,
@@ -464,8 +467,14 @@ class Cluster:
         for value, field in ((name, "name"), (namespace, "namespace"), (cluster, "cluster")):
             if value is not None:
                 _checks.text(value, field)
+        whats = _checks.names(what, "what")
+        unknown = sorted(set(whats or ()) - set(_WHATS))
+        if unknown:
+            raise _ParameterError(
+                [f"what: {unknown[0]!r} is not one of {', '.join(_WHATS)}"], subject="history"
+            )
         start_ns, end_ns = _times.time_range(self._now(), start, end, timedelta(days=1))
-        rows = self._changes().history(start_ns, end_ns, resolved, name, namespace, cluster)
+        rows = self._changes().history(start_ns, end_ns, resolved, name, namespace, cluster, whats)
         return _history.history_frame(rows)
 
     def recorder(self, kinds: Sequence[str] | None = None, **options: Any) -> _record.Recorder:

@@ -157,8 +157,10 @@ class ChangeStore:
         name: str | None,
         namespace: str | None,
         cluster: str | None,
+        whats: Sequence[str] | None = None,
     ) -> list[tuple[Any, ...]]:
-        """Rows in [start, end), oldest first (the history frame's columns)."""
+        """Rows in [start, end), oldest first (the history frame's columns); only those
+        whose What is one of `whats` when given."""
         if self._nothing_yet():
             return []
         where = [
@@ -175,6 +177,10 @@ class ChangeStore:
             if value is not None:
                 where.append(f"{column} = {{{column.lower()}:String}}")
                 params[column.lower()] = value
+        if whats is not None:
+            names = [f"what{i}" for i in range(len(whats))]
+            where.append(f"What IN ({', '.join(f'{{{n}:String}}' for n in names) or 'NULL'})")
+            params.update(zip(names, whats, strict=True))
         return self.ch.rows(
             f"""SELECT toUnixTimestamp64Nano(Time), Cluster, Kind, Namespace, Name, Change,
                 What, Who, Summary, Diff, ResourceVersion

@@ -153,7 +153,8 @@ class MetricsView(View):
 
         start, end = self.range()
         try:
-            self.changes = self._reads.cluster.history(start=start, end=end)
+            # only the rows the lane draws: a cluster's events and status changes are most
+            self.changes = self._reads.cluster.history(start=start, end=end, what=viz.changes.LANE)
         except HxbLabError:
             self.changes = None
             return fig, ", no cluster history recorded"

@@ -68,6 +68,12 @@ def test_history_filters_by_kind_name_and_time(demo_env: Path) -> None:
         wb.cluster.history(kind="gizmo")
     with pytest.raises(ParameterError, match="end"):
         wb.cluster.history(start="-1h", end="-2h")
+    every = wb.cluster.history(start="-6h")
+    lane = wb.cluster.history(start="-6h", what=["rollout", "cordon"])
+    assert len(lane) == 2 < len(every)  # the events and creations are left out
+    assert lane.equals(every[every["what"].isin(["rollout", "cordon"])].reset_index(drop=True))
+    with pytest.raises(ParameterError, match="what: 'rolout' is not one of rollout, "):
+        wb.cluster.history(what="rolout")
 
 
 def test_at_the_seed_time_gives_the_snapshots_frames(demo_env: Path) -> None:

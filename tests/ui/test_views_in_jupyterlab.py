@@ -96,6 +96,17 @@ MAP_NAMES_CLEAR = """(cell) => {
   }
   return found;
 }"""
+#: The metrics chart's "changes" lane as drawn: its axis title, its rows' names and the
+#: centre of each mark, in page coordinates (for the mouse to hover it).
+CHANGES_LANE = """(cell) => {
+  const plot = cell.querySelector('.js-plotly-plot');
+  const title = plot.querySelector('.g-y2title text');
+  return {title: title ? title.textContent : '',
+          rows: [...plot.querySelectorAll('.y2tick text')].map(t => t.textContent),
+          marks: [...plot.querySelectorAll('g.subplot.xy2 g.trace.scatter path.point')]
+            .map(e => { const r = e.getBoundingClientRect();
+                        return [r.x + r.width / 2, r.y + r.height / 2]; })};
+}"""
 #: Labels of buttons, toggles and descriptions whose text does not fit (shown with "…").
 CUT_LABELS = """(cell) => [...cell.querySelectorAll(
   '.widget-toggle-button, .widget-button, .widget-label, .widget-label-basic')]
@@ -205,6 +216,7 @@ def _open_every_view(page: Any, lab: Any, screenshots: Path, hostile: Hostile) -
         )
         assert ticks, name
         assert all(re.search(r"\d\d:\d\d|[A-Z][a-z]{2} \d", t) for t in ticks), (name, ticks)
+    _check_changes_lane(page, cells.nth(list(CELLS).index("metrics")))
     plots = cells.nth(list(CELLS).index("traces")).locator(".js-plotly-plot g.trace.bars")
     assert plots.count() >= 1  # the waterfall's bars are drawn
 
@@ -224,6 +236,30 @@ def _open_every_view(page: Any, lab: Any, screenshots: Path, hostile: Hostile) -
     assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
     page.close()
+
+
+def _check_changes_lane(page: Any, cell: Any) -> None:
+    """The metrics chart's "changes" lane on the demo: the cordon and the canary rollout,
+    each mark naming its object when the mouse is over it."""
+    cell.scroll_into_view_if_needed()
+    lane = cell.evaluate(CHANGES_LANE)
+    assert lane["title"] == "changes", lane
+    assert sorted(lane["rows"]) == ["cordon", "rollout"], lane
+    assert len(lane["marks"]) == 2, lane
+    told = []
+    for x, y in lane["marks"]:
+        page.mouse.move(x, y)
+        label = page.locator(".hoverlayer .hovertext").first
+        label.wait_for(timeout=5_000)
+        told.append(" ".join(label.text_content().split()))
+        page.mouse.move(0, 0)
+    # plotly's label: the lane's row, then the mark's text and its time
+    assert any(
+        t.startswith("cordon") and "Node a100-1: cordoned (by kubectl-cordon)" in t for t in told
+    ), told
+    assert any(
+        t.startswith("rollout") and "InferenceService assistant/llm-chat: " in t for t in told
+    ), told
 
 
 def _plots(cells: Any, name: str) -> list[dict[str, Any]]:
