@@ -350,10 +350,20 @@ def runs(
     rows = [
         [r.run_id, r.runbook, r.status, text(r.started)[:19],
          f"{r.duration_ms / 1000:.1f}s" if r.duration_ms == r.duration_ms else "",
-         text(r.executor), text(r.error)]
+         text(r.executor), _alert(r.trigger), text(r.error)]
         for r in frame.itertuples()
     ]  # fmt: skip
-    _table("Runs", ["run", "runbook", "status", "started", "duration", "executor", "error"], rows)
+    columns = ["run", "runbook", "status", "started", "duration", "executor", "alert", "error"]
+    _table("Runs", columns, rows)
+
+
+def _alert(trigger: dict[str, Any] | None) -> str:
+    """The alert that started a run, as a runs table shows it: its name and the rule."""
+    if not isinstance(trigger, dict):
+        return ""
+    alerts = trigger.get("alerts") or [{}]
+    name = alerts[0].get("labels", {}).get("alertname", "")
+    return f"{name} ({trigger.get('rule', '')})" if name else str(trigger.get("rule", ""))
 
 
 @runbook_app.command("logs")

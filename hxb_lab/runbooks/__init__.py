@@ -157,8 +157,10 @@ def runs(
     timed_out, cancelled), started, finished (datetime64[ns, UTC]), duration_ms (float),
     profile, executor (local or kubernetes), kubernetes_job, parameters (dict, secrets
     ``***``), metrics (dict), report_uri, notebook_uri, error (None unless it failed; for a
-    pending Job, why: not scheduled, image not present), mlflow_run_id.
-    `since` is a time or an age such as ``"6h"`` or ``"2d"``. Runs here whose host
+    pending Job, why: not scheduled, image not present), mlflow_run_id, trigger (dict: the
+    alert that started the run, its rule, group key, alerts' labels and fingerprints, as
+    recorded, or as its Job carries it while its pod has not recorded it; None if no alert
+    did). `since` is a time or an age such as ``"6h"`` or ``"2d"``. Runs here whose host
     stopped without recording their end are recorded first (`reconcile`). A record still
     ``running`` whose Job ended (OOM-killed, past its deadline, deleted) shows the Job's end.
     """

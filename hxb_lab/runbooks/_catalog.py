@@ -157,11 +157,15 @@ class Runbook:
         *,
         name: str | None = None,
         timeout: float | None = None,
+        trigger: Mapping[str, Any] | None = None,
     ) -> Submission:
         """Run as a Kubernetes Job in the profile's runbook namespace (`timeout`: seconds
-        before Kubernetes stops the pod). Parameters are checked before anything is sent."""
+        before Kubernetes stops the pod; `trigger`: the alert that started the run, which
+        the pod records with it). Parameters are checked before anything is sent."""
         chosen = _profile(profile)
-        options = RunOptions(chosen, name=name, timeout=self.run_timeout(timeout, chosen))
+        options = RunOptions(
+            chosen, name=name, timeout=self.run_timeout(timeout, chosen), trigger=trigger
+        )
         return execute(self, params or {}, options, executor="kubernetes")
 
     def schedule(

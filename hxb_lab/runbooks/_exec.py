@@ -6,18 +6,23 @@ parameters as JSON (the pod annotation, through the downward API), ``HXB_LAB_SEC
 the secret parameters (from a Secret), ``HXB_LAB_RUN_ID`` the run id given at submission
 (a CronJob's runs make their own), ``HXB_LAB_K8S_JOB`` the Job's name and, in a
 CronJob's pods, ``HXB_LAB_SCHEDULE`` its name: such a run's report says what changed since
-the last run.
+the last run. A run an alert started has ``HXB_LAB_TRIGGER``, the alert (the pod's
+annotation ``hxb.io/trigger``, see `_trigger`): once the run has ended it is recorded with
+it, as the receiver records a local run's alert.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from hxb_lab.config import load_profile
-from hxb_lab.errors import RunbookError
+from hxb_lab.errors import HxbLabError, RunbookError
+from hxb_lab.runbooks import _trigger
+from hxb_lab.runbooks._approval import record_trigger
 from hxb_lab.runbooks._catalog import get, load
 from hxb_lab.runbooks._executors import RunOptions, execute
 from hxb_lab.runbooks._manifests import SCHEDULE_ENV
@@ -25,6 +30,8 @@ from hxb_lab.runbooks._parameters import secret_env_var
 from hxb_lab.runbooks._run import Run
 
 __all__ = ["exec_in_pod"]
+
+log = logging.getLogger("hxb_lab.runbooks")
 
 
 def exec_in_pod(
@@ -54,4 +61,12 @@ def exec_in_pod(
         kubernetes_job=env.get("HXB_LAB_K8S_JOB") or None,
         since_last_run=bool(env.get(SCHEDULE_ENV)),  # a CronJob's run: what changed?
     )
-    return execute(runbook, params, options)
+    run = execute(runbook, params, options)
+    trigger = _trigger.read(env.get(_trigger.ENV))
+    if trigger is not None:
+        started_by = trigger.pop("started_by", None) or "alertmanager"
+        try:
+            record_trigger(run.id, trigger, started_by, profile)
+        except HxbLabError as exc:
+            log.warning("run %s: the alert that started it was not recorded: %s", run.id, exc)
+    return run

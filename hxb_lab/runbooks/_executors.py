@@ -59,6 +59,9 @@ class RunOptions:
     # notify the profile's webhook when something changed (a schedule's runs)
     since_last_run: bool = False
     replay: Path | None = None  # local: a run's kept frames the kernel's workbench answers from
+    # kubernetes: the alert that started the run (rule, group key, alerts, started_by),
+    # annotated on the Job; its pod records it with the run
+    trigger: Mapping[str, Any] | None = None
 
 
 class Executor(Protocol):

@@ -22,6 +22,7 @@ from hxb_lab.clients.mlflow import TrackingStore, open_recording_store, open_sto
 from hxb_lab.config import Profile
 from hxb_lab.errors import HxbLabError, NotFoundError, ParameterError, QueryError
 from hxb_lab.frozen import FROZEN_DIR
+from hxb_lab.runbooks import _trigger
 from hxb_lab.runbooks._artifacts import ArtifactStore, join
 from hxb_lab.runbooks._run import METRICS_FILE, STATUSES, Run
 
@@ -65,6 +66,7 @@ RUNS_COLUMNS = [
     "notebook_uri",
     "error",
     "mlflow_run_id",
+    "trigger",
 ]
 _PARAM_LIMIT = 6000  # MLflow's longest parameter value
 
@@ -339,6 +341,7 @@ def _row(mlrun: dict[str, Any]) -> dict[str, Any]:
         "notebook_uri": tags.get(TAG + "notebook_uri"),
         "error": tags.get(TAG + "error"),
         "mlflow_run_id": info["run_id"],
+        "trigger": _trigger.read(tags.get(TAG + "trigger")),
     }
 
 
@@ -365,7 +368,8 @@ def runs(
     Columns: run_id, runbook, status (running, succeeded, failed, timed_out, cancelled),
     started, finished (datetime64[ns, UTC]), duration_ms (float), profile, executor (local
     or kubernetes), kubernetes_job, parameters (dict, secrets ``***``), metrics (dict),
-    report_uri, notebook_uri, error (one line, None unless it failed), mlflow_run_id.
+    report_uri, notebook_uri, error (one line, None unless it failed), mlflow_run_id,
+    trigger (dict: the alert that started the run, see `_trigger`; None if none did).
     `since` is a time or an age such as ``"6h"`` or ``"2d"``.
     """
     import pandas as pd
@@ -388,7 +392,7 @@ def runs(
     for column in ("started", "finished"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
     frame["duration_ms"] = frame["duration_ms"].astype("float64")
-    for column in ("parameters", "metrics"):
+    for column in ("parameters", "metrics", "trigger"):
         frame[column] = frame[column].astype("object")
     return frame
 

@@ -19,6 +19,7 @@ from hxb_lab.clients.kube import KubeContext, kubeconfig_paths, open_kube
 from hxb_lab.config import Profile
 from hxb_lab.errors import ClusterError, ConfigError, NotFoundError, ParameterError, RunbookError
 from hxb_lab.runbooks import _manifests as M
+from hxb_lab.runbooks import _trigger
 from hxb_lab.runbooks._run import STATUSES
 from hxb_lab.warn import warn_user
 
@@ -183,6 +184,7 @@ def job_runs(profile: Profile) -> list[dict[str, Any]]:
                 "notebook_uri": None,
                 "error": error,
                 "mlflow_run_id": None,
+                "trigger": _trigger.read(annotations.get(_trigger.ANNOTATION_TRIGGER)),
             }
         )  # fmt: skip
     return rows
@@ -227,6 +229,8 @@ def with_jobs(
             continue
         recorded.add(job_name)
         job = by_job.get(job_name)
+        if row.get("trigger") is None and job is not None:  # its pod has not recorded it yet
+            row["trigger"] = job["trigger"]
         if row["status"] != "running" or row.get("profile") != profile.name:
             continue
         if job is None:
@@ -251,7 +255,7 @@ def with_jobs(
     for column in ("parameters", "metrics"):
         frame[column] = frame[column].astype("object")
     for column in ("profile", "executor", "kubernetes_job", "report_uri", "notebook_uri", "error",
-                   "mlflow_run_id"):  # fmt: skip
+                   "mlflow_run_id", "trigger"):  # fmt: skip
         frame[column] = frame[column].astype("object").where(frame[column].notna(), None)
     return frame.sort_values("started", ascending=False, ignore_index=True, na_position="first")
 

@@ -183,7 +183,13 @@ def submit(runbook: Runbook, params: Mapping[str, Any], options: RunOptions) -> 
     run_id = options.run_id or new_run_id()
     job_name = M.dns_name(options.name or f"rb-{runbook.name}-{run_id.rsplit('-', 1)[-1]}")
     objects = M.job(
-        runbook, profile, values, name=job_name, run_id=run_id, timeout_s=options.timeout
+        runbook,
+        profile,
+        values,
+        name=job_name,
+        run_id=run_id,
+        timeout_s=options.timeout,
+        trigger=options.trigger,
     )
     ctx = _context(profile)
     check_objects(ctx, profile, objects, _needs(objects, create=True))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from hxb_lab.config import DEMO, Profile, SecretRef, builtin_runbooks_dir
 from hxb_lab.errors import RunbookError
 from hxb_lab.runbooks import _parameters as P
+from hxb_lab.runbooks import _trigger as T
 
 if TYPE_CHECKING:
     from hxb_lab.runbooks._catalog import Runbook
@@ -133,7 +134,12 @@ def _from_field(name: str, path: str) -> dict[str, Any]:
 
 
 def _container(
-    runbook: Runbook, profile: Profile, secret_name: str | None, notebook: bool, run_id: str | None
+    runbook: Runbook,
+    profile: Profile,
+    secret_name: str | None,
+    notebook: bool,
+    run_id: str | None,
+    trigger: bool = False,
 ) -> dict[str, Any]:
     command = ["hxb-lab", "runbook", "exec", runbook.name]
     if notebook:
@@ -147,6 +153,8 @@ def _container(
     ]
     if run_id:
         env.append({"name": "HXB_LAB_RUN_ID", "value": run_id})
+    if trigger:
+        env.append(_from_field(T.ENV, f"metadata.annotations['{T.ANNOTATION_TRIGGER}']"))
     if profile.name != DEMO:
         env.append({"name": "HXB_LAB_CONFIG", "value": f"{PROFILE_DIR}/{PROFILE_FILE}"})
     for p in runbook.parameters:
@@ -181,18 +189,21 @@ def _pod_template(
     parameters: str,
     names: Mapping[str, str | None],
     run_id: str | None,
+    trigger: str | None = None,
 ) -> dict[str, Any]:
     volumes: list[dict[str, Any]] = [{"name": "home", "emptyDir": {}}]
     if names["notebook"]:
         volumes.append({"name": "notebook", "configMap": {"name": names["notebook"]}})
     if profile.name != DEMO:
         volumes.append({"name": "profile", "configMap": {"name": names["profile"]}})
-    container = _container(runbook, profile, names["secret"], bool(names["notebook"]), run_id)
+    container = _container(
+        runbook, profile, names["secret"], bool(names["notebook"]), run_id, trigger is not None
+    )
+    annotations = {ANNOTATION_PARAMETERS: parameters, ANNOTATION_PROFILE: profile.name}
+    if trigger is not None:
+        annotations[T.ANNOTATION_TRIGGER] = trigger
     return {
-        "metadata": {
-            "labels": _labels(runbook, run_id),
-            "annotations": {ANNOTATION_PARAMETERS: parameters, ANNOTATION_PROFILE: profile.name},
-        },
+        "metadata": {"labels": _labels(runbook, run_id), "annotations": annotations},
         "spec": {
             "serviceAccountName": profile.runbooks.service_account,
             "restartPolicy": "Never",
@@ -277,13 +288,18 @@ def job(
     name: str,
     run_id: str,
     timeout_s: float | None = None,
+    trigger: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """The objects of one run: ConfigMaps and Secret it needs, then the Job."""
+    """The objects of one run: ConfigMaps and Secret it needs, then the Job (`trigger`:
+    the alert that started it, annotated on the Job and its pod, see `_trigger`)."""
     namespace = profile.runbooks.namespace
     objects, names = _side_objects(runbook, profile, namespace, values, name)
     parameters = parameters_annotation(runbook, values)
-    template = _pod_template(runbook, profile, parameters, names, run_id)
+    alert = None if trigger is None else T.annotation(trigger)
+    template = _pod_template(runbook, profile, parameters, names, run_id, alert)
     annotations = {ANNOTATION_PARAMETERS: parameters, ANNOTATION_PROFILE: profile.name}
+    if alert is not None:
+        annotations[T.ANNOTATION_TRIGGER] = alert
     objects.append(
         {
             "apiVersion": "batch/v1",

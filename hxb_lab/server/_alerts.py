@@ -24,7 +24,15 @@ from hxb_lab.runbooks import Run
 from hxb_lab.server._base import HxbHandler, blocking
 from hxb_lab.server._pool import Job
 from hxb_lab.server._runs import manager_of
-from hxb_lab.triggers import Decision, Receiver, Start, Unauthorized, after_run, runs_on_cluster
+from hxb_lab.triggers import (
+    Decision,
+    Receiver,
+    Start,
+    Unauthorized,
+    after_run,
+    job_trigger,
+    runs_on_cluster,
+)
 
 __all__ = ["RECEIVERS_SETTING", "AlertsHandler"]
 
@@ -62,7 +70,7 @@ class AlertsHandler(HxbHandler):
         return job.id
 
     def _start_job(self, start: Start, profile: Profile) -> Job:
-        submission = start.runbook.submit(start.values, profile)
+        submission = start.runbook.submit(start.values, profile, trigger=job_trigger(start))
         return Job(
             id=submission.run_id,
             runbook=start.runbook.name,

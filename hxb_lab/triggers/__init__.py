@@ -19,7 +19,7 @@ from hxb_lab.triggers._payload import MAX_BODY_BYTES, Alert, Notification, parse
 from hxb_lab.triggers._receiver import Decision, Receiver, Start, Starter
 from hxb_lab.triggers._rules import Choice, choose
 from hxb_lab.triggers._service import ALERTS_PATH, AlertService, status_of
-from hxb_lab.triggers._start import RunPool, after_run, runs_on_cluster, started_by
+from hxb_lab.triggers._start import RunPool, after_run, job_trigger, runs_on_cluster, started_by
 
 __all__ = [
     "ALERTS_PATH",
@@ -38,6 +38,7 @@ __all__ = [
     "after_run",
     "alertmanager_receiver",
     "choose",
+    "job_trigger",
     "message",
     "notify",
     "parse",

@@ -5,7 +5,7 @@ runs it as a Kubernetes Job; any other profile runs it locally, in a pool of `wo
 threads (`Runbook.run` and `Runbook.submit`, through the executor registry every run goes
 through). The run id is known at once, so the receiver answers Alertmanager before the run
 ends. When a local run has ended, `after_run` records the alert with it and posts the
-verdict.
+verdict; a Job carries the alert (`job_trigger`), and its pod records it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from hxb_lab.config import Profile
 from hxb_lab.errors import HxbLabError
@@ -20,7 +21,7 @@ from hxb_lab.runbooks import Run, new_run_id, record_trigger
 from hxb_lab.triggers._notify import notify
 from hxb_lab.triggers._receiver import Start
 
-__all__ = ["RunPool", "after_run", "runs_on_cluster", "started_by"]
+__all__ = ["RunPool", "after_run", "job_trigger", "runs_on_cluster", "started_by"]
 
 log = logging.getLogger("hxb_lab.triggers")
 
@@ -28,6 +29,12 @@ log = logging.getLogger("hxb_lab.triggers")
 def started_by(start: Start) -> str:
     """Who started an alert's run, for the approval that may follow: Alertmanager."""
     return f"alertmanager ({start.trigger.get('receiver') or 'webhook'})"
+
+
+def job_trigger(start: Start) -> dict[str, Any]:
+    """The alert of `start` as its Kubernetes Job carries it, with who started the run: the
+    pod records it with the run (`hxb_lab.runbooks._trigger`)."""
+    return {**start.trigger, "started_by": started_by(start)}
 
 
 def after_run(run: Run, start: Start, profile: Profile) -> None:
@@ -62,7 +69,10 @@ class RunPool:
 
     def __call__(self, start: Start) -> str:
         if runs_on_cluster(self.profile):
-            return str(start.runbook.submit(start.values, self.profile).run_id)
+            submission = start.runbook.submit(
+                start.values, self.profile, trigger=job_trigger(start)
+            )
+            return str(submission.run_id)
         run_id = new_run_id()
         future = self._pool.submit(self._run, start, run_id)
         with self._lock:

@@ -20,7 +20,7 @@ from tests.runbooks.conftest import MlflowServer, fixture, free_port
 RUNS_COLUMNS = [
     "run_id", "runbook", "status", "started", "finished", "duration_ms", "profile", "executor",
     "kubernetes_job", "parameters", "metrics", "report_uri", "notebook_uri", "error",
-    "mlflow_run_id",
+    "mlflow_run_id", "trigger",
 ]  # fmt: skip
 
 
