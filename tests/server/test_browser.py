@@ -257,9 +257,15 @@ def _walk_through(chromium: Any, lab: Jupyter, nodes: Any) -> None:
 # text colour and each translucent background up the tree are blended onto white first.
 _CONTRAST_JS = """
 (elements) => {
+  // Any CSS colour the browser computes (rgb(), color(srgb ...), oklch(), ...) as RGBA:
+  // drawn on a 1-pixel canvas and read back.
+  const pixel = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
   const parse = c => {
-    const p = c.match(/rgba?\\(([^)]+)\\)/)[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
-    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    pixel.clearRect(0, 0, 1, 1);
+    pixel.fillStyle = c;
+    pixel.fillRect(0, 0, 1, 1);
+    const d = pixel.getImageData(0, 0, 1, 1).data;
+    return [d[0], d[1], d[2], d[3] / 255];
   };
   const blend = (fg, bg) => [0, 1, 2].map(i => fg[i] * fg[3] + bg[i] * (1 - fg[3]));
   const channel = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
