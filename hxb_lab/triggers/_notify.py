@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from hxb_lab.config import Profile
-from hxb_lab.runbooks import Run, artifact_link
-from hxb_lab.runbooks._webhook import post
+from hxb_lab.runbooks import Run
+from hxb_lab.runbooks._webhook import post, report_link
 from hxb_lab.triggers._receiver import Start
 
 __all__ = ["message", "notify"]
@@ -26,9 +26,7 @@ def message(run: Run, start: Start, profile: Profile) -> dict[str, Any]:
     """The body posted for `run`, in the profile's ``alerts.notify_format``."""
     alerts = start.trigger.get("alerts") or [{}]
     alertname = str(alerts[0].get("labels", {}).get("alertname", ""))
-    report = str(run.report) if run.report else None
-    if run.report_uri:
-        report = artifact_link(run.report_uri, profile.alerts.link_ttl_s, profile)
+    report = report_link(run, profile)
     if profile.alerts.notify_format == "slack":
         icon = ":white_check_mark:" if run.ok else ":x:"
         text = f"{icon} {alertname}: {run.summary()}"
