@@ -1,18 +1,20 @@
 """Label selectors (``app=web,tier!=db,env in (a,b),!canary``): parsed, checked and matched.
 
 Both transports check a selector here first, so a typo gets the same clear error from a
-snapshot as from a live server; the snapshot transport also matches with it.
+snapshot as from a live server; the snapshot and history transports also match with it
+(`matching`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from hxb_lab.errors import ClusterError
 
-__all__ = ["Selector", "parse_selector"]
+__all__ = ["Selector", "matching", "parse_selector"]
 
 _KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
@@ -119,3 +121,19 @@ def parse_selector(text: str | None) -> Selector | None:
         else:
             raise _invalid(text, f"cannot read {part.strip()!r}")
     return Selector(text.strip(), tuple(requirements))
+
+
+def matching(
+    items: Iterable[dict[str, Any]],
+    namespaces: Collection[str] | None,
+    selector: Selector | None,
+) -> Iterator[dict[str, Any]]:
+    """The objects of `items` in one of `namespaces` whose labels match `selector` (None:
+    no condition), for transports that hold whole lists rather than asking a server."""
+    for item in items:
+        meta = item.get("metadata") or {}
+        if namespaces is not None and meta.get("namespace") not in namespaces:
+            continue
+        if selector is not None and not selector.matches(meta.get("labels")):
+            continue
+        yield item

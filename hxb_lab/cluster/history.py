@@ -15,7 +15,7 @@ import orjson
 
 from hxb_lab import frames as _frame
 from hxb_lab.cluster._resources import Resource
-from hxb_lab.cluster._selectors import Selector
+from hxb_lab.cluster._selectors import Selector, matching
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,10 +75,4 @@ class HistorySource:
         if res.kind not in self._kinds:
             self._kinds[res.kind] = self.store.state(self.name, res.kind, self.at_ns)
         wanted = set(namespaces) if namespaces is not None and res.namespaced else None
-        for item in self._kinds[res.kind]:
-            meta = item.get("metadata") or {}
-            if wanted is not None and meta.get("namespace") not in wanted:
-                continue
-            if selector is not None and not selector.matches(meta.get("labels")):
-                continue
-            yield item
+        yield from matching(self._kinds[res.kind], wanted, selector)

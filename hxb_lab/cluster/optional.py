@@ -10,7 +10,7 @@ still read.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab.cluster.live import LiveSource
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from hxb_lab.cluster import Source
     from hxb_lab.cluster._resources import Resource
 
-__all__ = ["AbsentKindWarning", "missing_status", "optional_items"]
+__all__ = ["AbsentKindWarning", "each_cluster", "missing_status", "optional_items"]
 
 Obj = dict[str, Any]
 
@@ -97,6 +97,21 @@ def _snapshot(
         )
 
 
+def each_cluster(
+    sources: Sequence[Source], res: Resource, read: Callable[[Source], Iterable[Obj]]
+) -> Iterator[tuple[str, Obj]]:
+    """``(cluster, object)`` of what `read` gives on each cluster. A cluster whose user may
+    not list `res` gives a warning naming it and no rows; the other clusters are still read."""
+    for source in sources:
+        try:
+            items = list(read(source))
+        except ForbiddenError as denied:
+            warn_user(f"{denied.message} on {source.name!r}: its {res.kind} rows are missing")
+            continue
+        for item in items:
+            yield source.name, item
+
+
 def optional_items(
     sources: Sequence[Source],
     res: Resource,
@@ -106,19 +121,15 @@ def optional_items(
     """``(cluster, object)`` of one add-on kind from every cluster; `versions` are the API
     versions this reader understands, preferred first (default: the resource's own)."""
     wanted = tuple(versions) or (res.version,)
-    for source in sources:
-        try:
-            if isinstance(source, LiveSource):
-                items = list(_live(source, res, wanted, namespaces))
-            elif isinstance(source, SnapshotSource):
-                items = list(_snapshot(source, res, wanted, namespaces))
-            else:
-                items = list(source.items(res, namespaces))
-        except ForbiddenError as denied:
-            warn_user(f"{denied.message} on {source.name!r}: its {res.kind} rows are missing")
-            continue
-        for item in items:
-            yield source.name, item
+
+    def read(source: Source) -> Iterable[Obj]:
+        if isinstance(source, LiveSource):
+            return _live(source, res, wanted, namespaces)
+        if isinstance(source, SnapshotSource):
+            return _snapshot(source, res, wanted, namespaces)
+        return source.items(res, namespaces)
+
+    return each_cluster(sources, res, read)
 
 
 def missing_status(kind: str, names: Sequence[str]) -> None:

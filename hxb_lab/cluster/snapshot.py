@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from hxb_lab.cluster._resources import KINDS, Resource
-from hxb_lab.cluster._selectors import Selector
+from hxb_lab.cluster._selectors import Selector, matching
 from hxb_lab.errors import ClusterError
 
 __all__ = ["SnapshotSource", "snapshot_sources", "write_list"]
@@ -50,13 +50,7 @@ class SnapshotSource:
         if wanted is None and selector is None:
             yield from self._load(res)
             return
-        for item in self._load(res):
-            meta = item.get("metadata") or {}
-            if wanted is not None and meta.get("namespace") not in wanted:
-                continue
-            if selector is not None and not selector.matches(meta.get("labels")):
-                continue
-            yield item
+        yield from matching(self._load(res), wanted, selector)
 
     def holds(self, res: Resource) -> bool:
         """True when the snapshot has a list of this kind (``kubectl get`` of a kind whose

@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab.cluster import Resource, resource
 from hxb_lab.cluster.live import LiveSource
-from hxb_lab.cluster.optional import missing_status, optional_items
-from hxb_lab.errors import ForbiddenError
-from hxb_lab.warn import warn_user
+from hxb_lab.cluster.optional import each_cluster, missing_status, optional_items
 
 if TYPE_CHECKING:
     from hxb_lab.cluster import Cluster
@@ -37,14 +35,8 @@ def read_kind(
     if res.group:
         yield from optional_items(cluster.sources(), res, namespaces)
         return
-    for source in cluster.sources():  # the core group: always served
-        try:
-            items = list(source.items(res, namespaces))
-        except ForbiddenError as denied:
-            warn_user(f"{denied.message} on {source.name!r}: its {res.kind} rows are missing")
-            continue
-        for item in items:
-            yield source.name, item
+    # The core group is always served: only a user who may not list the kind is noted.
+    yield from each_cluster(cluster.sources(), res, lambda source: source.items(res, namespaces))
 
 
 def get_one(cluster: Cluster, kind: str, cluster_name: str, namespace: str, name: str) -> Any:
