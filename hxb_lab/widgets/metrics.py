@@ -94,11 +94,13 @@ class MetricsView(View):
             control.layout.width = "220px"
             control.style.description_width = "initial"
         self.summary = w.HTML()
+        self.links = w.HTML()  # the same query in Grafana Explore
         self.chart = FigurePane()
         self.body.children = [
             w.HBox([self.query, self.step]),
             w.HBox(structured),
             self.summary,
+            self.links,
             self.chart.widget,
         ]
 
@@ -132,6 +134,8 @@ class MetricsView(View):
 
         frame = self._read()
         self.frame = frame
+        grafana = frame.attrs.get("links", {}).get("grafana", "")
+        self.links.value = _html.links({"Grafana Explore": grafana} if grafana else {})
         title = f"{self.query.value.strip()}, {self.time.describe()}"
         fig = viz.timeseries(frame, title=title)
         lane = ""

@@ -49,15 +49,24 @@ class TracesView(View):
         self.span = w.Dropdown(options=[], description="span", layout={"width": "520px"})
         self.attributes = w.HTML()
         self.links = w.HTML()  # the trace in the Jaeger UI / Grafana Explore
+        self.log_links = w.HTML()  # the trace's logs in Kibana Discover / Grafana Explore
         self.logs_table = Table("logs", LOG_COLUMNS, page_length=8)
         self.spans = pd.DataFrame()
+        self.logs = pd.DataFrame()
         self.traces = pd.DataFrame()
         self.services_table.on_select(lambda _r: self.run(self._show_traces, what="searching"))
         self.which.observe(lambda _c: self.run(self._show_traces, what="searching"), "value")
         self.traces_table.on_select(lambda _r: self.run(self._show_trace, what="reading trace"))
         self.span.observe(lambda _c: self.run(self._show_span, what="reading span"), "value")
         self.trace_box = w.VBox(
-            [self.links, self.waterfall.widget, self.span, self.attributes, self.logs_table.widget]
+            [
+                self.links,
+                self.waterfall.widget,
+                self.span,
+                self.attributes,
+                self.log_links,
+                self.logs_table.widget,
+            ]
         )
         self.body.children = [
             self.services_table.widget,
@@ -125,7 +134,9 @@ class TracesView(View):
             self.trace_box.layout.display = "none"
             self.span.options = []
             self.links.value = ""
-            self.logs_table.show(pd.DataFrame(columns=list(LOG_COLUMNS)))
+            self.log_links.value = ""
+            self.logs = pd.DataFrame(columns=list(LOG_COLUMNS))
+            self.logs_table.show(self.logs)
             return
         traces = self._reads.traces
         self.spans = traces.get(trace_id)
@@ -143,6 +154,10 @@ class TracesView(View):
         self.trace_box.layout.display = ""
         start, end = self.range()
         logs = self._reads.logs.search(trace_id=trace_id, start=start, end=end, limit=200)
+        self.logs = logs
+        labels = {"kibana": "Kibana Discover", "grafana": "Grafana Explore"}
+        found = logs.attrs.get("links", {})
+        self.log_links.value = _html.links({labels[k]: found[k] for k in labels if k in found})
         self.logs_table.show(logs, caption=f"logs of trace {trace_id}: {len(logs)}")
         self._show_span()
 
