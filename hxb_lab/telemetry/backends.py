@@ -2,7 +2,7 @@
 
 A registry of probes, one per backend: `configured` says where the profile puts it (None
 when it does not), `probe` asks the server one cheap question and names what it found
-(tables, indices, jobs, alerts). A backend added later registers its own with `register`.
+(tables, indices, services, jobs, alerts). A backend added later registers its own with `register`.
 A probe that fails is reported, not raised: one line naming the server and what to check.
 """
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from hxb_lab._redact import redact_url
 from hxb_lab.clients.alertmanager import open_alertmanager
 from hxb_lab.clients.elasticsearch import open_elasticsearch
+from hxb_lab.clients.jaeger import open_jaeger
 from hxb_lab.clients.prometheus import open_prometheus
 from hxb_lab.config import Profile
 from hxb_lab.errors import HxbLabError
@@ -92,6 +93,15 @@ def _clickhouse(ctx: Context) -> tuple[tuple[str, ...], str]:
     return _shown([client.tables[k] for k in present]), detail
 
 
+def _jaeger(ctx: Context) -> tuple[tuple[str, ...], str]:
+    client = ctx.clients.get("jaeger", open_jaeger)
+    services = client.services()
+    detail = f"Jaeger, {len(services)} service(s)"
+    if not services:
+        detail += "; no spans stored yet (check that the collectors send to it)"
+    return _shown([f"service={s}" for s in services]), detail
+
+
 def _prometheus(ctx: Context) -> tuple[tuple[str, ...], str]:
     client = ctx.clients.get("prometheus", open_prometheus)
     version = client.build_info().get("version", "")
@@ -120,6 +130,10 @@ def _elasticsearch(ctx: Context) -> tuple[tuple[str, ...], str]:
 register(
     "clickhouse",
     Probe(lambda p: redact_url(p.clickhouse.dsn) if p.clickhouse else None, _clickhouse),
+)
+register(
+    "jaeger",
+    Probe(lambda p: redact_url(p.jaeger.url) if p.jaeger else None, _jaeger),
 )
 register(
     "prometheus",

@@ -1,26 +1,37 @@
-"""Fixtures of the telemetry tests: generated telemetry, a real Prometheus, a real Alertmanager.
+"""Fixtures of the telemetry tests: generated telemetry, a real Prometheus, a real
+Alertmanager, and SDK-made spans in a real Jaeger and in Parquet.
 
 One small telemetry directory is generated per session, ending at the start of the
 session (so Prometheus keeps it: it deletes blocks older than its retention). Prometheus
 is Debian's, backfilled from the same directory with `promtool tsdb create-blocks-from
 openmetrics`, so both metric backends hold the same samples. Alertmanager is Debian's too.
 Both listen on free loopback ports and are ready when their ``/-/ready`` answers 200.
+Spans made with the OpenTelemetry SDK go, once per session, both to a second Parquet
+directory and to a real Jaeger (v2, memory store): the Jaeger trace tests compare the two,
+and `hxb-lab profile check` asks that Jaeger what it holds.
 """
 
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from hxb_lab.config import ClickHouseConfig, Profile, PrometheusConfig
+from hxb_lab.config import ClickHouseConfig, JaegerConfig, Profile, PrometheusConfig
 from hxb_lab.workbench import Workbench
 from tests.conftest import require_tool
+from tests.support.jaeger_server import Jaeger, feed, start_jaeger, wait_until_stored
+from tests.support.otel_spans import make_spans, write_parquet
 from tests.support.processes import free_port, start
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 #: Prometheus holds this much of the generated window (the metric comparisons use it).
 PROMETHEUS_SPAN = timedelta(hours=3)
@@ -142,3 +153,46 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ]
     with start(command, root / "alertmanager.log", f"{url}/-/ready"):
         yield url
+
+
+@dataclass(frozen=True)
+class TwoBackends:
+    """The same spans in Jaeger (`jaeger`) and in Parquet (`directory`), ending by `now`."""
+
+    jaeger: Jaeger
+    directory: Path
+    now: datetime
+    span_counts: Counter[str]  # spans per trace id
+
+    def jaeger_profile(self, **options: object) -> Profile:
+        return Profile(name="jaeger-test", jaeger=JaegerConfig(url=self.jaeger.url, **options))  # type: ignore[arg-type]
+
+    def clickhouse_profile(self) -> Profile:
+        return Profile(
+            name="clickhouse-test", clickhouse=ClickHouseConfig(dsn=f"parquet://{self.directory}")
+        )
+
+
+@dataclass(frozen=True)
+class Made:
+    """The spans made once per session, and the Parquet directory that holds them."""
+
+    spans: list[ReadableSpan]
+    directory: Path
+    now: datetime
+
+
+@pytest.fixture(scope="session")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
+    now = datetime.now(UTC).replace(microsecond=0)
+    spans = make_spans(now)
+    directory = write_parquet(spans, tmp_path_factory.mktemp("jaeger-spans"))
+    return Made(spans, directory, now)
+
+
+@pytest.fixture(scope="session")
+def two_backends(made: Made, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoBackends]:
+    with start_jaeger(tmp_path_factory.mktemp("jaeger-server")) as jaeger:
+        feed(jaeger, made.spans)
+        counts = wait_until_stored(jaeger, made.spans)
+        yield TwoBackends(jaeger, made.directory, made.now, counts)
