@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ANNOTATION_TRIGGER", "ENV", "MAX_BYTES", "annotation", "read"]
+__all__ = ["ANNOTATION_TRIGGER", "ENV", "MAX_BYTES", "annotation", "headline", "read"]
 
 ANNOTATION_TRIGGER = "hxb.io/trigger"
 ENV = "HXB_LAB_TRIGGER"
@@ -92,3 +92,15 @@ def read(text: str | None) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not isinstance(data.get("rule"), str):
         return None
     return _clean(data)
+
+
+def headline(trigger: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What a list of runs shows of the alert that started one: the rule, the first
+    alert's name (its ``alertname``, else the group's) and how many alerts the group held;
+    None for a run a person started."""
+    if not trigger:
+        return None
+    data = _clean(trigger)
+    first = data["alerts"][0]["labels"] if data["alerts"] else {}
+    alert = first.get("alertname") or data["group_labels"].get("alertname")
+    return {"rule": data.get("rule"), "alert": alert, "alert_count": data["alert_count"]}

@@ -64,6 +64,7 @@ class AlertsHandler(HxbHandler):
 
     def _start_local(self, start: Start, profile: Profile) -> str:
         job = manager_of(self).submit(start.runbook, start.values, profile)
+        job.trigger = dict(start.trigger)
         task = asyncio.ensure_future(_after(job, start, profile))
         _AFTER.add(task)
         task.add_done_callback(_AFTER.discard)
@@ -80,6 +81,7 @@ class AlertsHandler(HxbHandler):
             executor="kubernetes",
             status="submitted",
             kubernetes_job=submission.name,
+            trigger=dict(start.trigger),
         )
 
     @allow_unauthenticated

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from hxb_lab.errors import ConflictError, NotFoundError
 from hxb_lab.runbooks._lease import Heartbeat
 from hxb_lab.runbooks._reconcile import OWNER_EXIT_S
+from hxb_lab.runbooks._trigger import headline
 from hxb_lab.server._records import SERVER_STOPPED, queue_record
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class Job:
     directory: Path | None = field(default=None, repr=False)  # its record, from queueing on
     timeout_s: float | None = None  # the run's time limit (None: none)
     started_by: str | None = None  # the Jupyter user who asked; the run's HXB_LAB_USER
+    trigger: dict[str, Any] | None = None  # the alert that started it (None: a person)
 
     @property
     def active(self) -> bool:
@@ -118,6 +120,7 @@ class Job:
             "has_notebook": bool(run.get("output_notebook")),
             "mlflow_run_id": run.get("mlflow_run_id"),
             "warnings": run.get("warnings", []),
+            "trigger": headline(self.trigger),
         }
 
 

@@ -23,6 +23,7 @@ from hxb_lab.errors import ConflictError, NotFoundError, ParameterError
 from hxb_lab.runbooks._report import report_csp
 from hxb_lab.runbooks._run import runs_root
 from hxb_lab.runbooks._scrub import redact_tree, run_secrets
+from hxb_lab.runbooks._trigger import headline
 from hxb_lab.server._approvals import approval_json
 from hxb_lab.server._base import HxbHandler, blocking
 from hxb_lab.server._records import check_run_id, local_run, run_file
@@ -103,6 +104,7 @@ def row_json(row: dict[str, Any]) -> dict[str, Any]:
         "mlflow_run_id": row.get("mlflow_run_id"),
         "metrics": row.get("metrics") or {},
         "warnings": [],
+        "trigger": headline(row.get("trigger")),
     }
 
 

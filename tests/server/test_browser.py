@@ -5,6 +5,7 @@ platform (the session's seeded HXB_LAB_HOME) with the demo profile active. The t
 reads the platform summary, switches to a profile whose runbook library is
 tests/server/fixtures, fills the Run form of ``checks`` with one invalid value (and sees
 the message), fixes it, runs it, waits for success, and opens the report in a Lab tab.
+The last test starts a run by an alert and reads the alert on its row.
 Screenshots of each step go to ``test-output/ui/sidebar/``.
 """
 
@@ -15,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import pytest
 from tests.conftest import ROOT, require
 from tests.server._jupyter import Jupyter, JupyterError, running_jupyter
 from tests.server.conftest import FIXTURES
+from tests.triggers.conftest import webhook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -529,3 +532,57 @@ def _approve_in_sidebar(chromium: Any, lab: Jupyter, run_id: str) -> str:
         raise
     finally:
         context.close()
+
+
+def test_a_run_an_alert_started_says_so_in_the_sidebar(
+    lab: Jupyter, lab_profiles: Path, tmp_path: Path
+) -> None:
+    """Alertmanager posts to the lab's webhook (its own token, not Jupyter's); the run it
+    starts lists in the sidebar with the alert and the rule that matched."""
+    from playwright.sync_api import expect, sync_playwright
+
+    token = tmp_path / "alerts-token"
+    token.write_text("alertmanager-secret-for-the-ui-test\n")
+    with lab_profiles.open("a") as profiles:  # the lab reads its profiles at each request
+        profiles.write(
+            "\n[profiles.paged]\n"
+            f'runbooks = {{ directories = ["{FIXTURES}"] }}\n'
+            f'[profiles.paged.alerts]\ntoken = {{ file = "{token}" }}\n'
+            '[[profiles.paged.alerts.rules]]\nname = "service-down"\nrunbook = "checks"\n'
+            'match = { alertname = "ServiceDown" }\n'
+            'parameters = { service = "{labels.service}", replicas = "{labels.replicas}" }\n'
+        )
+    lab.api("PUT", "profiles/active", {"name": "paged"})
+    try:
+        body = webhook({"labels": {"alertname": "ServiceDown", "service": "ui", "replicas": "2"}},
+                       group="browser")  # fmt: skip
+        request = urllib.request.Request(
+            f"{lab.url}/hxb-lab/api/alerts", data=body, method="POST",
+            headers={"Authorization": "Bearer alertmanager-secret-for-the-ui-test"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=60) as response:
+            (started,) = json.loads(response.read())["runs"]
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = chromium.new_page(viewport={"width": 1400, "height": 900})
+            try:
+                page.goto(f"{lab.url}/lab/workspaces/paged?token={lab.token}")
+                expect(page.locator("#hxb-lab-status")).to_contain_text(
+                    "HXB: paged", timeout=60_000
+                )
+                page.locator('.jp-SideBar [data-id="hxb-lab-sidebar"]').click()
+                run = page.locator(f'#hxb-lab-sidebar .hxb-Run[data-run-id="{started["run_id"]}"]')
+                expect(run.locator(".hxb-Run-trigger")).to_have_text(
+                    "Alert ServiceDown (rule service-down)", timeout=60_000
+                )
+                expect(run).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT_MS)
+                expect(run.locator(".hxb-Run-trigger")).to_be_visible()  # still, once recorded
+                run.scroll_into_view_if_needed()
+                _shot(page, "14-started-by-an-alert")
+            except BaseException:
+                _shot(page, "failure-alert-run")
+                raise
+            finally:
+                chromium.close()
+    finally:
+        lab.api("PUT", "profiles/active", {"name": "demo"})

@@ -17,6 +17,7 @@ import pytest
 import hxb_lab as hx
 from hxb_lab.config import load_profile
 from hxb_lab.runbooks._exec import exec_in_pod
+from hxb_lab.runbooks._trigger import headline
 from hxb_lab.triggers import Receiver, RunPool
 from tests.support.controlplane import ControlPlane
 from tests.support.mlflow_server import MlflowServer
@@ -130,4 +131,6 @@ def test_a_hostile_trigger_annotation_is_kept_out(
     assert set(trigger) == {"rule", "group_labels", "alerts", "alert_count"}
     assert len(trigger["alerts"]) == 20 and trigger["alert_count"] == 20
     assert trigger["alerts"][0]["labels"] == {"alertname": "<script> [2J"}  # no escapes
+    # What the sidebar's run list shows of it (as text: the page escapes it).
+    assert headline(trigger) == {"rule": "r", "alert": "<script> [2J", "alert_count": 20}
     assert _row(second.run_id)["trigger"] is None

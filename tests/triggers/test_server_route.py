@@ -60,7 +60,7 @@ async def test_without_the_alert_token_it_is_401_and_starts_nothing(
 
 async def test_an_alert_starts_a_run_in_the_servers_pool(
     alerts_profile: Path, token: str, http_server_client: Any, jp_serverapp: Any,
-    jp_base_url: str,
+    jp_base_url: str, jp_fetch: Any,
 ) -> None:  # fmt: skip
     response = await _post(http_server_client, jp_base_url, webhook({"labels": DOWN}),
                            f"Bearer {token}")  # fmt: skip
@@ -83,6 +83,11 @@ async def test_an_alert_starts_a_run_in_the_servers_pool(
     run = job.to_json()
     assert run["status"] == "succeeded", run
     assert run["parameters"]["service"] == "checkout" and run["parameters"]["replicas"] == 3
+
+    # The sidebar's list says which alert started the run.
+    listed = json.loads((await jp_fetch("hxb-lab", "api", "runs")).body)["runs"]
+    (row,) = [r for r in listed if r["id"] == started["run_id"]]
+    assert row["trigger"] == {"rule": "service-down", "alert": "ServiceDown", "alert_count": 1}
 
 
 async def test_approving_needs_a_proposal_and_rejecting_a_reason(

@@ -33,6 +33,18 @@ export interface IRun {
   has_notebook: boolean;
   /** The change the run proposed, for a second person to decide (see `approval`). */
   approval?: IApproval | null;
+  /** The alert that started the run (null: a person started it). */
+  trigger?: ITrigger | null;
+}
+
+/** What the server says of the alert that started a run. */
+export interface ITrigger {
+  /** The trigger rule that matched. */
+  rule: string | null;
+  /** The first alert's name (`alertname`). */
+  alert: string | null;
+  /** How many alerts the group held. */
+  alert_count: number;
 }
 
 const ACTIVE: ReadonlySet<string> = new Set(['queued', 'running']);
@@ -169,4 +181,12 @@ export function runSummary(run: IRun, now: number = Date.now()): string {
     parts.push(duration);
   }
   return parts.join(' · ');
+}
+
+/** One line for a run an alert started: the alert, how many more, and the rule. */
+export function triggerText(trigger: ITrigger): string {
+  const more =
+    trigger.alert_count > 1 ? ` and ${trigger.alert_count - 1} more` : '';
+  const alert = trigger.alert ? `Alert ${trigger.alert}${more}` : 'An alert';
+  return trigger.rule ? `${alert} (rule ${trigger.rule})` : alert;
 }

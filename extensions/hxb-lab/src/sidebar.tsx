@@ -11,7 +11,13 @@ import * as React from 'react';
 import { approvalLine, IApproval, isAwaiting, reasonProblem } from './approval';
 import { IRunbook, ISchedule, isUnavailable, ISummary } from './api';
 import type { HxbModel } from './model';
-import { IRun, isActive, runActions, runSummary } from './runstate';
+import {
+  IRun,
+  isActive,
+  runActions,
+  runSummary,
+  triggerText
+} from './runstate';
 
 /** Command ids the sidebar's buttons run. */
 export const CommandIDs = {
@@ -474,6 +480,9 @@ function RunItem({
       <div className="hxb-Run-id" title={run.started ?? ''}>
         {run.id}
       </div>
+      {run.trigger && (
+        <div className="hxb-Run-trigger">{triggerText(run.trigger)}</div>
+      )}
       {run.error && <div className="hxb-Run-error">{run.error}</div>}
       {run.approval && (
         <Approval run={run} approval={run.approval} now={now} model={model} />

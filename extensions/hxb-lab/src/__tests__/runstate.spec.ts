@@ -11,6 +11,7 @@ import {
   runDuration,
   runSummary,
   statusLabel,
+  triggerText,
   upsertRun
 } from '../runstate';
 
@@ -128,5 +129,26 @@ describe('polling', () => {
       ['b', 'queued'],
       ['a', 'succeeded']
     ]);
+  });
+});
+
+describe('triggerText', () => {
+  it('names the alert, how many more the group held, and the rule', () => {
+    expect(
+      triggerText({
+        rule: 'service-down',
+        alert: 'ServiceDown',
+        alert_count: 1
+      })
+    ).toBe('Alert ServiceDown (rule service-down)');
+    expect(
+      triggerText({ rule: 'gpu-oom', alert: 'GpuMemory', alert_count: 3 })
+    ).toBe('Alert GpuMemory and 2 more (rule gpu-oom)');
+  });
+
+  it('still says an alert started the run when the names were lost', () => {
+    expect(triggerText({ rule: null, alert: null, alert_count: 0 })).toBe(
+      'An alert'
+    );
   });
 });
