@@ -193,8 +193,10 @@ class JaegerConfig:
     """Traces from Jaeger's query service (its JSON HTTP API) instead of ClickHouse.
 
     `ui_url` is where trace links open (default: `url`, where the query service serves
-    its UI). Service, operation and dependency figures are computed from at most
-    `sample_traces` traces per service and time range (the frame's ``attrs`` say so).
+    its UI). Service and operation figures come from Jaeger's span metrics (SPM,
+    ``/api/metrics/*``) when `metrics` is true, or when it is left out and Jaeger answers
+    them; otherwise, and for dependencies, from at most `sample_traces` traces per service
+    and time range. The frame's ``percentile_source`` column and ``attrs`` say which.
     """
 
     url: str
@@ -203,6 +205,7 @@ class JaegerConfig:
     verify_tls: bool = True
     timeout_s: float = DEFAULT_TIMEOUT_S
     sample_traces: int = 2000
+    metrics: bool | None = None  # SPM: true = required, false = never, left out = if answered
 
 
 @dataclass(frozen=True)

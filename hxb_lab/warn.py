@@ -9,11 +9,16 @@ from __future__ import annotations
 import sys
 import warnings
 
-__all__ = ["PartialReadWarning", "warn_user"]
+__all__ = ["FallbackWarning", "PartialReadWarning", "warn_user"]
 
 
 class PartialReadWarning(UserWarning):
     """A read covered less than was asked for (RBAC let the user see only some namespaces)."""
+
+
+class FallbackWarning(UserWarning):
+    """A read was answered from its second source because the first failed (Jaeger's span
+    metrics down: figures from a sample of traces); the frame says which it used."""
 
 
 def warn_user(message: str, category: type[Warning] = PartialReadWarning) -> None:

@@ -1,16 +1,20 @@
-"""Jaeger's query service over its JSON HTTP API (``/api/services``, ``/api/traces``).
+"""Jaeger's query service over its JSON HTTP API (``/api/services``, ``/api/traces``, and
+``/api/metrics/*`` where Jaeger has Service Performance Monitoring).
 
 The API every Jaeger query service has served since 1.x, v2 included: traces as JSON with
 their spans, each span's tags typed, its service in a ``processes`` table. Times are whole
 microseconds. Values from users travel only as query parameters (httpx encodes them), and
 attribute filters as the ``tags`` parameter's JSON object (`json.dumps`), never as text we
-splice together.
+splice together. SPM's service filter is a Prometheus regular expression on Jaeger's side:
+each name is escaped to match only itself.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+import re
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -21,10 +25,26 @@ from hxb_lab.errors import BackendUnavailableError, ConfigError, QueryError
 if TYPE_CHECKING:
     from hxb_lab.config import Profile
 
-__all__ = ["Jaeger", "open_jaeger"]
+__all__ = ["Jaeger", "MetricsUnavailableError", "open_jaeger"]
 
 #: What an answer that is not the query service's JSON API most likely means.
 _CHECK = "check that jaeger.url names Jaeger's query service (port 16686), version 1.x or 2.x"
+#: What a failing metrics backend behind Jaeger most likely means.
+_CHECK_METRICS = (
+    "check the Prometheus that Jaeger's metric_backends names (is it up? does it scrape the "
+    "spanmetrics connector's exporter?), or set jaeger.metrics = false to read a sample of traces"
+)
+#: What Prometheus regular expressions treat as syntax (escaped to match a name literally).
+_REGEX_SYNTAX = re.compile(r"([\\.+*?()|\[\]{}^$])")
+
+
+class MetricsUnavailableError(BackendUnavailableError):
+    """Jaeger's SPM metrics did not answer: `configured` is False when this Jaeger has no
+    metrics backend at all (HTTP 501), True when it has one that failed."""
+
+    def __init__(self, message: str, *, server: str, hint: str, configured: bool) -> None:
+        self.configured = configured
+        super().__init__(message, server=server, hint=hint)
 
 
 class Jaeger(HttpApi):
@@ -32,6 +52,8 @@ class Jaeger(HttpApi):
 
     name = "Jaeger"
     section = "jaeger"
+    #: Whether this Jaeger answers SPM metrics (None: not asked yet; learnt by `metrics`).
+    has_metrics: bool | None = None
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         import orjson
@@ -93,6 +115,70 @@ class Jaeger(HttpApi):
             params["maxDuration"] = f"{max_duration_us}us"
         return list(self._get("/api/traces", params) or [])
 
+    def metrics(
+        self,
+        what: str,
+        *,
+        services: Iterable[str],
+        kinds: Iterable[str],
+        end_ms: int,
+        window_s: int,
+        quantile: float | None = None,
+        by_operation: bool = False,
+    ) -> list[tuple[dict[str, str], float]]:
+        """SPM's figure `what` (``latencies``, ``calls`` per second, ``errors`` as a share
+        of calls) over the `window_s` seconds before `end_ms`, per service (and operation):
+        each series' labels and its value at `end_ms` (NaN when there were no spans).
+
+        `window_s` must be whole seconds under a minute, whole minutes under an hour, or
+        whole hours: Jaeger writes it into PromQL by its first unit only.
+        """
+        import orjson
+
+        window_ms = window_s * 1000
+        params: dict[str, Any] = {
+            "service": [_literal(s) for s in services],
+            "spanKind": list(kinds),
+            "endTs": end_ms,
+            "lookback": 0,  # one point, at end_ms
+            "step": window_ms,
+            "ratePer": window_ms,
+            "groupByOperation": "true" if by_operation else "false",
+        }
+        if quantile is not None:
+            params["quantile"] = quantile
+        path = f"/api/metrics/{what}"
+        response = self._send("GET", path, params=params)
+        if response.status_code == 501:
+            self.has_metrics = False
+            raise MetricsUnavailableError(
+                f"Jaeger at {self.server} has no metrics backend (SPM): {path} answered 501",
+                server=self.server,
+                hint="set jaeger.metrics = false, or give Jaeger's query service a metrics "
+                "backend (jaeger_query storage.metrics)",
+                configured=False,
+            )
+        if response.status_code >= 300:
+            raise MetricsUnavailableError(
+                f"Jaeger's metrics (SPM) at {self.server} failed: {path} answered HTTP "
+                f"{response.status_code}: {redact(_message(response.content))}",
+                server=self.server,
+                hint=_CHECK_METRICS,
+                configured=True,
+            )
+        try:
+            data = orjson.loads(response.content)
+            series = list(data.get("metrics") or [])
+        except (orjson.JSONDecodeError, AttributeError, TypeError):
+            raise BackendUnavailableError(
+                f"Jaeger at {self.server} answered {path} with something other than its "
+                "metrics JSON (no 'metrics' list)",
+                server=self.server,
+                hint=_CHECK,
+            ) from None
+        self.has_metrics = True
+        return [_point(s) for s in series if isinstance(s, dict)]
+
     def trace(self, trace_id: str) -> dict[str, Any] | None:
         """One trace by id (hex), None when the store does not have it."""
         found = self._get(f"/api/traces/{quote(trace_id, safe='')}")
@@ -108,6 +194,29 @@ def _message(body: bytes) -> str:
         return str(data["errors"][0]["msg"])
     except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
         return body.decode(errors="replace").strip()[:300]
+
+
+def _literal(name: str) -> str:
+    """A service name as a regular expression that matches only that name."""
+    return _REGEX_SYNTAX.sub(r"\\\1", name)
+
+
+def _point(series: Mapping[str, Any]) -> tuple[dict[str, str], float]:
+    """One series of an SPM answer: its labels and the value of its (one) point."""
+    labels = {
+        str(item.get("name", "")): str(item.get("value", ""))
+        for item in series.get("labels") or []
+        if isinstance(item, dict)
+    }
+    points = [p for p in series.get("metricPoints") or [] if isinstance(p, dict)]
+    if not points:
+        return labels, math.nan
+    gauge = points[-1].get("gaugeValue") or {}
+    try:  # protobuf JSON: a number, or "NaN"/"Infinity" as text; zero may be left out
+        value = float(gauge.get("doubleValue", 0.0))
+    except (TypeError, ValueError):
+        value = math.nan
+    return labels, value
 
 
 def open_jaeger(profile: Profile) -> Jaeger:

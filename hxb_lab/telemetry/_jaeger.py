@@ -3,10 +3,9 @@
 Jaeger's JSON traces become the same raw span rows as ``otel_traces`` gives (span_id,
 parent_span_id, service, operation, kind, start_ns, duration_ns, status, status_message,
 attributes, resource), so the waterfall, critical path, search summaries and figures are
-computed by the same code on either backend. Jaeger has no aggregate API for latency
-percentiles (SPM needs a separate metrics store), so service, operation and dependency
-figures come from a bounded sample of whole traces: at most ``jaeger.sample_traces`` per
-service and range. When the sample holds every trace of the range the figures equal the
+computed by the same code on either backend. Dependency figures, and service and
+operation figures when Jaeger has no span metrics (SPM, see `_jaeger_spm`), come from a
+bounded sample of whole traces: at most ``jaeger.sample_traces`` per service and range. When the sample holds every trace of the range the figures equal the
 ClickHouse path's (the same histogram buckets, within 6 % of the exact quantiles); the
 frame's ``attrs`` say how many traces were read and whether the sample was cut.
 """

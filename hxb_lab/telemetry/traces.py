@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab import checks
 from hxb_lab.errors import ParameterError
-from hxb_lab.telemetry import _jaeger, _sql
+from hxb_lab.telemetry import _jaeger, _jaeger_spm, _sql
 from hxb_lab.telemetry._facade import Facade
 from hxb_lab.telemetry._red import red
 from hxb_lab.telemetry._waterfall import critical_path, layout
@@ -34,9 +34,12 @@ _RED = {
     "p50_ms": "float",
     "p95_ms": "float",
     "p99_ms": "float",
+    "percentile_source": "str",
 }
 SERVICES = {"service": "str", **_RED}
 OPERATIONS = {"operation": "str", "kind": "str", **_RED}
+#: `percentile_source` of the ClickHouse path: every span of the range.
+EVERY_SPAN = "spans"
 SEARCH = {
     "trace_id": "str",
     "root_service": "str",
@@ -86,7 +89,11 @@ class Traces(Facade):
 
         Percentiles come from a duration histogram of log-spaced buckets (within 6 %), read
         from the per-minute rollup where the store has one (see `hxb_lab.telemetry._red`).
-        Columns: service, calls, errors, error_rate, p50_ms, p95_ms, p99_ms.
+        On a Jaeger profile they come from Jaeger's span metrics (SPM) or a sample of
+        traces; `percentile_source` says which on every row (``spans``: every span of the
+        range; ``spm``; ``sample``), and ``attrs["percentiles"]`` says how precise.
+        Columns: service, calls, errors, error_rate, p50_ms, p95_ms, p99_ms,
+        percentile_source.
         """
 
         start_ns, end_ns = time_range(self._ctx.now(), start, end)
@@ -94,7 +101,7 @@ class Traces(Facade):
             return self._jaeger_red(None, ("server", "consumer"), start_ns, end_ns)
         store = _sql.store(self._ctx)
         frame = red(store, "service", ("server", "consumer"), "1", {}, start_ns, end_ns)
-        return _described(_sql.typed(frame, SERVICES))
+        return _described(frame, SERVICES)
 
     def operations(
         self,
@@ -107,7 +114,8 @@ class Traces(Facade):
 
         `kinds` picks the span kinds counted (default server and consumer spans; ``"all"``
         for every kind, e.g. a model's internal ``infer`` step). Columns: operation, kind,
-        calls, errors, error_rate, p50_ms, p95_ms, p99_ms.
+        calls, errors, error_rate, p50_ms, p95_ms, p99_ms, percentile_source (as in
+        `services`).
         """
 
         start_ns, end_ns = time_range(self._ctx.now(), start, end)
@@ -123,18 +131,25 @@ class Traces(Facade):
             return self._jaeger_red(service, tuple(wanted), start_ns, end_ns)
         where, params = "ServiceName = {service:String}", {"service": service}
         frame = red(_sql.store(self._ctx), "operation", wanted, where, params, start_ns, end_ns)
-        return _described(_sql.typed(frame, OPERATIONS))
+        return _described(frame, OPERATIONS)
 
     def _jaeger_red(
         self, service: str | None, kinds: tuple[str, ...], start_ns: int, end_ns: int
     ) -> pd.DataFrame:
-        """Services (`service` None) or one service's operations from a sample of traces."""
+        """Services (`service` None) or one service's operations from Jaeger's span metrics
+        when the profile's ``jaeger.metrics`` allows, else from a sample of traces."""
         config = self._ctx.profile.jaeger
         assert config is not None
         jaeger = _jaeger.client(self._ctx)
+        wanted = {k.lower().removeprefix("span_kind_") for k in kinds}
+        schema = SERVICES if service is None else OPERATIONS
+        spm = _jaeger_spm.figures(jaeger, config.metrics, service, sorted(wanted), start_ns, end_ns)
+        if spm.rows is not None:
+            frame = _sql.typed(_frame(spm.rows).assign(percentile_source=_jaeger_spm.SPM), schema)
+            frame.attrs.update(spm.attrs)
+            return frame
         names = jaeger.services() if service is None else [service]
         taken = _jaeger.sample(jaeger, names, start_ns, end_ns, config.sample_traces)
-        wanted = {k.lower().removeprefix("span_kind_") for k in kinds}
 
         def key(s: _jaeger.Span) -> tuple[str, ...] | None:
             if s.kind not in wanted or not start_ns <= s.start_ns < end_ns:
@@ -145,8 +160,9 @@ class Traces(Facade):
 
         by = ("service",) if service is None else ("operation", "kind")
         rows = _jaeger.red(taken.spans(), key, by)
-        frame = _sql.typed(_frame(rows), SERVICES if service is None else OPERATIONS)
+        frame = _sql.typed(_frame(rows).assign(percentile_source=_jaeger_spm.SAMPLE), schema)
         frame.attrs.update(taken.describe(config.sample_traces))
+        frame.attrs.update(spm.attrs)
         return frame
 
     def search(
@@ -416,8 +432,10 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _described(frame: pd.DataFrame) -> pd.DataFrame:
+def _described(frame: pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
     """A figures frame that says where its percentiles come from (as the Jaeger path does)."""
+    frame = _sql.typed(frame.assign(percentile_source=EVERY_SPAN), schema)
+    frame.attrs["percentile_source"] = EVERY_SPAN
     frame.attrs["percentiles"] = "from every span in the range (histogram, within 6 %)"
     return frame
 

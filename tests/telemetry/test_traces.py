@@ -14,7 +14,9 @@ from hxb_lab.telemetry._waterfall import critical_path, layout
 from hxb_lab.workbench import Workbench
 from tests.telemetry.conftest import Generated, workbench
 
-SERVICES = ["service", "calls", "errors", "error_rate", "p50_ms", "p95_ms", "p99_ms"]
+SERVICES = [
+    "service", "calls", "errors", "error_rate", "p50_ms", "p95_ms", "p99_ms", "percentile_source",
+]  # fmt: skip
 OPERATIONS = ["operation", "kind", *SERVICES[1:]]
 SEARCH = [
     "trace_id",
@@ -58,7 +60,8 @@ def test_services_are_red_figures_of_server_and_consumer_spans(
     frame = wb.traces.services(start, end)
     assert list(frame.columns) == SERVICES
     assert str(frame.service.dtype) == "str" and frame.calls.dtype == np.int64
-    assert all(frame[c].dtype == np.float64 for c in SERVICES[3:])
+    assert all(frame[c].dtype == np.float64 for c in SERVICES[3:7])
+    assert set(frame.percentile_source) == {"spans"}
     spans = raw[
         (raw.Timestamp >= pd.Timestamp(start))
         & (raw.Timestamp < pd.Timestamp(end))
