@@ -28,7 +28,7 @@ from typing import Any
 from hxb_lab.clients.jaeger import Jaeger, MetricsUnavailableError
 from hxb_lab.warn import FallbackWarning, warn_user
 
-__all__ = ["SAMPLE", "SPM", "Figures", "figures", "window_s"]
+__all__ = ["SAMPLE", "SPM", "Figures", "figures", "probe", "window_s"]
 
 SPM, SAMPLE = "spm", "sample"
 #: Services named in one SPM request (their names travel in its URL).
@@ -40,17 +40,15 @@ def window_s(start_ns: int, end_ns: int) -> int:
     """The SPM window for [start_ns, end_ns): its length in the nearest whole seconds
     (under a minute), minutes (under an hour) or hours, at least one second."""
     seconds = max((end_ns - start_ns) / 1e9, 1.0)
-    for unit in (3600, 60, 1):
-        if seconds >= unit or unit == 1:
-            return max(round(seconds / unit), 1) * unit
-    raise AssertionError("unreachable")  # pragma: no cover
+    unit = 3600 if seconds >= 3600 else 60 if seconds >= 60 else 1
+    return max(round(seconds / unit), 1) * unit
 
 
 def _span(seconds: int) -> str:
-    for unit, name in ((3600, "h"), (60, "min"), (1, "s")):
-        if seconds % unit == 0 and seconds >= unit:
-            return f"{seconds // unit} {name}"
-    raise AssertionError("unreachable")  # pragma: no cover
+    """A window as people say it: ``90 s``, ``5 min``, ``2 h``."""
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
 @dataclass
@@ -87,6 +85,26 @@ def figures(
         reason = exc.message
         warn_user(f"{reason}; figures come from a sample of traces instead", FallbackWarning)
         return Figures(None, {"percentile_source": SAMPLE, "spm": f"failed: {reason}"})
+
+
+def probe(jaeger: Jaeger, setting: bool | None, services: Sequence[str], end_ns: int) -> str:
+    """What `hxb-lab profile check` says of Jaeger's span metrics, from one question (the
+    call rate of the first service over the last hour); with `setting` True a failure is
+    the error, as it is for `figures`."""
+    if setting is False:
+        return "span metrics (SPM) not used (jaeger.metrics = false)"
+    if not services:
+        return "span metrics (SPM) not asked (no services yet)"
+    try:
+        jaeger.metrics("calls", services=services[:1], kinds=("server",),
+                       end_ms=end_ns // 10**6, window_s=3600)  # fmt: skip
+    except MetricsUnavailableError as exc:
+        if setting is True:
+            raise
+        if not exc.configured:
+            return "no span metrics (SPM): figures from a sample of traces"
+        return f"span metrics (SPM) failed: {exc.message}; figures from a sample of traces"
+    return "figures from its span metrics (SPM)"
 
 
 def _read(

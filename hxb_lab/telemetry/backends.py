@@ -19,7 +19,9 @@ from hxb_lab.clients.jaeger import open_jaeger
 from hxb_lab.clients.prometheus import open_prometheus
 from hxb_lab.config import Profile
 from hxb_lab.errors import HxbLabError
+from hxb_lab.telemetry import _jaeger_spm
 from hxb_lab.telemetry._sql import store
+from hxb_lab.times import time_range
 
 if TYPE_CHECKING:
     from hxb_lab.context import Context
@@ -99,6 +101,8 @@ def _jaeger(ctx: Context) -> tuple[tuple[str, ...], str]:
     detail = f"Jaeger, {len(services)} service(s)"
     if not services:
         detail += "; no spans stored yet (check that the collectors send to it)"
+    setting = ctx.profile.jaeger.metrics if ctx.profile.jaeger else None
+    detail += "; " + _jaeger_spm.probe(client, setting, services, time_range(ctx.now())[1])
     return _shown([f"service={s}" for s in services]), detail
 
 

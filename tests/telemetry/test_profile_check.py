@@ -42,7 +42,9 @@ def test_every_backend_answers_with_what_it_holds(
     services = sorted({str(s.resource.attributes["service.name"]) for s in made.spans})
     assert found["jaeger"]["server"] == two_backends.jaeger.url
     assert found["jaeger"]["found"] == [f"service={s}" for s in services]
-    assert found["jaeger"]["detail"] == f"Jaeger, {len(services)} service(s)"
+    assert found["jaeger"]["detail"] == (
+        f"Jaeger, {len(services)} service(s); no span metrics (SPM): figures from a sample of traces"
+    )
     assert re.fullmatch(r"Prometheus 2\.\S+, [1-9][0-9]* metrics", found["prometheus"]["detail"])
     assert found["alertmanager"]["detail"].endswith("alert name(s) firing")
 
@@ -50,7 +52,8 @@ def test_every_backend_answers_with_what_it_holds(
     assert text.exit_code == 0, text.output
     line = next(x for x in text.stdout.splitlines() if x.startswith("jaeger"))
     assert line.split()[:3] == ["jaeger", "ok", two_backends.jaeger.url]
-    assert f"Jaeger, {len(services)} service(s); found service={services[0]}" in line
+    assert f"Jaeger, {len(services)} service(s); no span metrics (SPM)" in line
+    assert f"a sample of traces; found service={services[0]}" in line
 
 
 def test_a_backend_that_does_not_answer_is_one_line_naming_it(profiles_file: Path) -> None:

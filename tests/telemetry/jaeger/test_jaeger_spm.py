@@ -5,6 +5,7 @@ frame says where its percentiles came from."""
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterator
@@ -15,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from hxb_lab.config import ClickHouseConfig, JaegerConfig, Profile
-from hxb_lab.errors import BackendUnavailableError
+from hxb_lab.cli import app
+from hxb_lab.config import ClickHouseConfig, JaegerConfig, Profile, load_profile
+from hxb_lab.errors import BackendUnavailableError, ConfigError
 from hxb_lab.warn import FallbackWarning
 from hxb_lab.workbench import Workbench
 from tests.conftest import require_tool
@@ -127,6 +130,14 @@ def test_spm_percentiles_agree_with_clickhouse(fed: Fed, made: Made, clickhouse:
             assert wb.traces.operations(name, fed.start, fed.end).empty
 
 
+def test_profile_check_says_where_figures_come_from(fed: Fed, profiles_file: Path) -> None:
+    profiles_file.write_text(f'[profiles.spm]\njaeger = {{ url = "{fed.spm.jaeger.url}" }}\n')
+    checked = CliRunner().invoke(app, ["profile", "check", "spm", "--json"])
+    assert checked.exit_code == 0, checked.output
+    [found] = map(json.loads, checked.stdout.splitlines())
+    assert found["detail"].endswith("service(s); figures from its span metrics (SPM)")
+
+
 def test_required_spm_on_a_jaeger_without_metrics_is_one_line(two_backends: TwoBackends) -> None:
     with (
         Workbench(two_backends.jaeger_profile(metrics=True)) as wb,
@@ -140,8 +151,9 @@ def test_required_spm_on_a_jaeger_without_metrics_is_one_line(two_backends: TwoB
         assert set(wb.traces.services().percentile_source) == {"sample"}
 
 
-def test_a_prometheus_down_behind_jaeger(made: Made, tmp_path: Path) -> None:
-    """Left out, jaeger.metrics falls back to the sample and says why; required, it fails."""
+def test_a_prometheus_down_behind_jaeger(made: Made, tmp_path: Path, profiles_file: Path) -> None:
+    """Left out, jaeger.metrics falls back to the sample and says why; required, it fails
+    (and so does `hxb-lab profile check`)."""
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with start_jaeger_with_metrics(tmp_path / "jaeger", down, free_port()) as jaeger:
         feed(jaeger, made.spans[:50])
@@ -156,6 +168,21 @@ def test_a_prometheus_down_behind_jaeger(made: Made, tmp_path: Path) -> None:
             assert services.attrs["spm"].startswith("failed: Jaeger's metrics (SPM)")
             with pytest.raises(BackendUnavailableError) as raised:
                 required.traces.operations("gateway")
+        profiles_file.write_text(
+            f'[profiles.spm]\njaeger = {{ url = "{jaeger.url}", metrics = true }}\n'
+        )
+        checked = CliRunner().invoke(app, ["profile", "check", "spm"])
     message = str(raised.value)
     assert "\n" not in message and "Jaeger's metrics (SPM)" in message
     assert "check the Prometheus that Jaeger's metric_backends names" in message
+    assert checked.exit_code == 1
+    [line] = checked.stdout.splitlines()
+    assert line.split()[:2] == ["jaeger", "FAILED"] and "Jaeger's metrics (SPM)" in line
+
+
+def test_metrics_is_true_false_or_left_out(profiles_file: Path) -> None:
+    profiles_file.write_text(
+        '[profiles.odd]\njaeger = { url = "http://j:16686", metrics = "auto" }\n'
+    )
+    with pytest.raises(ConfigError, match=r"jaeger\.metrics.*expected true or false"):
+        load_profile("odd")
