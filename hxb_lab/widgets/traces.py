@@ -11,6 +11,7 @@ from hxb_lab.widgets import _html
 from hxb_lab.widgets._base import View
 from hxb_lab.widgets._plot import FigurePane
 from hxb_lab.widgets._table import Table
+from hxb_lab.widgets.services import services_caption
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,10 +80,8 @@ class TracesView(View):
     def _load(self) -> None:
         start, end = self.range()
         before = self.selected_service() or self._wanted_service
-        self.services_table.show(
-            self._reads.traces.services(start=start, end=end),
-            caption=f"services, {self.time.describe()}",
-        )
+        services = self._reads.traces.services(start=start, end=end)
+        self.services_table.show(services, caption=services_caption(services, self.time.describe()))
         if before is not None:
             self.services_table.select_where("service", before)
         self._show_traces()

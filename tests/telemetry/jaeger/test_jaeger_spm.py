@@ -5,6 +5,7 @@ frame says where its percentiles came from."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import time
@@ -128,6 +129,17 @@ def test_spm_percentiles_agree_with_clickhouse(fed: Fed, made: Made, clickhouse:
         # a service name is matched literally, never as a regular expression
         for name in (".*", "gateway|llm-chat", "gate.ay"):
             assert wb.traces.operations(name, fed.start, fed.end).empty
+
+
+def test_the_views_say_where_percentiles_come_from(
+    fed: Fed, two_backends: TwoBackends, made: Made
+) -> None:
+    with fed.workbench() as wb:
+        caption = html.unescape(wb.view.services().services_table.widget.caption)
+        assert caption == "services, last 1h; percentiles from Jaeger's span metrics"
+    with Workbench(two_backends.jaeger_profile()) as wb:
+        caption = html.unescape(wb.view.traces().services_table.widget.caption)
+        assert caption == "services, last 1h; percentiles from a sample of traces"
 
 
 def test_profile_check_says_where_figures_come_from(fed: Fed, profiles_file: Path) -> None:
