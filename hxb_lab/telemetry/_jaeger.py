@@ -23,8 +23,6 @@ from hxb_lab.otel_tables import BUCKETS_PER_DECADE
 from hxb_lab.telemetry._red import percentile
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from hxb_lab.context import Context
 
 #: Tags Jaeger derives from OpenTelemetry fields; they are columns here, not attributes.
@@ -77,57 +75,69 @@ class Span:
     attributes: dict[str, str] = field(default_factory=dict)
     resource: dict[str, str] = field(default_factory=dict)
 
-    def row(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, c) for c in RAW_COLUMNS)
 
+def spans(trace: Mapping[str, Any], details: bool = True) -> list[Span]:
+    """The spans of one trace of Jaeger's JSON API (one pass over each span's tags).
 
-def spans(trace: Mapping[str, Any]) -> list[Span]:
-    """The spans of one trace of Jaeger's JSON API."""
-    processes = trace.get("processes") or {}
+    Without `details` the spans' attributes and resource are left empty: what a search
+    summary needs is read, and nothing else.
+    """
+    processes: dict[Any, tuple[str, dict[str, str]]] = {}
+    for pid, process in (trace.get("processes") or {}).items():
+        service = str(process.get("serviceName", ""))
+        resource = {}
+        if details:
+            resource = {str(t.get("key", "")): _text(t) for t in process.get("tags") or []}
+            resource["service.name"] = service
+        processes[pid] = (service, resource)
+    nowhere = ("", {"service.name": ""} if details else {})
     out = []
     for raw in trace.get("spans") or []:
-        tags = {t.get("key", ""): t for t in raw.get("tags") or []}
-        process = processes.get(raw.get("processID"), {})
-        service = str(process.get("serviceName", ""))
-        resource = {str(t.get("key", "")): _text(t) for t in process.get("tags") or []}
-        resource["service.name"] = service
+        service, resource = processes.get(raw.get("processID")) or nowhere
         trace_id = str(raw.get("traceID", "")).rjust(32, "0")
-        parent = next(
-            (
-                r.get("spanID", "")
-                for r in raw.get("references") or []
-                if r.get("refType") == "CHILD_OF"
-                and str(r.get("traceID", "")).rjust(32, "0") == trace_id
-            ),
-            "",
-        )
-        code = _text(tags["otel.status_code"]).lower() if "otel.status_code" in tags else ""
+        parent = ""
+        for ref in raw.get("references") or ():
+            if (
+                ref.get("refType") == "CHILD_OF"
+                and str(ref.get("traceID", "")).rjust(32, "0") == trace_id
+            ):
+                parent = str(ref.get("spanID", ""))
+                break
+        attributes: dict[str, str] = {}
+        derived: dict[str, str] = {}
+        for tag in raw.get("tags") or ():
+            key = tag.get("key", "")
+            if key in DERIVED_TAGS:
+                value = tag.get("value")
+                derived[key] = value if type(value) is str else _text(tag)
+            elif details:
+                value = tag.get("value")
+                attributes[str(key)] = value if type(value) is str else _text(tag)
+        code = derived.get("otel.status_code", "").lower()
         if code not in ("ok", "error"):
-            code = "error" if _text(tags.get("error", {})) == "true" else "unset"
+            code = "error" if derived.get("error") == "true" else "unset"
         out.append(
             Span(
-                trace_id=trace_id,
-                span_id=str(raw.get("spanID", "")),
-                parent_span_id=str(parent),
-                service=service,
-                operation=str(raw.get("operationName", "")),
-                kind=_text(tags["span.kind"]).lower() if "span.kind" in tags else "internal",
-                start_ns=int(raw.get("startTime", 0)) * 1000,
-                duration_ns=int(raw.get("duration", 0)) * 1000,
-                status=code,
-                status_message=_text(tags.get("otel.status_description", {})),
-                attributes={str(k): _text(t) for k, t in tags.items() if k not in DERIVED_TAGS},
-                resource=resource,
+                trace_id,
+                str(raw.get("spanID", "")),
+                parent,
+                service,
+                str(raw.get("operationName", "")),
+                derived.get("span.kind", "internal").lower(),
+                int(raw.get("startTime", 0)) * 1000,
+                int(raw.get("duration", 0)) * 1000,
+                code,
+                derived.get("otel.status_description", ""),
+                attributes,
+                dict(resource),  # each span its own, as ClickHouse rows have
             )
         )
     return out
 
 
-def raw_frame(found: Sequence[Span]) -> pd.DataFrame:
-    """The raw span rows of one trace (the columns `Traces._spans` reads from ClickHouse)."""
-    import pandas as pd
-
-    return pd.DataFrame([s.row() for s in found], columns=list(RAW_COLUMNS))
+def raw_columns(found: Sequence[Span]) -> dict[str, list[Any]]:
+    """The raw span rows of one trace as columns (those `Traces._spans` reads from ClickHouse)."""
+    return {name: [getattr(s, name) for s in found] for name in RAW_COLUMNS}
 
 
 # ---------------------------------------------------------------------------- search
@@ -165,7 +175,9 @@ def find(jaeger: Jaeger, wanted: Filter, limit: int, order: str, sample: int) ->
     Jaeger filters what it can (service, operation, durations, attributes as tags); the
     match is then checked here on every span, so both backends mean the same. When Jaeger
     cannot rank as asked (slowest, or a status filter) up to `sample` traces are read, and
-    without a service each service is searched (Jaeger's search requires one).
+    without a service each service is searched (Jaeger's search requires one). The spans
+    carry attributes and resource only when `wanted` filters on them (summaries need
+    neither).
     """
     ranked_here = order == "slowest" or wanted.status is not None
     # Jaeger's search needs a service: without one, each service is searched in turn.
@@ -182,7 +194,7 @@ def find(jaeger: Jaeger, wanted: Filter, limit: int, order: str, sample: int) ->
             min_duration_us=None if wanted.low_ns is None else -(-wanted.low_ns // 1000),
             max_duration_us=None if wanted.high_ns is None else wanted.high_ns // 1000,
         ):
-            found = spans(trace)
+            found = spans(trace, details=bool(wanted.attributes))
             if found:
                 traces.setdefault(found[0].trace_id, found)
     keyed = []

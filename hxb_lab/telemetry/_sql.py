@@ -7,12 +7,14 @@ lists below.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hxb_lab import checks
 from hxb_lab.clients.clickhouse import open_clickhouse
 from hxb_lab.errors import ParameterError
+from hxb_lab.frames import TIMESTAMP
 from hxb_lab.otel_tables import KINDS, STATUS_ERROR
 from hxb_lab.times import timestamps
 
@@ -99,6 +101,77 @@ def typed(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
         else:
             out[name] = pd.Series(list(values), dtype=object)
     return pd.DataFrame(out)
+
+
+def typed_lists(columns: Mapping[str, Sequence[Any]], types: Mapping[str, str]) -> pd.DataFrame:
+    """The frame `typed` makes, built straight from one Python list per column of `types`.
+
+    For reads whose rows are made here (Jaeger's traces, a waterfall): each column becomes
+    one array of its dtype and the frame is made once, with no intermediate frame or
+    Series, which cost a small read far more than its rows do. ``str`` values should be
+    strings (others are converted as `typed` does), ``ts`` values whole nanoseconds.
+    """
+    import numpy as np
+    import pandas as pd
+
+    text = [name for name, kind in types.items() if kind == "str"]
+    out: dict[str, Any] = dict(zip(text, _strings()([columns[n] for n in text]), strict=True))
+    for name, kind in types.items():
+        values = columns[name]
+        if kind == "ts":
+            out[name] = pd.array(np.array(values, dtype="int64").view("M8[ns]"), dtype=_utc())
+        elif kind == "float":
+            out[name] = np.array(values, dtype="float64")
+        elif kind == "int":
+            out[name] = np.array(values, dtype="int64")
+        elif kind != "str":
+            cells = np.empty(len(values), dtype=object)
+            for i, value in enumerate(values):  # one cell each: lists stay whole lists
+                cells[i] = value
+            out[name] = cells
+    return pd.DataFrame({name: out[name] for name in types}, copy=False)
+
+
+@functools.cache
+def _utc() -> Any:
+    """The dtype of a ``ts`` column, parsed once (by name it costs more than the column)."""
+    import pandas as pd
+
+    return pd.api.types.pandas_dtype(TIMESTAMP)
+
+
+@functools.cache
+def _strings() -> Callable[[list[Sequence[Any]]], list[Any]]:
+    """What turns columns of strings into arrays of the dtype ``Series(values, dtype="str")``
+    has (pandas' arrow strings when it uses them), decided once."""
+    import pandas as pd
+
+    def converted(columns: list[Sequence[Any]]) -> list[Any]:
+        return [pd.Series(values, dtype="str").array for values in columns]
+
+    dtype = pd.Series([], dtype="str").dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return converted
+    import pyarrow as pa
+
+    def arrow(columns: list[Sequence[Any]]) -> list[Any]:
+        # The arrow arrays pandas would make, without its per-value checks: one array of
+        # every column's strings, each column a slice of it. A value that is not a string
+        # takes pandas' own conversion, as in `typed`.
+        every: list[Any] = []
+        for values in columns:
+            every.extend(values)
+        try:
+            joined = pa.array(every, pa.large_string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return converted(columns)
+        arrays, at = [], 0
+        for values in columns:
+            arrays.append(pd.arrays.ArrowStringArray(joined.slice(at, len(values)), dtype=dtype))
+            at += len(values)
+        return arrays
+
+    return arrow
 
 
 def check_limit(limit: int, field: str = "limit", maximum: int = 100_000) -> int:

@@ -272,15 +272,23 @@ class Traces(Facade):
 
     def _linked(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The search frame with each trace's link (Jaeger UI, else Grafana Explore)."""
-        starts = [int(s) for s in frame["start"]] if len(frame) else []
-        ends = [s + int(d * 1e6) for s, d in zip(starts, frame.get("duration_ms", []), strict=True)]
         frame = frame.assign(
-            link=[
-                trace_link(self._ctx.profile, str(t), s, e)
-                for t, s, e in zip(frame.get("trace_id", []), starts, ends, strict=True)
-            ]
+            link=self._links(
+                list(frame.get("trace_id", [])),
+                [int(s) for s in frame["start"]] if len(frame) else [],
+                list(frame.get("duration_ms", [])),
+            )
         )
         return _sql.typed(frame, SEARCH)
+
+    def _links(
+        self, trace_ids: list[str], starts: list[int], durations_ms: list[float]
+    ) -> list[str]:
+        """Each trace's link, over its own time (start and duration)."""
+        return [
+            trace_link(self._ctx.profile, str(t), s, s + int(d * 1e6))
+            for t, s, d in zip(trace_ids, starts, durations_ms, strict=True)
+        ]
 
     def _jaeger_search(
         self,
@@ -311,20 +319,22 @@ class Traces(Facade):
         found = _jaeger.find(
             _jaeger.client(self._ctx), wanted, params["limit"], order, config.sample_traces
         )
-        frame = _frame([_jaeger.summary(spans) for spans in found])
-        if not frame.empty:
-            frame = frame.sort_values(
-                [SEARCH_ORDERS[order][1].split()[0], "trace_id"],
-                ascending=[False, True],
-            )
-        return self._linked(frame)
+        rows = [_jaeger.summary(spans) for spans in found]
+        shown = SEARCH_ORDERS[order][1].split()[0]  # "start" or "duration_ms", descending
+        rows.sort(key=lambda r: r["trace_id"])
+        rows.sort(key=lambda r: r[shown], reverse=True)  # stable: ties stay by trace id
+        columns: dict[str, list[Any]] = {
+            name: [r[name] for r in rows] for name in SEARCH if name != "link"
+        }
+        columns["link"] = self._links(columns["trace_id"], columns["start"], columns["duration_ms"])
+        return _sql.typed_lists(columns, SEARCH)
 
-    def _spans(self, trace_id: str) -> pd.DataFrame:
-        """The raw rows of one trace, bounded in time by the trace-id lookup table."""
+    def _spans(self, trace_id: str) -> dict[str, list[Any]]:
+        """The raw rows of one trace as columns, bounded in time by the trace-id lookup table."""
         trace_id = _sql.text(trace_id, "trace_id").strip().lower()
         if self._ctx.profile.jaeger is not None:
             found = _jaeger.client(self._ctx).trace(trace_id) if trace_id else None
-            return _jaeger.raw_frame(_jaeger.spans(found) if found else [])
+            return _jaeger.raw_columns(_jaeger.spans(found) if found else [])
         store = _sql.store(self._ctx)
         first, last, found = store.rows(
             "SELECT toUnixTimestamp(min(Start)), toUnixTimestamp(max(End)), count() "
@@ -348,7 +358,7 @@ class Traces(Facade):
                 SpanAttributes AS attributes, ResourceAttributes AS resource
             FROM ${{traces}}
             WHERE TraceId = {{id:String}}{bounded}"""
-        return store.frame(sql, params, span=span)
+        return columns_of(store.frame(sql, params, span=span))
 
     def get(self, trace_id: str) -> pd.DataFrame:
         """One trace, one row per span, in waterfall order (depth first, children by start).
@@ -357,7 +367,7 @@ class Traces(Facade):
         duration_ms, self_time_ms (minus time covered by children), depth, status,
         status_message, attributes (span attributes), resource (resource attributes).
         """
-        return _waterfall_frame(self._spans(trace_id))
+        return _sql.typed_lists(waterfall(self._spans(trace_id)), SPANS)
 
     def critical_path(self, trace_id: str) -> pd.DataFrame:
         """The spans on the trace's critical path, with the time each contributes to it.
@@ -366,19 +376,14 @@ class Traces(Facade):
         """
 
         raw = self._spans(trace_id)
-        frame = _waterfall_frame(raw)
-        if frame.empty:
-            frame["critical_ms"] = frame["duration_ms"]
-            return _sql.typed(frame, CRITICAL)
         path = critical_path(
-            list(raw["span_id"]),
-            list(raw["parent_span_id"]),
-            [int(x) for x in raw["start_ns"]],
-            [int(x) for x in raw["duration_ns"]],
+            raw["span_id"], raw["parent_span_id"], raw["start_ns"], raw["duration_ns"]
         )
-        frame = frame[frame["span_id"].isin(list(path))].copy()
-        frame["critical_ms"] = [path[s] / 1e6 for s in frame["span_id"]]
-        return _sql.typed(frame.reset_index(drop=True), CRITICAL)
+        rows = waterfall(raw)
+        kept = [i for i, span_id in enumerate(rows["span_id"]) if span_id in path]
+        columns = {name: [rows[name][i] for i in kept] for name in SPANS}
+        columns["critical_ms"] = [path[s] / 1e6 for s in columns["span_id"]]
+        return _sql.typed_lists(columns, CRITICAL)
 
     def dependencies(self, start: Any = None, end: Any = None) -> pd.DataFrame:
         """Which service calls which: client (or producer) spans joined to the server (or
@@ -447,20 +452,24 @@ def _duration(value: float | None, field: str) -> int | None:
     return int(checks.number(value, field, minimum=0, maximum=MAX_DURATION_MS) * 1e6)
 
 
-def _waterfall_frame(raw: pd.DataFrame) -> pd.DataFrame:
+def columns_of(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """The raw span rows of a store's frame as Python lists, one per column."""
+    return {name: frame[name].tolist() if name in frame else [] for name in _jaeger.RAW_COLUMNS}
 
-    if raw.empty:
-        return _sql.typed(raw, SPANS)
+
+def waterfall(raw: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """One trace's raw span columns as the columns of `SPANS`, in waterfall order."""
     starts = [int(x) for x in raw["start_ns"]]
     durations = [int(x) for x in raw["duration_ns"]]
     shape = layout(list(raw["span_id"]), list(raw["parent_span_id"]), starts, durations)
-    first = min(starts)
-    frame = raw.assign(
-        start=starts,
-        offset_ms=[(s - first) / 1e6 for s in starts],
-        duration_ms=[d / 1e6 for d in durations],
-        self_time_ms=[n / 1e6 for n in shape["self_ns"]],
-        depth=shape["depth"],
-    )
-    frame = frame.iloc[shape["order"]].reset_index(drop=True)
-    return _sql.typed(frame, SPANS)
+    first = min(starts, default=0)
+    columns = {
+        **{name: list(raw[name]) for name in SPANS if name in raw},
+        "start": starts,
+        "offset_ms": [(s - first) / 1e6 for s in starts],
+        "duration_ms": [d / 1e6 for d in durations],
+        "self_time_ms": [n / 1e6 for n in shape["self_ns"]],
+        "depth": shape["depth"],
+    }
+    order = shape["order"]
+    return {name: [columns[name][i] for i in order] for name in SPANS}

@@ -68,7 +68,7 @@ def _pandas_time(directory: Path) -> tuple[float, int]:
 def _without_lookup(wb: Any, trace_id: str) -> Any:
     """The peer: `get` reading the trace's spans with no time bounds from the lookup table."""
     from hxb_lab.telemetry import _sql
-    from hxb_lab.telemetry.traces import _waterfall_frame
+    from hxb_lab.telemetry.traces import SPANS, columns_of, waterfall
 
     sql = f"""
         SELECT SpanId AS span_id, ParentSpanId AS parent_span_id, ServiceName AS service,
@@ -77,7 +77,8 @@ def _without_lookup(wb: Any, trace_id: str) -> Any:
             {_sql.STATUS_NAME} AS status, StatusMessage AS status_message,
             SpanAttributes AS attributes, ResourceAttributes AS resource
         FROM ${{traces}} WHERE TraceId = {{id:String}}"""
-    return _waterfall_frame(_sql.store(wb).frame(sql, {"id": trace_id}))
+    raw = columns_of(_sql.store(wb).frame(sql, {"id": trace_id}))
+    return _sql.typed_lists(waterfall(raw), SPANS)
 
 
 def _response() -> bytes:
