@@ -148,7 +148,15 @@ class Jaeger(HttpApi):
         if quantile is not None:
             params["quantile"] = quantile
         path = f"/api/metrics/{what}"
-        response = self._send("GET", path, params=params)
+        try:
+            response = self._send("GET", path, params=params)
+        except BackendUnavailableError as exc:  # e.g. Jaeger waiting on a Prometheus that hangs
+            raise MetricsUnavailableError(
+                f"Jaeger's metrics (SPM) at {self.server} failed: {exc.message}",
+                server=self.server,
+                hint=_CHECK_METRICS,
+                configured=True,
+            ) from None
         if response.status_code == 501:
             self.has_metrics = False
             raise MetricsUnavailableError(

@@ -24,6 +24,7 @@ from hxb_lab.config import ClickHouseConfig, JaegerConfig, Profile, load_profile
 from hxb_lab.errors import BackendUnavailableError, ConfigError
 from hxb_lab.warn import FallbackWarning
 from hxb_lab.workbench import Workbench
+from tests.badinput.silent import silent_server
 from tests.conftest import require_tool
 from tests.support.jaeger_server import feed, wait_until_stored
 from tests.support.jaeger_spm import (
@@ -190,6 +191,26 @@ def test_a_prometheus_down_behind_jaeger(made: Made, tmp_path: Path, profiles_fi
     assert checked.exit_code == 1
     [line] = checked.stdout.splitlines()
     assert line.split()[:2] == ["jaeger", "FAILED"] and "Jaeger's metrics (SPM)" in line
+
+
+def test_a_prometheus_that_never_answers_behind_jaeger(made: Made, tmp_path: Path) -> None:
+    """Jaeger waits on its Prometheus (a named fake: a listener that never answers, as no
+    real Prometheus can be made to hang); the profile's timeout_s bounds that wait, and the
+    figures come from the sample, saying why."""
+    with (
+        silent_server() as silent,
+        start_jaeger_with_metrics(tmp_path / "jaeger", f"http://{silent}", free_port()) as jaeger,
+    ):
+        feed(jaeger, made.spans[:50])
+        wait_until_stored(jaeger, made.spans[:50])
+        config = JaegerConfig(url=jaeger.url, timeout_s=1.0)
+        with Workbench(Profile(name="hang", jaeger=config)) as wb:
+            started = time.monotonic()
+            with pytest.warns(FallbackWarning, match="no answer from Jaeger .* within 1 s"):
+                services = wb.traces.services()
+            assert time.monotonic() - started < 10
+    assert set(services.percentile_source) == {"sample"}
+    assert services.attrs["spm"].startswith("failed: Jaeger's metrics (SPM)")
 
 
 def test_metrics_is_true_false_or_left_out(profiles_file: Path) -> None:
