@@ -20,6 +20,8 @@ from tests.support.opensearch import OpenSearch
 from tests.support.span_logs import TIMED_OUT, ecs_logs
 from tests.telemetry.jaeger.conftest import Made, TwoBackends
 
+pytestmark = pytest.mark.jaeger
+
 INDEX = "tour-jaeger-team-logs"
 
 
