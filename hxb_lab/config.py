@@ -213,7 +213,8 @@ class ElasticsearchConfig:
     """Logs in Elasticsearch or OpenSearch: the indices Fluent Bit (ECS fields) or the
     OpenTelemetry Collector's Elasticsearch exporter (raw or ECS mode) write. `kibana_url`
     gives log searches a link into Kibana's Discover (`kibana_data_view`: the data view
-    it opens, else Kibana's default one)."""
+    it opens, else Kibana's default one). `compress` asks for gzip answers: fewer bytes on
+    a slow link, more time on a fast one (off by default, as in the official clients)."""
 
     url: str
     index: str = "logs-*"  # an index, alias, data stream or pattern; commas for several
@@ -224,6 +225,7 @@ class ElasticsearchConfig:
     timeout_s: float = DEFAULT_TIMEOUT_S
     kibana_url: str | None = None
     kibana_data_view: str | None = None
+    compress: bool = False  # ask for gzip answers (worth it on a slow link only)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,15 @@ written in a query-string language. Results come newest first in pages of at mos
 from __future__ import annotations
 
 import json
+import operator
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hxb_lab.frames import gc_paused
 from hxb_lab.telemetry.links import kql_phrase, lucene_phrase
+from hxb_lab.times import timestamps
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,6 +82,23 @@ ECS_RESOURCE = (
 _META = {"@timestamp", "ecs", "data_stream", "ObservedTimestamp", "observed_timestamp",
          "TraceFlags", "trace_flags", "Scope", "scope", "dropped_attributes_count",
          "event.dataset"}  # fmt: skip
+_ECS_RESOURCE = frozenset(ECS_RESOURCE)
+#: Each shape's fields that make a column of their own (not an attribute).
+_OWN = {
+    s.name: frozenset({s.body, s.severity_text, s.service, s.trace_id, s.span_id,
+                       s.severity_number or s.body, *_META})
+    for s in SHAPES
+}  # fmt: skip
+#: For the shapes with a resource: its prefix, the nested attributes' prefix, and the
+#: root objects that are neither (a root key outside them is an attribute in raw mode).
+_PARTS = {
+    s.name: (s.resource[0], s.attributes[0],
+             (s.resource[0].split(".", 1)[0] + ".", s.attributes[0].split(".", 1)[0] + "."))
+    for s in SHAPES if s.resource
+}  # fmt: skip
+#: The logs frame's columns, in the order `record` gives them.
+COLUMNS = ("timestamp", "service", "severity", "body", "trace_id", "span_id", "attributes",
+           "resource")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -288,47 +308,90 @@ def _shape_of(doc: Mapping[str, Any]) -> Shape:
     return SHAPES[0]
 
 
-def record(doc: dict[str, Any]) -> dict[str, Any]:
-    """One document as a row of the logs frame (timestamp still as the writer gave it)."""
-    shape = _shape_of(doc)
-    flat = _flat(doc, "", {})
-    own = {shape.body, shape.severity_text, shape.service, shape.trace_id, shape.span_id,
-           shape.severity_number, *_META}  # fmt: skip
-    resource: dict[str, str] = {}
-    attributes: dict[str, str] = {}
+#: Makes a resource or attributes dict from a document's flattened values.
+Pick = Callable[[list[str]], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the values of documents with one set of flattened keys go, worked out once:
+    `columns` gives (service, body, trace id, span id, severity text, severity number),
+    "" for the ones absent, from the values with "" appended."""
+
+    columns: Callable[[list[str]], tuple[str, ...]]
+    resource: Pick
+    attributes: Pick
+
+
+def _pick(pairs: list[tuple[str, int]]) -> Pick:
+    """A dict of each (name, position) pair's name to the value at that position."""
+    return lambda values: {name: values[at] for name, at in pairs}
+
+
+def _layout(shape: Shape, keys: list[str]) -> Layout:
+    """The `Layout` of a document of `shape` whose flattened keys are `keys`."""
+    own = _OWN[shape.name]
+    resource: list[tuple[str, int]] = []
+    attributes: list[tuple[str, int]] = []
     if shape.name == "ecs":
-        for key, value in flat.items():
-            if key.split(".", 1)[0] in ECS_RESOURCE:
-                resource[key] = value
+        for at, key in enumerate(keys):
+            if key.partition(".")[0] in _ECS_RESOURCE:
+                resource.append((key, at))
             elif key not in own:
-                attributes[key] = value
+                attributes.append((key, at))
     else:
-        res_prefix, nested = shape.resource[0], shape.attributes[0]
-        roots = (res_prefix.split(".", 1)[0] + ".", nested.split(".", 1)[0] + ".")
-        from_root = not any(k.startswith(nested) for k in flat)  # the raw mode
-        for key, value in flat.items():
+        res_prefix, nested, roots = _PARTS[shape.name]
+        loose: list[tuple[str, int]] = []  # the attributes when none is nested (raw mode)
+        for at, key in enumerate(keys):
             if key.startswith(res_prefix):
-                resource[key[len(res_prefix) :]] = value
+                resource.append((key[len(res_prefix) :], at))
             elif key in own:
                 continue
             elif key.startswith(nested):
-                attributes[key[len(nested) :]] = value
-            elif from_root and not key.startswith(roots):
-                attributes[key] = value
-    severity = flat.get(shape.severity_text, "").upper()
-    if not severity:
-        number = flat.get(shape.severity_number or "", "")
+                attributes.append((key[len(nested) :], at))
+            elif not key.startswith(roots):
+                loose.append((key, at))
+        if not attributes:
+            attributes = loose
+    where = {key: at for at, key in enumerate(keys)}
+    wanted = (shape.service, shape.body, shape.trace_id, shape.span_id, shape.severity_text,
+              shape.severity_number)  # fmt: skip
+    columns = operator.itemgetter(*(where.get(k or "", len(keys)) for k in wanted))
+    return Layout(columns, _pick(resource), _pick(attributes))
+
+
+def _flat_doc(doc: dict[str, Any]) -> dict[str, str]:
+    """`_flat` of a whole document (the root level without prefixes, strings first)."""
+    out: dict[str, str] = {}
+    for key, inner in doc.items():
+        kind = type(inner)
+        if kind is str:
+            out[key] = inner
+        elif kind is dict:
+            _flat(inner, key + ".", out)
+        else:
+            out[key] = _text(inner)
+    return out
+
+
+def record(doc: dict[str, Any], layouts: dict[tuple[str, ...], Layout]) -> tuple[Any, ...]:
+    """One document as a row of the logs frame, in `COLUMNS` order (timestamp still as
+    the writer gave it). `layouts` keeps the `Layout` of each set of keys seen (the
+    documents of one writer share a few)."""
+    shape = _shape_of(doc)
+    flat = _flat_doc(doc)
+    keys = (shape.name, *flat)
+    layout = layouts.get(keys)
+    if layout is None:
+        layout = layouts[keys] = _layout(shape, list(flat))
+    values = [*flat.values(), ""]
+    service, body, trace_id, span_id, severity, number = layout.columns(values)
+    if severity:
+        severity = severity.upper()
+    else:
         severity = _severity_name(float(number) if number.replace(".", "", 1).isdigit() else None)
-    return {
-        "timestamp": doc.get(TIME),
-        "service": flat.get(shape.service, ""),
-        "severity": severity,
-        "body": flat.get(shape.body, ""),
-        "trace_id": flat.get(shape.trace_id, ""),
-        "span_id": flat.get(shape.span_id, ""),
-        "attributes": attributes,
-        "resource": resource,
-    }
+    return (doc.get(TIME), service, severity, body, trace_id, span_id,
+            layout.attributes(values), layout.resource(values))  # fmt: skip
 
 
 def _severity_name(number: Any) -> str:
@@ -340,7 +403,7 @@ def _severity_name(number: Any) -> str:
     return "TRACE"
 
 
-def nanoseconds(values: list[Any]) -> Any:
+def nanoseconds(values: Sequence[Any]) -> Any:
     """Writers' timestamps (ISO text with up to nanoseconds, or epoch milliseconds) as
     int64 nanoseconds since the epoch."""
     import numpy as np
@@ -348,9 +411,9 @@ def nanoseconds(values: list[Any]) -> Any:
 
     if not values:
         return np.array([], dtype="int64")
-    if all(isinstance(v, str) for v in values):
-        parsed = pd.to_datetime(pd.Series(values), utc=True, format="ISO8601")
-        return parsed.astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+    if all(type(v) is str for v in values):
+        parsed = pd.to_datetime(list(values), utc=True, format="ISO8601")
+        return parsed.as_unit("ns").asi8
     return np.array(
         [
             int(v) * 1_000_000
@@ -365,17 +428,29 @@ def nanoseconds(values: list[Any]) -> Any:
 def search(
     client: Elasticsearch, index: str, fields: LogIndex, filters: Filters, limit: int
 ) -> pd.DataFrame:
-    """The log lines `filters` selects, newest first, as an untyped frame of the logs
-    columns (the caller types it)."""
+    """The log lines `filters` selects, newest first, as the logs frame (`COLUMNS`, typed as
+    the ClickHouse path types them); an empty frame without columns when nothing matched."""
+    import numpy as np
     import pandas as pd
 
     query = fields.query(filters)
     if query is None:
         return pd.DataFrame()
-    rows = [record(h.get("_source") or {}) for h in hits(client, index, query, limit)]
-    frame = pd.DataFrame(rows)
-    if len(frame):
-        # The server orders by its own precision (milliseconds for a `date` field).
-        frame["timestamp"] = nanoseconds(list(frame["timestamp"]))
-        frame = frame.sort_values("timestamp", ascending=False, kind="stable")
-    return frame
+    with gc_paused():  # parsed JSON and rows are acyclic: the collector's passes are waste
+        layouts: dict[tuple[str, ...], Layout] = {}
+        rows = [record(h.get("_source") or {}, layouts) for h in hits(client, index, query, limit)]
+    if not rows:
+        return pd.DataFrame()
+    columns: list[Any] = list(zip(*rows, strict=True))
+    stamps = nanoseconds(columns[0])
+    # The server orders by its own precision (milliseconds for a `date` field).
+    if len(stamps) > 1 and not (stamps[:-1] >= stamps[1:]).all():
+        order = np.argsort(-stamps, kind="stable")
+        stamps = stamps[order]
+        columns = [[column[i] for i in order] for column in columns]
+    frame = {"timestamp": timestamps(stamps)}
+    for name, values in zip(COLUMNS[1:6], columns[1:6], strict=True):
+        frame[name] = pd.array(values, dtype="str")
+    frame["attributes"] = np.array(columns[6], dtype=object)
+    frame["resource"] = np.array(columns[7], dtype=object)
+    return pd.DataFrame(frame)

@@ -48,6 +48,24 @@ def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> f
     return statistics.median(samples)
 
 
+def paired_times(
+    ours: Callable[[], object], peer: Callable[[], object], repeat: int = 15, warmup: int = 2
+) -> tuple[float, float]:
+    """Median wall times of `ours()` and `peer()` called in turns (after `warmup` untimed
+    turns), so that a change in the machine's load weighs on both alike."""
+    for _ in range(warmup):
+        ours()
+        peer()
+    mine: list[float] = []
+    theirs: list[float] = []
+    for _ in range(repeat):
+        for fn, samples in ((ours, mine), (peer, theirs)):
+            started = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - started)
+    return statistics.median(mine), statistics.median(theirs)
+
+
 def command_time(argv: Sequence[str], repeat: int = 7, env: dict[str, str] | None = None) -> float:
     """Median wall time of running a command to completion."""
     return median_time(

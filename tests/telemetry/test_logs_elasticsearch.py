@@ -155,6 +155,14 @@ def test_large_results_come_in_pages_without_losing_a_record(
     assert (newest.timestamp >= cutoff).all()
 
 
+def test_compressed_answers_give_the_same_frame(indexed: Indexed) -> None:
+    window = {"start": indexed.start, "end": indexed.end, "limit": 100_000}
+    plain = indexed.workbench("raw").logs.search(**window)
+    packed = indexed.workbench("raw", compress=True).logs.search(**window)
+    assert len(plain) == len(indexed.records)
+    pd.testing.assert_frame_equal(packed, plain)
+
+
 HOSTILE = [
     "*",
     "service.name:* OR *:*",
