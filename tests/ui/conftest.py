@@ -37,7 +37,10 @@ class Lab:
     root: Path
 
     def open_url(self, path: str) -> str:
-        return f"{self.url}/lab/tree/{path}?token={self.token}"
+        """`path` opened in a fresh workspace of its own (named after it), so a tab another
+        test left open in the lab cannot stand in its way."""
+        workspace = Path(path).stem
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{path}?reset&token={self.token}"
 
 
 @pytest.fixture(scope="session")
