@@ -181,9 +181,8 @@ class Logs(Facade):
         config = self._ctx.profile.elasticsearch
         index = config.index if config else ""
         fields = self.fields()
-        typed = _logs_es.search(self._elasticsearch(), index, fields, filters, limit)
-        if typed.empty:
-            typed = _sql.typed(typed, LOGS)
+        columns = _logs_es.search(self._elasticsearch(), index, fields, filters, limit)
+        typed = _sql.typed_lists(columns, LOGS)
         start, end = filters.start_ns, filters.end_ns
         grafana = grafana_explore(
             self._ctx.profile.grafana,
