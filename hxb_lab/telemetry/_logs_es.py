@@ -138,8 +138,14 @@ class LogIndex:
         return [s for s in SHAPES if self.present(s.body, s.severity_text, s.trace_id)]
 
     def attribute_fields(self, key: str) -> list[str]:
-        """The exact-match fields where the shapes present keep the attribute `key`."""
-        names = dict.fromkeys(prefix + key for s in self.shapes() for prefix in s.attributes)
+        """The exact-match fields where the shapes present keep the attribute `key`: never
+        a field that `record` reads as the body, service, severity, ids or resource."""
+        names = dict.fromkeys(
+            prefix + key
+            for s in self.shapes()
+            for prefix in s.attributes
+            if prefix or _root_attribute(s, key)
+        )
         return [e for e in (self.exact(n) for n in names) if e]
 
     # ---------------------------------------------------------------- the query DSL
@@ -218,6 +224,15 @@ class LogIndex:
             fields = [fd.removesuffix(".keyword") for fd in self.attribute_fields(key)]
             either(fields, [value])
         return word_and.join(parts)
+
+
+def _root_attribute(shape: Shape, key: str) -> bool:
+    """Whether the field `key` at a document's root is a log attribute in `shape`."""
+    if key in _OWN[shape.name]:
+        return False
+    if shape.name == "ecs":
+        return key.partition(".")[0] not in _ECS_RESOURCE
+    return not key.startswith(_PARTS[shape.name][2])
 
 
 def _any(options: list[dict[str, Any]]) -> dict[str, Any] | None:

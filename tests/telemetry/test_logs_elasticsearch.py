@@ -189,6 +189,26 @@ def test_hostile_values_match_only_themselves(indexed: Indexed, value: str) -> N
     assert len(es.logs.search(**window, limit=100_000)) == len(indexed.records)
 
 
+def test_an_attribute_named_like_another_part_of_the_record_matches_nothing(
+    indexed: Indexed,
+) -> None:
+    """As in ClickHouse, `attributes` filters on log attributes only: a key that names the
+    body, the service, the severity or the trace in a writer's own fields selects nothing."""
+    first = indexed.records.iloc[0]
+    window = {"start": indexed.start, "end": indexed.end}
+    named = {
+        "ecs": {"message": first.body, "service.name": first.service, "trace.id": first.trace_id},
+        "raw": {"Body": first.body, "Resource.service.name": first.service,
+                "SeverityText": first.severity, "TraceId": first.trace_id},
+        "otel": {"body.text": first.body, "severity_text": first.severity},
+    }  # fmt: skip
+    for shape, pairs in named.items():
+        es = indexed.workbench(shape)
+        for key, value in pairs.items():
+            assert indexed.clickhouse.logs.search(**window, attributes={key: value}).empty
+            assert es.logs.search(**window, attributes={key: value}).empty, (shape, key)
+
+
 def test_searches_carry_links_to_kibana_and_grafana(indexed: Indexed) -> None:
     es = indexed.workbench("ecs", kibana_url="https://kibana.example")
     profile = Profile(
