@@ -143,25 +143,34 @@ def jaeger_trace(jaeger: JaegerConfig | None, trace_id: str) -> str | None:
     return f"{base}/trace/{quote(trace_id, safe='')}"
 
 
+def _grafana_trace(profile: Profile, trace_id: str, start_ns: int, end_ns: int) -> str | None:
+    """Grafana Explore on the profile's ``jaeger`` datasource, over the trace's time and a
+    minute either side."""
+    return grafana_explore(
+        profile.grafana,
+        "jaeger",
+        {"query": trace_id},
+        start_ns - TRACE_MARGIN_NS,
+        end_ns + TRACE_MARGIN_NS,
+    )
+
+
 def trace_links(profile: Profile, trace_id: str, start_ns: int, end_ns: int) -> dict[str, str]:
     """The links the profile allows for one trace: ``jaeger`` (its UI) and ``grafana``
     (Explore on the profile's ``jaeger`` datasource, over the trace's time and a minute
     either side)."""
     found = {
         "jaeger": jaeger_trace(profile.jaeger, trace_id),
-        "grafana": grafana_explore(
-            profile.grafana,
-            "jaeger",
-            {"query": trace_id},
-            start_ns - TRACE_MARGIN_NS,
-            end_ns + TRACE_MARGIN_NS,
-        ),
+        "grafana": _grafana_trace(profile, trace_id, start_ns, end_ns),
     }
     return {tool: url for tool, url in found.items() if url}
 
 
 def trace_link(profile: Profile, trace_id: str, start_ns: int, end_ns: int) -> str:
     """The one link a row of a trace frame carries: the Jaeger UI, else Grafana Explore,
-    else ``""``."""
-    links = trace_links(profile, trace_id, start_ns, end_ns)
-    return links.get("jaeger") or links.get("grafana") or ""
+    else ``""`` (the Grafana link is built only when there is no Jaeger UI)."""
+    return (
+        jaeger_trace(profile.jaeger, trace_id)
+        or _grafana_trace(profile, trace_id, start_ns, end_ns)
+        or ""
+    )
