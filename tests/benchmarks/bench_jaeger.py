@@ -2,9 +2,10 @@
 Jaeger's own JSON HTTP API called directly (the same request, the answer parsed), in the
 same run, on a Jaeger v2 with 2,000 traces (about 8,000 spans) fed by the OpenTelemetry SDK.
 
-- ``trace by id``: ``wb.traces.get(id)`` (the waterfall frame) vs ``GET /api/traces/{id}``.
-- ``service search``: ``wb.traces.search(service=..., limit=20)`` (summary frame with links)
-  vs ``GET /api/traces?service=...&limit=20``.
+- ``trace by id``: ``wb.traces.get(id)`` (the waterfall frame) vs ``GET /api/traces/{id}``,
+  on the largest trace of the set (5 spans) and on one batch request of 301 spans.
+- ``service search``: ``wb.traces.search(service=..., limit=N)`` (summary frame with links)
+  vs ``GET /api/traces?service=...&limit=N``, for 20 and 200 traces.
 
 Both sides run in turns (`paired_times`), so a change in the machine's load weighs on both.
 
@@ -42,19 +43,22 @@ from hxb_lab.config import JaegerConfig, Profile
 from hxb_lab.workbench import Workbench
 from tests.benchmarks._harness import Result, paired_times
 from tests.support.jaeger_server import feed, start_jaeger, wait_until_stored
-from tests.support.otel_spans import make_spans
+from tests.support.otel_spans import make_spans, make_wide_trace
 
 TRACES = 2000
+WIDE_CALLS = 100  # the wide trace: 301 spans
 GOAL = "<= 1.2x Jaeger's API"
 
 
 def run() -> Iterator[Result]:
     now = datetime.now(UTC).replace(microsecond=0)
     spans = make_spans(now, traces=TRACES)
+    wide = make_wide_trace(now, calls=WIDE_CALLS)
     with tempfile.TemporaryDirectory() as home, start_jaeger(Path(home)) as jaeger:
-        feed(jaeger, spans)
-        counts = wait_until_stored(jaeger, spans)
-        trace_id = max(counts, key=lambda t: (counts[t], t))
+        feed(jaeger, spans + wide)
+        counts = wait_until_stored(jaeger, spans + wide)
+        wide_id = max(counts, key=lambda t: (counts[t], t))
+        trace_id = max((t for t in counts if t != wide_id), key=lambda t: (counts[t], t))
         wb = Workbench(Profile(name="bench", jaeger=JaegerConfig(url=jaeger.url)))
         http = httpx.Client(base_url=jaeger.url, timeout=30)
         start_us = int((now.timestamp() - 3600) * 1e6)
@@ -65,16 +69,30 @@ def run() -> Iterator[Result]:
                 lambda: orjson.loads(http.get(f"/api/traces/{trace_id}").content),
                 repeat=41,
             )
-            yield Result("jaeger: trace by id", ours, peer, "Jaeger /api/traces/{id}", goal=GOAL)
-            params = {"service": "gateway", "limit": 20, "start": start_us, "end": end_us}
+            yield Result(
+                f"jaeger: trace by id ({counts[trace_id]} spans)", ours, peer,
+                "Jaeger /api/traces/{id}", goal=GOAL,
+            )  # fmt: skip
             ours, peer = paired_times(
-                lambda: wb.traces.search(service="gateway", start="-1h", end=now, limit=20),
-                lambda: orjson.loads(http.get("/api/traces", params=params).content),
+                lambda: wb.traces.get(wide_id),
+                lambda: orjson.loads(http.get(f"/api/traces/{wide_id}").content),
                 repeat=21,
             )
             yield Result(
-                "jaeger: service search (20 traces)", ours, peer, "Jaeger /api/traces", goal=GOAL
-            )
+                f"jaeger: trace by id ({counts[wide_id]} spans)", ours, peer,
+                "Jaeger /api/traces/{id}", goal=GOAL,
+            )  # fmt: skip
+            for limit in (20, 200):
+                params = {"service": "gateway", "limit": limit, "start": start_us, "end": end_us}
+                ours, peer = paired_times(
+                    lambda: wb.traces.search(service="gateway", start="-1h", end=now, limit=limit),  # noqa: B023
+                    lambda: orjson.loads(http.get("/api/traces", params=params).content),  # noqa: B023
+                    repeat=21 if limit == 20 else 11,
+                )
+                yield Result(
+                    f"jaeger: service search ({limit} traces)", ours, peer, "Jaeger /api/traces",
+                    goal=GOAL,
+                )  # fmt: skip
         finally:
             http.close()
             wb.close()

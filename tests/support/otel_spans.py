@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["HOSTILE_OPERATION", "HOSTILE_SERVICE", "HOSTILE_VALUE", "make_spans", "write_parquet"]
+__all__ = [
+    "HOSTILE_OPERATION",
+    "HOSTILE_SERVICE",
+    "HOSTILE_VALUE",
+    "make_spans",
+    "make_wide_trace",
+    "write_parquet",
+]
 
 HOSTILE_SERVICE = 'ev"il} svc{'
 HOSTILE_OPERATION = "op \"quoted\" {'tags'}\\"
@@ -104,6 +111,59 @@ def make_spans(now: datetime, traces: int = 120, seed: int = 3) -> list[Readable
             finished.append((odd, odd_end))
         for s, stop in [*finished, (server, server_end), (client, client_end), (root, root_end)]:
             s.end(end_time=stop)
+    return list(collected.get_finished_spans())
+
+
+def make_wide_trace(now: datetime, calls: int = 100, seed: int = 5) -> list[ReadableSpan]:
+    """One batch request fanning out: a gateway span calling the model `calls` times (a
+    client span, the model's server span and its tokenizer step each), ``3 * calls + 1``
+    spans with attributes, ended a minute before `now`."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.id_generator import IdGenerator
+    from opentelemetry.trace import SpanKind
+
+    rng = random.Random(seed)
+
+    class Ids(IdGenerator):
+        def generate_span_id(self) -> int:
+            return rng.getrandbits(64) | 1
+
+        def generate_trace_id(self) -> int:
+            return rng.getrandbits(128) | 1
+
+    collected = InMemorySpanExporter()
+
+    def tracer(service: str) -> Any:
+        provider = TracerProvider(resource=Resource.create({"service.name": service}),
+                                  id_generator=Ids())  # fmt: skip
+        provider.add_span_processor(SimpleSpanProcessor(collected))
+        return provider.get_tracer(*SCOPE)
+
+    gateway, model = tracer("batch-gateway"), tracer("llm-batch")
+    us = 1_000
+    t0 = int((now.timestamp() - 60) * 1e6) * us
+    root = gateway.start_span("POST /v1/batch", kind=SpanKind.SERVER, start_time=t0,
+                              attributes={"http.route": "/v1/batch", "batch.size": calls})  # fmt: skip
+    at = t0
+    for n in range(calls):
+        took = int(rng.lognormvariate(-4, 0.5) * 1e6) * us
+        client = gateway.start_span(f"call llm-batch #{n % 8}", kind=SpanKind.CLIENT,
+                                    context=trace.set_span_in_context(root), start_time=at,
+                                    attributes={"peer.service": "llm-batch", "item": n})  # fmt: skip
+        server = model.start_span("infer", kind=SpanKind.SERVER,
+                                  context=trace.set_span_in_context(client), start_time=at + us,
+                                  attributes={"model.version": "3", "tokens": 20 + n})  # fmt: skip
+        step = model.start_span("tokenize", kind=SpanKind.INTERNAL,
+                                context=trace.set_span_in_context(server), start_time=at + 2 * us)  # fmt: skip
+        step.end(end_time=at + 2 * us + took // 5)
+        server.end(end_time=at + took - us)
+        client.end(end_time=at + took)
+        at += took
+    root.end(end_time=at + us)
     return list(collected.get_finished_spans())
 
 
