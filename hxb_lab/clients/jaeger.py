@@ -1,12 +1,17 @@
-"""Jaeger's query service over its JSON HTTP API (``/api/services``, ``/api/traces``, and
-``/api/metrics/*`` where Jaeger has Service Performance Monitoring).
+"""Jaeger's query service over HTTP: its API v3 (``/api/v3/traces``) where it serves one,
+its classic JSON API (``/api/services``, ``/api/traces``), and ``/api/metrics/*`` where
+Jaeger has Service Performance Monitoring.
 
-The API every Jaeger query service has served since 1.x, v2 included: traces as JSON with
-their spans, each span's tags typed, its service in a ``processes`` table. Times are whole
-microseconds. Values from users travel only as query parameters (httpx encodes them), and
-attribute filters as the ``tags`` parameter's JSON object (`json.dumps`), never as text we
-splice together. SPM's service filter is a Prometheus regular expression on Jaeger's side:
-each name is escaped to match only itself.
+API v3 answers with the OpenTelemetry (OTLP) JSON Jaeger 2 stores, so it skips the
+conversion to Jaeger's old model that costs the classic API most of its time; whether a
+Jaeger serves it is asked once per client (`serves_v3`). The classic API, which every
+Jaeger query service has served since 1.x, gives traces with their spans, each span's tags
+typed, its service in a ``processes`` table, times in whole microseconds; it is read when
+v3 is not served, and for attribute filters, which API v3 over HTTP does not take. Values
+from users travel only as query parameters (httpx encodes them), and attribute filters as
+the ``tags`` parameter's JSON object (`json.dumps`), never as text we splice together.
+SPM's service filter is a Prometheus regular expression on Jaeger's side: each name is
+escaped to match only itself.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -23,6 +29,8 @@ from hxb_lab.clients._http import HttpApi
 from hxb_lab.errors import BackendUnavailableError, ConfigError, QueryError
 
 if TYPE_CHECKING:
+    import httpx
+
     from hxb_lab.config import Profile
 
 __all__ = ["Jaeger", "MetricsUnavailableError", "open_jaeger"]
@@ -54,6 +62,8 @@ class Jaeger(HttpApi):
     section = "jaeger"
     #: Whether this Jaeger answers SPM metrics (None: not asked yet; learnt by `metrics`).
     has_metrics: bool | None = None
+    #: Whether this Jaeger serves API v3 over HTTP (None: not asked yet; see `serves_v3`).
+    has_v3: bool | None = None
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         import orjson
@@ -192,16 +202,113 @@ class Jaeger(HttpApi):
         found = self._get(f"/api/traces/{quote(trace_id, safe='')}")
         return found[0] if found else None
 
+    def serves_v3(self) -> bool:
+        """Whether this Jaeger serves API v3 over HTTP, asked once: its ``/api/v3/services``
+        answers JSON. A 404, or the UI's page (which a Jaeger without API v3 gives for any
+        path it does not route), means the classic API only."""
+        if self.has_v3 is None:
+            path = "/api/v3/services"
+            response = self._send("GET", path)
+            served = response.status_code != 404 and not (
+                response.status_code < 300 and not response.content.lstrip().startswith(b"{")
+            )
+            if served:
+                self._v3_answer(path, response)  # raises what any other answer means
+            self.has_v3 = served
+        return self.has_v3
+
+    def _get_v3(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """An API v3 answer as JSON; empty when Jaeger found nothing (its HTTP 404)."""
+        return self._v3_answer(path, self._send("GET", path, params=params))
+
+    def _v3_answer(self, path: str, response: httpx.Response) -> dict[str, Any]:
+        import orjson
+
+        if response.status_code == 404:
+            return {}  # no such trace, or no trace matched
+        if response.status_code == 400:
+            raise QueryError(
+                f"Jaeger at {self.server} rejected the query: {_message(response.content)}"
+            )
+        if response.status_code >= 300:
+            raise BackendUnavailableError(
+                f"Jaeger at {self.server} answered HTTP {response.status_code} to {path}: "
+                f"{redact(_message(response.content))}",
+                server=self.server,
+                hint=_CHECK,
+            )
+        try:
+            data = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict):
+            raise BackendUnavailableError(
+                f"Jaeger at {self.server} answered {path} with something other than its API "
+                "v3 JSON",
+                server=self.server,
+                hint=_CHECK,
+            )
+        return data
+
+    def trace_v3(self, trace_id: str) -> dict[str, Any]:
+        """One trace by id (hex) through API v3: its OTLP JSON (``resourceSpans``), empty
+        when the store does not have it."""
+        found = self._get_v3(f"/api/v3/traces/{quote(trace_id, safe='')}")
+        return _result(found)
+
+    def find_v3(
+        self,
+        *,
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        service: str | None = None,
+        operation: str | None = None,
+        min_duration_ns: int | None = None,
+        max_duration_ns: int | None = None,
+    ) -> dict[str, Any]:
+        """Whole traces with a span matching every filter, started in [start_ns, end_ns],
+        through API v3: their OTLP JSON (``resourceSpans`` of every trace, in turn)."""
+        params: dict[str, Any] = {
+            "query.start_time_min": _rfc3339(start_ns),
+            "query.start_time_max": _rfc3339(end_ns),
+            "query.num_traces": limit,
+        }
+        if service is not None:
+            params["query.service_name"] = service
+        if operation is not None:
+            params["query.operation_name"] = operation
+        if min_duration_ns is not None:
+            params["query.duration_min"] = f"{min_duration_ns}ns"
+        if max_duration_ns is not None:
+            params["query.duration_max"] = f"{max_duration_ns}ns"
+        return _result(self._get_v3("/api/v3/traces", params))
+
 
 def _message(body: bytes) -> str:
-    """The ``errors[0].msg`` of a Jaeger error answer, else its first 300 characters."""
+    """The message of a Jaeger error answer (``errors[0].msg`` of the classic API,
+    ``error.message`` of API v3), else its first 300 characters."""
     import orjson
 
     try:
         data = orjson.loads(body)
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):
+            return str(data["error"]["message"])
         return str(data["errors"][0]["msg"])
     except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
         return body.decode(errors="replace").strip()[:300]
+
+
+def _result(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``result`` of an API v3 answer (OTLP JSON), empty when there is none."""
+    result = data.get("result")
+    return result if isinstance(result, dict) else {}
+
+
+def _rfc3339(ns: int) -> str:
+    """Nanoseconds since the epoch as the RFC 3339 time API v3 reads, to the nanosecond."""
+    seconds, fraction = divmod(max(ns, 0), 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
 
 
 def _literal(name: str) -> str:

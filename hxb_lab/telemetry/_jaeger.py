@@ -1,11 +1,13 @@
 """Traces read from Jaeger's query service, as the rows the ClickHouse path reads.
 
-Jaeger's JSON traces become the same raw span rows as ``otel_traces`` gives (span_id,
+Jaeger's traces become the same raw span rows as ``otel_traces`` gives (span_id,
 parent_span_id, service, operation, kind, start_ns, duration_ns, status, status_message,
-attributes, resource), so the waterfall, critical path, search summaries and figures are
-computed by the same code on either backend. Dependency figures, and service and
-operation figures when Jaeger has no span metrics (SPM, see `_jaeger_spm`), come from a
-bounded sample of whole traces: at most ``jaeger.sample_traces`` per service and range. When the sample holds every trace of the range the figures equal the
+attributes, resource; `Span`), read from its API v3 (`_jaeger_otlp`) where Jaeger serves
+it, else from its classic JSON API (`spans` here), so the waterfall, critical path, search
+summaries and figures are computed by the same code on either backend. Dependency figures,
+and service and operation figures when Jaeger has no span metrics (SPM, see `_jaeger_spm`),
+come from a bounded sample of whole traces: at most ``jaeger.sample_traces`` per service
+and range. When the sample holds every trace of the range the figures equal the
 ClickHouse path's (the same histogram buckets, within 6 % of the exact quantiles); the
 frame's ``attrs`` say how many traces were read and whether the sample was cut.
 """
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab.clients.jaeger import Jaeger, open_jaeger
 from hxb_lab.otel_tables import BUCKETS_PER_DECADE
+from hxb_lab.telemetry import _jaeger_otlp
+from hxb_lab.telemetry._jaeger_span import Span
 from hxb_lab.telemetry._red import percentile
 
 if TYPE_CHECKING:
@@ -38,10 +42,6 @@ DERIVED_TAGS = frozenset(
         "w3c.tracestate",
     }
 )
-RAW_COLUMNS = (
-    "span_id", "parent_span_id", "service", "operation", "kind", "start_ns", "duration_ns",
-    "status", "status_message", "attributes", "resource",
-)  # fmt: skip
 
 
 def client(ctx: Context) -> Jaeger:
@@ -56,24 +56,6 @@ def _text(tag: Mapping[str, Any]) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
-
-
-@dataclass
-class Span:
-    """One span of a Jaeger trace, in the ClickHouse path's terms."""
-
-    trace_id: str
-    span_id: str
-    parent_span_id: str
-    service: str
-    operation: str
-    kind: str
-    start_ns: int
-    duration_ns: int
-    status: str
-    status_message: str
-    attributes: dict[str, str] = field(default_factory=dict)
-    resource: dict[str, str] = field(default_factory=dict)
 
 
 def spans(trace: Mapping[str, Any], details: bool = True) -> list[Span]:
@@ -135,9 +117,58 @@ def spans(trace: Mapping[str, Any], details: bool = True) -> list[Span]:
     return out
 
 
-def raw_columns(found: Sequence[Span]) -> dict[str, list[Any]]:
-    """The raw span rows of one trace as columns (those `Traces._spans` reads from ClickHouse)."""
-    return {name: [getattr(s, name) for s in found] for name in RAW_COLUMNS}
+def trace(jaeger: Jaeger, trace_id: str) -> list[Span]:
+    """The spans of one trace (none when Jaeger does not have it), through API v3 when
+    this Jaeger serves it."""
+    if jaeger.serves_v3():
+        return _jaeger_otlp.spans(jaeger.trace_v3(trace_id))
+    found = jaeger.trace(trace_id)
+    return spans(found) if found else []
+
+
+def search(
+    jaeger: Jaeger,
+    *,
+    start_ns: int,
+    end_ns: int,
+    limit: int,
+    service: str,
+    operation: str | None = None,
+    attributes: Mapping[str, str] | None = None,
+    low_ns: int | None = None,
+    high_ns: int | None = None,
+    details: bool = True,
+) -> list[list[Span]]:
+    """The spans of each trace Jaeger finds with a span in [start_ns, end_ns) matching the
+    filters, at most `limit` traces: through API v3 when this Jaeger serves it and no
+    attribute is asked for (API v3 over HTTP takes no attribute filter), else through the
+    classic API, which takes them as tags."""
+    if not attributes and jaeger.serves_v3():
+        result = jaeger.find_v3(
+            start_ns=start_ns,
+            end_ns=max(end_ns - 1, 0),
+            limit=limit,
+            service=service,
+            operation=operation,
+            min_duration_ns=low_ns or None,
+            max_duration_ns=high_ns,
+        )
+        return _jaeger_otlp.traces(result, details)
+    found = []
+    for raw in jaeger.find(
+        start_us=start_ns // 1000,
+        end_us=max(end_ns - 1, 0) // 1000,
+        limit=limit,
+        service=service,
+        operation=operation,
+        tags=dict(attributes) if attributes else None,
+        min_duration_us=None if low_ns is None else -(-low_ns // 1000),
+        max_duration_us=None if high_ns is None else high_ns // 1000,
+    ):
+        read = spans(raw, details)
+        if read:
+            found.append(read)
+    return found
 
 
 # ---------------------------------------------------------------------------- search
@@ -184,19 +215,19 @@ def find(jaeger: Jaeger, wanted: Filter, limit: int, order: str, sample: int) ->
     services = [wanted.service] if wanted.service is not None else jaeger.services()
     traces: dict[str, list[Span]] = {}
     for service in services:
-        for trace in jaeger.find(
-            start_us=wanted.start_ns // 1000,
-            end_us=max(wanted.end_ns - 1, 0) // 1000,
+        for found in search(
+            jaeger,
+            start_ns=wanted.start_ns,
+            end_ns=wanted.end_ns,
             limit=max(limit, sample) if ranked_here else limit,
             service=service,
             operation=wanted.operation,
-            tags=dict(wanted.attributes) or None,
-            min_duration_us=None if wanted.low_ns is None else -(-wanted.low_ns // 1000),
-            max_duration_us=None if wanted.high_ns is None else wanted.high_ns // 1000,
+            attributes=dict(wanted.attributes),
+            low_ns=wanted.low_ns,
+            high_ns=wanted.high_ns,
+            details=bool(wanted.attributes),
         ):
-            found = spans(trace, details=bool(wanted.attributes))
-            if found:
-                traces.setdefault(found[0].trace_id, found)
+            traces.setdefault(found[0].trace_id, found)
     keyed = []
     for found in traces.values():
         matching = [s for s in found if wanted.matches(s)]
@@ -265,18 +296,11 @@ def sample(
     """Up to `limit` whole traces of each service with a span in [start_ns, end_ns)."""
     taken = Sample()
     for service in services:
-        traces = jaeger.find(
-            start_us=start_ns // 1000,
-            end_us=max(end_ns - 1, 0) // 1000,
-            limit=limit,
-            service=service,
-        )
+        traces = search(jaeger, start_ns=start_ns, end_ns=end_ns, limit=limit, service=service)
         if len(traces) >= limit:
             taken.cut.append(service)
-        for trace in traces:
-            found = spans(trace)
-            if found:
-                taken.traces.setdefault(found[0].trace_id, found)
+        for found in traces:
+            taken.traces.setdefault(found[0].trace_id, found)
     return taken
 
 

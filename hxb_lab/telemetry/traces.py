@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hxb_lab import checks
 from hxb_lab.errors import ParameterError
-from hxb_lab.telemetry import _jaeger, _jaeger_spm, _sql
+from hxb_lab.telemetry import _jaeger, _jaeger_span, _jaeger_spm, _sql
 from hxb_lab.telemetry._facade import Facade
 from hxb_lab.telemetry._red import red
 from hxb_lab.telemetry._waterfall import critical_path, layout
@@ -151,7 +151,7 @@ class Traces(Facade):
         names = jaeger.services() if service is None else [service]
         taken = _jaeger.sample(jaeger, names, start_ns, end_ns, config.sample_traces)
 
-        def key(s: _jaeger.Span) -> tuple[str, ...] | None:
+        def key(s: _jaeger_span.Span) -> tuple[str, ...] | None:
             if s.kind not in wanted or not start_ns <= s.start_ns < end_ns:
                 return None
             if service is None:
@@ -333,8 +333,8 @@ class Traces(Facade):
         """The raw rows of one trace as columns, bounded in time by the trace-id lookup table."""
         trace_id = _sql.text(trace_id, "trace_id").strip().lower()
         if self._ctx.profile.jaeger is not None:
-            found = _jaeger.client(self._ctx).trace(trace_id) if trace_id else None
-            return _jaeger.raw_columns(_jaeger.spans(found) if found else [])
+            found = _jaeger.trace(_jaeger.client(self._ctx), trace_id) if trace_id else []
+            return _jaeger_span.raw_columns(found)
         store = _sql.store(self._ctx)
         first, last, found = store.rows(
             "SELECT toUnixTimestamp(min(Start)), toUnixTimestamp(max(End)), count() "
@@ -454,7 +454,9 @@ def _duration(value: float | None, field: str) -> int | None:
 
 def columns_of(frame: pd.DataFrame) -> dict[str, list[Any]]:
     """The raw span rows of a store's frame as Python lists, one per column."""
-    return {name: frame[name].tolist() if name in frame else [] for name in _jaeger.RAW_COLUMNS}
+    return {
+        name: frame[name].tolist() if name in frame else [] for name in _jaeger_span.RAW_COLUMNS
+    }
 
 
 def waterfall(raw: Mapping[str, list[Any]]) -> dict[str, list[Any]]:

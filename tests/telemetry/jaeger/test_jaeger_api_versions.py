@@ -1,0 +1,113 @@
+"""Jaeger's API v3 is read where it is served, its classic JSON API otherwise, and both
+give the same frames. A loopback proxy in front of the real Jaeger answers 404 for
+``/api/v3`` as a stand-in for an older Jaeger (or a gateway that passes only
+``/api/traces``); another one passes everything and records what was asked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+from hxb_lab.config import JaegerConfig, Profile
+from hxb_lab.errors import QueryError
+from hxb_lab.workbench import Workbench
+from tests.support.jaeger_proxy import Proxy, jaeger_proxy
+from tests.support.otel_spans import HOSTILE_OPERATION, HOSTILE_SERVICE, HOSTILE_VALUE
+from tests.telemetry.jaeger.conftest import TwoBackends
+
+pytestmark = pytest.mark.jaeger
+
+
+@pytest.fixture
+def through(two_backends: TwoBackends) -> Iterator[tuple[Proxy, Proxy]]:
+    """Proxies to the test Jaeger: (passing API v3, answering 404 for it)."""
+    with (
+        jaeger_proxy(two_backends.jaeger.url, classic_only=False) as v3,
+        jaeger_proxy(two_backends.jaeger.url, classic_only=True) as classic,
+    ):
+        yield v3, classic
+
+
+def workbench(proxy: Proxy) -> Workbench:
+    """A workbench reading Jaeger through `proxy`, its links to one UI whichever proxy."""
+    config = JaegerConfig(url=proxy.url, ui_url="https://jaeger.example")
+    return Workbench(Profile(name="through-proxy", jaeger=config))
+
+
+def test_both_apis_give_the_same_frames(
+    two_backends: TwoBackends, through: tuple[Proxy, Proxy]
+) -> None:
+    """The same traces, searches and figures, read once through API v3 and once through
+    the classic API of a Jaeger that does not serve v3; whether v3 is served is asked once."""
+    start = (two_backends.now - pd.Timedelta(minutes=15)).isoformat()
+    end = two_backends.now.isoformat()
+    v3_proxy, classic_proxy = through
+    with workbench(v3_proxy) as v3, workbench(classic_proxy) as classic:
+        found = v3.traces.search(service="gateway", start=start, end=end, limit=500)
+        hostile = v3.traces.search(service=HOSTILE_SERVICE, start=start, end=end, limit=1)
+        assert len(found) == 120 and len(hostile) == 1
+        pd.testing.assert_frame_equal(
+            found, classic.traces.search(service="gateway", start=start, end=end, limit=500)
+        )
+        for query in (
+            {"service": "llm-chat", "operation": "infer", "status": "error"},
+            {"min_duration_ms": 80, "max_duration_ms": 200, "order": "slowest", "limit": 9},
+            {"service": HOSTILE_SERVICE, "operation": HOSTILE_OPERATION},
+        ):
+            ours = v3.traces.search(start=start, end=end, **query)
+            assert len(ours) > 0
+            pd.testing.assert_frame_equal(
+                ours, classic.traces.search(start=start, end=end, **query)
+            )
+        for trace_id in [*found.trace_id[:3], *hostile.trace_id]:
+            ours = v3.traces.get(trace_id)
+            assert len(ours) == two_backends.span_counts[trace_id]
+            pd.testing.assert_frame_equal(ours, classic.traces.get(trace_id))
+        assert v3.traces.get(hostile.trace_id[0]).attributes[0] == {"note": HOSTILE_VALUE}
+        pd.testing.assert_frame_equal(
+            v3.traces.services(start, end), classic.traces.services(start, end)
+        )
+        pd.testing.assert_frame_equal(
+            v3.traces.dependencies(start, end), classic.traces.dependencies(start, end)
+        )
+    assert "/api/traces" not in v3_proxy.paths
+    assert not any(p.startswith("/api/traces/") for p in v3_proxy.paths)
+    assert v3_proxy.paths.count("/api/v3/services") == 1
+    assert classic_proxy.paths.count("/api/v3/services") == 1
+    assert [p for p in classic_proxy.paths if p.startswith("/api/v3/")] == ["/api/v3/services"]
+    assert "/api/traces" in classic_proxy.paths
+
+
+def test_attribute_filters_are_sent_to_the_classic_api(
+    two_backends: TwoBackends, through: tuple[Proxy, Proxy]
+) -> None:
+    """API v3 over HTTP takes no attribute filter: such a search asks the classic API,
+    which matches them in Jaeger, so the limit cuts among matching traces only."""
+    start = (two_backends.now - pd.Timedelta(minutes=15)).isoformat()
+    v3_proxy, _ = through
+    with workbench(v3_proxy) as wb:
+        found = wb.traces.search(attributes={"note": HOSTILE_VALUE}, start=start, limit=3)
+    assert len(found) == 3
+    assert "/api/traces" in v3_proxy.paths
+    assert "/api/v3/traces" not in v3_proxy.paths
+
+
+def test_a_missing_or_malformed_trace_id_answers_alike(
+    through: tuple[Proxy, Proxy],
+) -> None:
+    """An id Jaeger does not hold is an empty frame, a malformed one an error naming the id,
+    through either API."""
+    frames, errors = [], []
+    for proxy in through:
+        with workbench(proxy) as wb:
+            frames.append(wb.traces.get("0" * 31 + "1"))
+            with pytest.raises(QueryError) as error:
+                wb.traces.get("not-a-trace-id")
+            errors.append(str(error.value))
+    assert frames[0].empty and frames[1].empty
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    for message in errors:
+        assert message.startswith("Jaeger at http://127.0.0.1:")
+        assert "rejected the query" in message and '"not-a-trace-id"' in message
