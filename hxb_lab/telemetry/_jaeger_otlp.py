@@ -46,7 +46,7 @@ def traces(result: Mapping[str, Any], details: bool = True) -> list[list[Span]]:
     summary needs is read, and nothing else.
     """
     found: dict[str, list[Span]] = {}
-    kinds, statuses, text = KINDS, STATUSES, _text
+    kinds, statuses, text, span = KINDS, STATUSES, _text, Span
     for group in result.get("resourceSpans") or ():
         service = ""
         resource: dict[str, str] = {}
@@ -62,38 +62,44 @@ def traces(result: Mapping[str, Any], details: bool = True) -> list[list[Span]]:
                 resource[key] = shown
         if details:
             resource["service.name"] = service
+        last, spans = None, []
         for scope in group.get("scopeSpans") or ():
             for raw in scope.get("spans") or ():
-                trace_id = raw.get("traceId", "")
+                get = raw.get
                 attributes: dict[str, str] = {}
                 if details:
-                    for attribute in raw.get("attributes") or ():
+                    for attribute in get("attributes") or ():
                         value = attribute.get("value") or {}
                         shown = value.get("stringValue")
                         attributes[attribute.get("key", "")] = (
                             text(value) if shown is None else shown
                         )
-                status = raw.get("status")
-                start = int(raw.get("startTimeUnixNano", 0))
-                span = Span(
-                    trace_id,
-                    raw.get("spanId", ""),
-                    raw.get("parentSpanId", ""),
-                    service,
-                    raw.get("name", ""),
-                    kinds.get(raw.get("kind"), "internal"),
-                    start,
-                    int(raw.get("endTimeUnixNano", 0)) - start,
-                    statuses.get(status.get("code"), "unset") if status else "unset",
-                    status.get("message", "") if status else "",
-                    attributes,
-                    dict(resource),  # each span its own, as ClickHouse rows have
-                )
-                spans = found.get(trace_id)
-                if spans is None:
-                    found[trace_id] = [span]
+                status = get("status")
+                if status:
+                    code = statuses.get(status.get("code"), "unset")
+                    message = status.get("message", "")
                 else:
-                    spans.append(span)
+                    code, message = "unset", ""
+                trace_id = get("traceId", "")
+                start = int(get("startTimeUnixNano", 0))
+                if trace_id != last:  # a trace's spans come together: look it up once
+                    last, spans = trace_id, found.setdefault(trace_id, [])
+                spans.append(
+                    span(
+                        trace_id,
+                        get("spanId", ""),
+                        get("parentSpanId", ""),
+                        service,
+                        get("name", ""),
+                        kinds.get(get("kind"), "internal"),
+                        start,
+                        int(get("endTimeUnixNano", 0)) - start,
+                        code,
+                        message,
+                        attributes,
+                        dict(resource) if details else {},  # each span its own, as in ClickHouse
+                    )
+                )
     return list(found.values())
 
 

@@ -6,16 +6,24 @@ give the same frames. A loopback proxy in front of the real Jaeger answers 404 f
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
+from opentelemetry import trace
 
 from hxb_lab.config import JaegerConfig, Profile
 from hxb_lab.errors import QueryError
 from hxb_lab.workbench import Workbench
 from tests.support.jaeger_proxy import Proxy, jaeger_proxy
+from tests.support.jaeger_server import feed, start_jaeger, wait_until_stored
 from tests.support.otel_spans import HOSTILE_OPERATION, HOSTILE_SERVICE, HOSTILE_VALUE
 from tests.telemetry.jaeger.conftest import TwoBackends
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 pytestmark = pytest.mark.jaeger
 
@@ -111,3 +119,83 @@ def test_a_missing_or_malformed_trace_id_answers_alike(
     for message in errors:
         assert message.startswith("Jaeger at http://127.0.0.1:")
         assert "rejected the query" in message and '"not-a-trace-id"' in message
+
+
+def typed_spans(now: datetime) -> list[ReadableSpan]:
+    """One trace of five spans, one of each kind, whose attributes hold every OTLP value
+    type (and strings that JSON encoders escape differently)."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    collected = InMemorySpanExporter()
+    resource = Resource.create({"service.name": "typed", "replicas": 3, "zones": ["a", "b"]})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(SimpleSpanProcessor(collected))
+    tracer = provider.get_tracer("typed-scope", "2.0")
+    begin = int((now.timestamp() - 60) * 1e6) * 1000
+    root = tracer.start_span("root", kind=SpanKind.SERVER, start_time=begin, attributes=TYPED)
+    root.set_status(Status(StatusCode.ERROR, "it <failed> & stopped"))
+    context = trace.set_span_in_context(root)
+    kinds = (SpanKind.INTERNAL, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER)
+    for n, kind in enumerate(kinds, start=1):
+        child = tracer.start_span(
+            kind.name.lower(), context, kind=kind, start_time=begin + n * 1000, attributes=TYPED
+        )
+        if kind is SpanKind.CLIENT:
+            child.set_status(Status(StatusCode.OK))
+        child.add_event("retry", {"attempt": n})
+        child.end(end_time=begin + n * 1000 + 2000)
+    root.end(end_time=begin + 9000)
+    return list(collected.get_finished_spans())
+
+
+TYPED: dict[str, Any] = {
+    "flag": True, "off": False, "count": -5, "big": 2**62, "ratio": 0.1, "whole": 2.0,
+    "tiny": 3.25e-7, "huge": 1e21, "note": 'q"<>&é\u2028',
+    "names": ["x", 'y"<&>é\n\t\\/'], "ids": [1, 2, -3], "flags": [True, False],
+    "ratios": [1.0, 0.1, 1e20, 1e21, 3.25e-7, 1e-5, 123.456, 1 / 3],
+}  # fmt: skip
+
+
+def test_every_value_type_reads_the_same_through_both_apis(tmp_path: Path) -> None:
+    """Kinds, statuses, resource and attribute values of every type: API v3's OTLP JSON
+    gives the text the classic API gives (its own small Jaeger: the shared one's services
+    are counted by other tests)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    spans = typed_spans(now)
+    with start_jaeger(tmp_path) as jaeger:
+        feed(jaeger, spans)
+        (trace_id,) = wait_until_stored(jaeger, spans)
+        frames = []
+        for classic_only in (False, True):
+            with (
+                jaeger_proxy(jaeger.url, classic_only=classic_only) as proxy,
+                workbench(proxy) as wb,
+            ):
+                frames.append(wb.traces.get(trace_id))
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    got = frames[0].set_index("operation")
+    assert got.kind.to_dict() == {
+        "root": "server", "internal": "internal", "client": "client",
+        "producer": "producer", "consumer": "consumer",
+    }  # fmt: skip
+    assert got.status.to_dict() == {
+        "root": "error", "internal": "unset", "client": "ok", "producer": "unset",
+        "consumer": "unset",
+    }  # fmt: skip
+    assert got.status_message["root"] == "it <failed> & stopped"
+    assert got.attributes["root"] == {
+        "flag": "true", "off": "false", "count": "-5", "big": "4611686018427387904",
+        "ratio": "0.1", "whole": "2", "tiny": "3.25e-07", "huge": "1e+21",
+        "note": 'q"<>&é\u2028',
+        "names": '["x","y\\"\\u003c\\u0026\\u003eé\\n\\t\\\\/"]', "ids": "[1,2,-3]",
+        "flags": "[true,false]",
+        "ratios": "[1,0.1,100000000000000000000,1e+21,3.25e-7,0.00001,123.456,"
+        "0.3333333333333333]",
+    }  # fmt: skip
+    resource = got.resource["root"]
+    assert (resource["service.name"], resource["replicas"]) == ("typed", "3")
+    assert resource["zones"] == '["a","b"]'
