@@ -16,12 +16,14 @@ escaped to match only itself.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from hxb_lab._redact import redact
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from hxb_lab.config import Profile
 
 __all__ = ["Jaeger", "MetricsUnavailableError", "open_jaeger"]
+
+T = TypeVar("T")
 
 #: What an answer that is not the query service's JSON API most likely means.
 _CHECK = "check that jaeger.url names Jaeger's query service (port 16686), version 1.x or 2.x"
@@ -213,19 +217,27 @@ class Jaeger(HttpApi):
                 response.status_code < 300 and not response.content.lstrip().startswith(b"{")
             )
             if served:
-                self._v3_answer(path, response)  # raises what any other answer means
+                self._v3_answer(path, response, dict)  # raises what any other answer means
             self.has_v3 = served
         return self.has_v3
 
-    def _get_v3(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """An API v3 answer as JSON; empty when Jaeger found nothing (its HTTP 404)."""
-        return self._v3_answer(path, self._send("GET", path, params=params))
+    def _get_v3(
+        self,
+        path: str,
+        read: Callable[[dict[str, Any]], T],
+        params: Mapping[str, Any] | None = None,
+    ) -> T:
+        """An API v3 answer's ``result`` (empty when Jaeger found nothing: its HTTP 404) as
+        `read` makes it."""
+        return self._v3_answer(path, self._send("GET", path, params=params), read)
 
-    def _v3_answer(self, path: str, response: httpx.Response) -> dict[str, Any]:
+    def _v3_answer(
+        self, path: str, response: httpx.Response, read: Callable[[dict[str, Any]], T]
+    ) -> T:
         import orjson
 
         if response.status_code == 404:
-            return {}  # no such trace, or no trace matched
+            return read({})  # no such trace, or no trace matched
         if response.status_code == 400:
             raise QueryError(
                 f"Jaeger at {self.server} rejected the query: {_message(response.content)}"
@@ -237,27 +249,33 @@ class Jaeger(HttpApi):
                 server=self.server,
                 hint=_CHECK,
             )
-        try:
-            data = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            data = None
-        if not isinstance(data, dict):
-            raise BackendUnavailableError(
-                f"Jaeger at {self.server} answered {path} with something other than its API "
-                "v3 JSON",
-                server=self.server,
-                hint=_CHECK,
-            )
-        return data
+        # A large answer is tens of thousands of objects, none in a cycle, alive only
+        # until `read` returns: the cyclic collector, paused meanwhile, would only scan
+        # them (a full collection of the whole session's objects, most often).
+        with _collector_paused():
+            try:
+                data = orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                data = None
+            if not isinstance(data, dict):
+                raise BackendUnavailableError(
+                    f"Jaeger at {self.server} answered {path} with something other than its "
+                    "API v3 JSON",
+                    server=self.server,
+                    hint=_CHECK,
+                )
+            result = data.get("result")
+            del data
+            return read(result if isinstance(result, dict) else {})
 
-    def trace_v3(self, trace_id: str) -> dict[str, Any]:
-        """One trace by id (hex) through API v3: its OTLP JSON (``resourceSpans``), empty
-        when the store does not have it."""
-        found = self._get_v3(f"/api/v3/traces/{quote(trace_id, safe='')}")
-        return _result(found)
+    def trace_v3(self, trace_id: str, read: Callable[[dict[str, Any]], T]) -> T:
+        """One trace by id (hex) through API v3: its OTLP JSON (``resourceSpans``, empty when
+        the store does not have it) as `read` makes it."""
+        return self._get_v3(f"/api/v3/traces/{quote(trace_id, safe='')}", read)
 
     def find_v3(
         self,
+        read: Callable[[dict[str, Any]], T],
         *,
         start_ns: int,
         end_ns: int,
@@ -266,9 +284,10 @@ class Jaeger(HttpApi):
         operation: str | None = None,
         min_duration_ns: int | None = None,
         max_duration_ns: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> T:
         """Whole traces with a span matching every filter, started in [start_ns, end_ns],
-        through API v3: their OTLP JSON (``resourceSpans`` of every trace, in turn)."""
+        through API v3: their OTLP JSON (``resourceSpans`` of every trace, in turn) as
+        `read` makes it."""
         params: dict[str, Any] = {
             "query.start_time_min": _rfc3339(start_ns),
             "query.start_time_max": _rfc3339(end_ns),
@@ -282,7 +301,7 @@ class Jaeger(HttpApi):
             params["query.duration_min"] = f"{min_duration_ns}ns"
         if max_duration_ns is not None:
             params["query.duration_max"] = f"{max_duration_ns}ns"
-        return _result(self._get_v3("/api/v3/traces", params))
+        return self._get_v3("/api/v3/traces", read, params)
 
 
 def _message(body: bytes) -> str:
@@ -299,10 +318,16 @@ def _message(body: bytes) -> str:
         return body.decode(errors="replace").strip()[:300]
 
 
-def _result(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``result`` of an API v3 answer (OTLP JSON), empty when there is none."""
-    result = data.get("result")
-    return result if isinstance(result, dict) else {}
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block (left as it was found)."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
 
 
 def _rfc3339(ns: int) -> str:

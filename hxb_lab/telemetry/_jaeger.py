@@ -121,7 +121,7 @@ def trace(jaeger: Jaeger, trace_id: str) -> list[Span]:
     """The spans of one trace (none when Jaeger does not have it), through API v3 when
     this Jaeger serves it."""
     if jaeger.serves_v3():
-        return _jaeger_otlp.spans(jaeger.trace_v3(trace_id))
+        return jaeger.trace_v3(trace_id, _jaeger_otlp.spans)
     found = jaeger.trace(trace_id)
     return spans(found) if found else []
 
@@ -144,7 +144,8 @@ def search(
     attribute is asked for (API v3 over HTTP takes no attribute filter), else through the
     classic API, which takes them as tags."""
     if not attributes and jaeger.serves_v3():
-        result = jaeger.find_v3(
+        return jaeger.find_v3(
+            _jaeger_otlp.summaries if not details else _jaeger_otlp.traces,
             start_ns=start_ns,
             end_ns=max(end_ns - 1, 0),
             limit=limit,
@@ -153,7 +154,6 @@ def search(
             min_duration_ns=low_ns or None,
             max_duration_ns=high_ns,
         )
-        return _jaeger_otlp.traces(result, details)
     found = []
     for raw in jaeger.find(
         start_us=start_ns // 1000,

@@ -51,17 +51,17 @@ def traces(result: Mapping[str, Any], details: bool = True) -> list[list[Span]]:
         service = ""
         resource: dict[str, str] = {}
         for attribute in (group.get("resource") or {}).get("attributes") or ():
+            key = attribute.get("key", "")
+            if not details and key != "service.name":
+                continue  # a summary needs the service only
             value = attribute.get("value") or {}
             shown = value.get("stringValue")
             if shown is None:
                 shown = text(value)
-            key = attribute.get("key", "")
             if key == "service.name":
                 service = shown
-            if details:
-                resource[key] = shown
-        if details:
-            resource["service.name"] = service
+            resource[key] = shown
+        resource["service.name"] = service
         last, spans = None, []
         for scope in group.get("scopeSpans") or ():
             for raw in scope.get("spans") or ():
@@ -101,6 +101,11 @@ def traces(result: Mapping[str, Any], details: bool = True) -> list[list[Span]]:
                     )
                 )
     return list(found.values())
+
+
+def summaries(result: Mapping[str, Any]) -> list[list[Span]]:
+    """The spans of each trace without their attributes and resource (`traces`)."""
+    return traces(result, details=False)
 
 
 def spans(result: Mapping[str, Any]) -> list[Span]:

@@ -5,6 +5,7 @@ give the same frames. A loopback proxy in front of the real Jaeger answers 404 f
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,3 +200,18 @@ def test_every_value_type_reads_the_same_through_both_apis(tmp_path: Path) -> No
     resource = got.resource["root"]
     assert (resource["service.name"], resource["replicas"]) == ("typed", "3")
     assert resource["zones"] == '["a","b"]'
+
+
+def test_the_garbage_collector_is_left_as_it_was(two_backends: TwoBackends) -> None:
+    """An API v3 answer is read with Python's cyclic collector paused: it runs again after,
+    and stays off for a session that turned it off."""
+    start = (two_backends.now - pd.Timedelta(minutes=15)).isoformat()
+    with Workbench(two_backends.jaeger_profile()) as wb:
+        found = wb.traces.search(service="gateway", start=start, limit=5)
+        assert len(found) == 5 and gc.isenabled()
+        gc.disable()
+        try:
+            assert len(wb.traces.get(found.trace_id[0])) > 0
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
