@@ -15,25 +15,36 @@ JSON our path reads now where Jaeger serves it).
 Each pair runs in turns (`paired_times`), so a change in the machine's load weighs on both.
 
 Goal: at most 1.2x Jaeger's own API (ratio >= 0.83). Measured on the shared 2-core machine
-at load average 2.3-2.5 (other engineers' test runs) by ``python -m tests.benchmarks
-jaeger``. Against the classic API, met for the large answers and
-not for the small: trace by id 0.71x (5 spans: 2.3 ms against 1.7 ms) and 1.91x (301 spans:
-11.1 ms against 21.1 ms), service search 0.83x (20 traces: 8.9 ms against 7.4 ms) and 1.25x
-(200 traces: 29.7 ms against 37.2 ms). Against API v3 called directly, not met: 0.63x,
-0.53x, 0.66x and 0.47x (3.4 against 2.2 ms, 6.7 against 3.6 ms, 3.9 against 2.6 ms, 27.6
-against 12.9 ms). Before this path read API v3 (classic API only, the same run's code at
-load 3.0): 0.67x, 0.74x, 0.87x and 0.66x against the classic API (2.2 against 1.5 ms, 21.0
-against 15.6 ms, 5.9 against 5.1 ms, 60.0 against 39.8 ms).
+at load average 4.6-5.5 (other engineers' test runs), three runs of ``python -m
+tests.benchmarks jaeger``:
 
-API v3 skips Jaeger 2's conversion of its OTLP store to the old model: most of the classic
-API's time on a large answer (a 301-span trace 3.6 ms against 21 ms, a 200-trace search
-13 ms against 37 ms here). What our path adds on top of the answer it reads is the same
-on either API: for a small answer pandas' floor for a frame (a 5-span ``get`` spends about
-0.5 ms hot besides its request making 14 typed columns and the frame, of which
-``pd.DataFrame`` of 14 ready arrays is 0.21 ms; 1.2x leaves 0.2x of a 1.1-1.6 ms request),
-and for a large one reading the spans in Python (about 2 us a span for a search summary,
-3 us with attributes) and laying out the waterfall. Jaeger answers every request with
-``Connection: close``, so each request, ours and the peer's, opens a connection.
+- against the classic API, met where the answer is large and about even where it is
+  small: trace by id 0.73-0.93x (5 spans: 2.3-4.3 ms against 1.7-4.0 ms) and 1.55-1.87x
+  (301 spans: 7.8-15.7 ms against 12.9-24.4 ms), service search 1.04-1.31x (20 traces:
+  5.9-8.4 ms against 7.0-9.0 ms) and 1.68-1.95x (200 traces: 27-38 ms against 51-73 ms);
+- against API v3 called directly, not met: 0.53-0.65x (2.4-4.1 ms against 1.5-2.1 ms),
+  0.49-0.58x (8.2-11.8 ms against 4.8-5.8 ms), 0.61-0.72x (6.5-6.8 ms against 3.9-4.9 ms)
+  and 0.51-0.75x (30-38 ms against 18-22 ms).
+
+Before, when our path read the classic API only (same bench, load 3.0): 0.67x, 0.74x,
+0.87x and 0.66x against the classic API (2.2 against 1.5 ms, 21.0 against 15.6 ms, 5.9
+against 5.1 ms, 60.0 against 39.8 ms).
+
+API v3 skips Jaeger 2's conversion of its OTLP store to the old model, most of the classic
+API's time on a large answer. What our path adds on top of the answer it reads is then the
+same on either API: for a small answer pandas' floor for a frame (a 5-span ``get`` spends
+about 0.5 ms hot besides its request making 14 typed columns and the frame, of which
+``pd.DataFrame`` of 14 ready arrays is 0.21 ms; 1.2x leaves 0.2x of a 1.1-1.6 ms request);
+for a large one, laying out the waterfall and building the frame (a 301-span ``get`` is
+3.7 ms without its request, of which reading the spans is 0.15 ms hot) or ranking and
+summarising 200 traces. Reading the OTLP JSON into spans costs about 0.5 us a span hot (a
+200-trace search's 750 spans in 0.4 ms), but the tens of thousands of objects an answer
+makes used to set off full collections of the session's objects by Python's cyclic
+garbage collector: our path now reads an answer with the collector paused (the objects
+hold no cycle), which took the 200-trace search from 0.45-0.50x to 0.51-0.75x against API
+v3; the peer's plain ``orjson.loads`` keeps the collector running. Jaeger answers every
+request with ``Connection: close``, so each request, ours and the peer's, opens a
+connection.
 """
 
 from __future__ import annotations
