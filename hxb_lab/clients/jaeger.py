@@ -16,19 +16,18 @@ escaped to match only itself.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from hxb_lab._redact import redact
 from hxb_lab.clients._http import HttpApi
 from hxb_lab.errors import BackendUnavailableError, ConfigError, QueryError
+from hxb_lab.frames import gc_paused
 
 if TYPE_CHECKING:
     import httpx
@@ -252,7 +251,7 @@ class Jaeger(HttpApi):
         # A large answer is tens of thousands of objects, none in a cycle, alive only
         # until `read` returns: the cyclic collector, paused meanwhile, would only scan
         # them (a full collection of the whole session's objects, most often).
-        with _collector_paused():
+        with gc_paused():
             try:
                 data = orjson.loads(response.content)
             except orjson.JSONDecodeError:
@@ -316,18 +315,6 @@ def _message(body: bytes) -> str:
         return str(data["errors"][0]["msg"])
     except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
         return body.decode(errors="replace").strip()[:300]
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for the block (left as it was found)."""
-    running = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if running:
-            gc.enable()
 
 
 def _rfc3339(ns: int) -> str:
