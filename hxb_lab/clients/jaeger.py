@@ -68,16 +68,13 @@ class Jaeger(HttpApi):
     #: Whether this Jaeger serves API v3 over HTTP (None: not asked yet; see `serves_v3`).
     has_v3: bool | None = None
 
-    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        import orjson
-
-        response = self._send("GET", path, params=params)
+    def _check(self, path: str, response: httpx.Response) -> None:
+        """Raise what an answer other than success means, on either API: `QueryError` for a
+        refused query (HTTP 400), `BackendUnavailableError` for any other failure."""
         if response.status_code == 400:
             raise QueryError(
                 f"Jaeger at {self.server} rejected the query: {_message(response.content)}"
             )
-        if response.status_code == 404 and path.startswith("/api/traces/"):
-            return None  # an unknown trace id
         if response.status_code >= 300:
             raise BackendUnavailableError(
                 f"Jaeger at {self.server} answered HTTP {response.status_code} to {path}: "
@@ -85,6 +82,14 @@ class Jaeger(HttpApi):
                 server=self.server,
                 hint=_CHECK,
             )
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        import orjson
+
+        response = self._send("GET", path, params=params)
+        if response.status_code == 404 and path.startswith("/api/traces/"):
+            return None  # an unknown trace id
+        self._check(path, response)
         try:
             data = orjson.loads(response.content)
         except orjson.JSONDecodeError:
@@ -237,17 +242,7 @@ class Jaeger(HttpApi):
 
         if response.status_code == 404:
             return read({})  # no such trace, or no trace matched
-        if response.status_code == 400:
-            raise QueryError(
-                f"Jaeger at {self.server} rejected the query: {_message(response.content)}"
-            )
-        if response.status_code >= 300:
-            raise BackendUnavailableError(
-                f"Jaeger at {self.server} answered HTTP {response.status_code} to {path}: "
-                f"{redact(_message(response.content))}",
-                server=self.server,
-                hint=_CHECK,
-            )
+        self._check(path, response)
         # A large answer is tens of thousands of objects, none in a cycle, alive only
         # until `read` returns: the cyclic collector, paused meanwhile, would only scan
         # them (a full collection of the whole session's objects, most often).
